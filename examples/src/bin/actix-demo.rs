@@ -1,0 +1,2 @@
+//! actix demo.
+fn main() {}

@@ -1,0 +1,2 @@
+//! axum demo.
+fn main() {}

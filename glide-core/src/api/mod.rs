@@ -1,0 +1,1 @@
+//! Glide API client: being written.

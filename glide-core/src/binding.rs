@@ -1,0 +1,1 @@
+//! TODO(binding): being written.

@@ -1,0 +1,339 @@
+//! The one error type of glide-core, with a stable public code and an HTTP status for each case.
+//!
+//! Adapters render every error the same way: `{"code": public_code, "message": public_message,
+//! "status": http_status}`. 5xx messages are opaque; the full error goes to `tracing`.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::store::StoreError;
+
+/// Boxed source error, for transport failures from any [`HttpClient`](crate::api::HttpClient).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in glide-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The library was configured wrongly (caught when building, never per request).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// Input refused before anything was sent to Glide.
+    #[error("invalid {field}: {message}")]
+    Validation {
+        /// The offending field, as named on the wire.
+        field: &'static str,
+        /// What is wrong with it, safe to show to the user.
+        message: String,
+    },
+    /// Glide answered with an error.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The request never got an answer (connection refused, reset, timed out).
+    #[error("could not reach Glide: {0}")]
+    Transport(#[source] BoxError),
+    /// Glide answered something that is not what the protocol says.
+    #[error("unexpected response from Glide (HTTP {status}): {message}")]
+    Decode {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// What was wrong with it (no body content).
+        message: String,
+    },
+    /// The verification store failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A flow step arrived in the wrong state, too late, or twice.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    /// Link device binding failed.
+    #[error(transparent)]
+    Binding(#[from] BindingError),
+    /// An HTTP request to one of our routes was refused before any flow logic ran.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// Too many attempts; try again after the given delay.
+    #[error("rate limit exceeded")]
+    RateLimited {
+        /// When to try again.
+        retry_after: Duration,
+    },
+}
+
+impl Error {
+    /// A validation error on `field`.
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The stable public code (`UPPER_SNAKE`), Glide's own code string where Glide has one.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Config(_) => "INTERNAL_SERVER_ERROR",
+            Self::Validation { .. } => "VALIDATION_ERROR",
+            Self::Api(api) if api.status >= 500 => "SERVICE_UNAVAILABLE",
+            Self::Api(api) => &api.code,
+            Self::Transport(_) | Self::Store(_) => "SERVICE_UNAVAILABLE",
+            Self::Decode { .. } => "BAD_GATEWAY",
+            Self::Flow(e) => e.code(),
+            Self::Binding(e) => e.code(),
+            Self::Request(e) => e.code(),
+            Self::RateLimited { .. } => "RATE_LIMIT_EXCEEDED",
+        }
+    }
+
+    /// The HTTP status our routes answer with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Config(_) => 500,
+            Self::Validation { .. } => 400,
+            Self::Api(api) if api.status >= 500 => 503,
+            Self::Api(api) => api.status,
+            Self::Transport(_) | Self::Store(_) => 503,
+            Self::Decode { .. } => 502,
+            Self::Flow(e) => e.http_status(),
+            Self::Binding(e) => e.http_status(),
+            Self::Request(e) => e.http_status(),
+            Self::RateLimited { .. } => 429,
+        }
+    }
+
+    /// The message safe to show to a browser: the error's text for 4xx, a fixed sentence for 5xx.
+    pub fn public_message(&self) -> String {
+        match self.http_status() {
+            500 => "Internal server error.".to_owned(),
+            502 | 504 => "The verification service gave an unexpected answer.".to_owned(),
+            503 => "The verification service is temporarily unavailable. Please try again."
+                .to_owned(),
+            _ => match self {
+                Self::Api(api) => api.message.clone(),
+                other => other.to_string(),
+            },
+        }
+    }
+
+    /// Whether trying the same thing again later may succeed (429, 503, other 5xx, transport).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api(api) => api.is_retryable(),
+            Self::Transport(_) | Self::Store(_) | Self::RateLimited { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The delay a caller should wait before retrying, when one is known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(api) => api.retry_after,
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// An error answer from Glide's API: `{code, message, status, request_id, trace_id, …}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Glide answered {status} {code}: {message}")]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// Glide's code string (`SESSION_NOT_FOUND`, …), or one derived from the status when the body
+    /// carried none (`BAD_REQUEST`, `UNAUTHORIZED`, …, as Glide's Go SDK does).
+    pub code: String,
+    /// Glide's message.
+    pub message: String,
+    /// `request_id` from the body.
+    pub request_id: Option<String>,
+    /// `trace_id` from the body.
+    pub trace_id: Option<String>,
+    /// `Retry-After` (header, or `details.retry_after`), on 429 and 503.
+    pub retry_after: Option<Duration>,
+    /// `details.fields` of a validation error: field name → problem.
+    pub fields: Vec<(String, String)>,
+}
+
+impl ApiError {
+    /// An error with just a status, a code and a message.
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            request_id: None,
+            trace_id: None,
+            retry_after: None,
+            fields: Vec::new(),
+        }
+    }
+
+    /// 429, 503 and any other 5xx may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        self.status == 429 || self.status >= 500
+    }
+}
+
+/// A flow step that cannot happen now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// No such flow (never existed, or already cleaned up).
+    #[error("verification session not found")]
+    NotFound,
+    /// The flow's lifetime has passed.
+    #[error("verification session expired")]
+    Expired,
+    /// The flow already reached its end; it cannot be used again.
+    #[error("verification session already used")]
+    AlreadyUsed,
+    /// The step does not fit the flow's state (out of order, or wrong strategy).
+    #[error("this step is not allowed now: {0}")]
+    InvalidTransition(String),
+    /// Another request is processing this flow right now.
+    #[error("this verification is already being processed")]
+    Busy,
+    /// The flow ended in failure (the user denied, the carrier refused).
+    #[error("verification failed")]
+    Failed,
+}
+
+impl FlowError {
+    /// Public code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "SESSION_NOT_FOUND",
+            Self::Expired => "SESSION_EXPIRED",
+            Self::AlreadyUsed => "SESSION_ALREADY_USED",
+            Self::InvalidTransition(_) => "SESSION_NOT_ELIGIBLE",
+            Self::Busy => "SESSION_BUSY",
+            Self::Failed => "VERIFICATION_FAILED",
+        }
+    }
+
+    /// HTTP status.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::NotFound | Self::Expired => 404,
+            Self::AlreadyUsed | Self::InvalidTransition(_) | Self::Busy => 409,
+            Self::Failed => 422,
+        }
+    }
+}
+
+/// Link device binding failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BindingError {
+    /// The browser did not send the binding cookie: prepare and complete happened in different
+    /// browsers.
+    #[error("Device binding cookie is missing. The prepare and complete must happen in the same browser.")]
+    MissingCookie,
+    /// A code was not 64 hex characters, or did not match.
+    #[error("Device binding failed.")]
+    Failed,
+}
+
+impl BindingError {
+    /// Public code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingCookie => "MISSING_BINDING_COOKIE",
+            Self::Failed => "DEVICE_BINDING_FAILED",
+        }
+    }
+
+    /// HTTP status (always 403).
+    pub fn http_status(&self) -> u16 {
+        403
+    }
+}
+
+/// An HTTP request refused at the door of one of our routes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The body is larger than the configured limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// State-changing routes take `application/json` only.
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    /// The body is not the JSON this route expects.
+    #[error("malformed request body: {0}")]
+    MalformedBody(String),
+    /// The request came from another origin (CSRF defence).
+    #[error("cross-origin request refused")]
+    OriginNotAllowed,
+    /// Wrong method for this route.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The route needs a verified session and there is none.
+    #[error("phone number not verified")]
+    NotVerified,
+    /// The risk policy refused a verified session.
+    #[error("verification refused by the risk policy: {0}")]
+    RiskPolicyDenied(String),
+}
+
+impl RequestError {
+    /// Public code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::MalformedBody(_) => "BAD_REQUEST",
+            Self::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::NotVerified => "NOT_VERIFIED",
+            Self::RiskPolicyDenied(_) => "RISK_POLICY_DENIED",
+        }
+    }
+
+    /// HTTP status.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::MalformedBody(_) => 400,
+            Self::OriginNotAllowed | Self::RiskPolicyDenied(_) => 403,
+            Self::MethodNotAllowed => 405,
+            Self::NotVerified => 401,
+        }
+    }
+}
+
+/// A compact display of an error for logs: code, status and the error chain.
+#[derive(Debug)]
+pub struct LogError<'a>(pub &'a Error);
+
+impl fmt::Display for LogError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.0.code(), self.0.http_status(), self.0)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_hundreds_are_opaque() {
+        let e = Error::Api(ApiError::new(500, "INTERNAL_SERVER_ERROR", "db at 10.0.0.3 down"));
+        assert_eq!(e.http_status(), 503);
+        assert!(!e.public_message().contains("10.0.0.3"));
+        let e = Error::Config("secret path /etc/x".into());
+        assert!(!e.public_message().contains("/etc/x"));
+        let e = Error::Api(ApiError::new(422, "BROWSER_MISMATCH", "Browser mismatch"));
+        assert_eq!((e.code(), e.http_status()), ("BROWSER_MISMATCH", 422));
+        assert_eq!(e.public_message(), "Browser mismatch");
+    }
+}

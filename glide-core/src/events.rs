@@ -1,0 +1,1 @@
+//! TODO(events): being written.

@@ -1,0 +1,1 @@
+//! Flow engine: being written.

@@ -1,0 +1,1 @@
+//! TODO(policy): being written.

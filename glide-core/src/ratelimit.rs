@@ -1,0 +1,1 @@
+//! TODO(ratelimit): being written.

@@ -1,0 +1,89 @@
+//! Where flows, verified sessions and counters live between requests.
+//!
+//! A [`Store`] is a small key-value interface with the atomic operations the flow engine needs:
+//! create-if-absent, compare-and-set on a version number, and take (atomic get-and-delete).
+//! Values are opaque bytes; every entry has a time to live. [`MemoryStore`] (one process) is the
+//! default; `RedisStore` (feature `redis`) serves many app instances.
+
+use async_trait::async_trait;
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::BoxError;
+
+mod memory;
+pub use memory::MemoryStore;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
+
+/// A stored value and its version. Versions start at 1 and grow by one with every
+/// successful [`Store::compare_and_set`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The stored bytes.
+    pub value: Vec<u8>,
+    /// The version of these bytes.
+    pub version: u64,
+}
+
+impl fmt::Debug for Versioned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Versioned")
+            .field("value", &format_args!("<{} bytes>", self.value.len()))
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// A store failure. The operation had no effect.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached or answered an error.
+    #[error("store backend unavailable")]
+    Backend(#[source] BoxError),
+    /// The operation did not finish in time.
+    #[error("store operation timed out")]
+    Timeout,
+    /// A bounded store is full.
+    #[error("store is full")]
+    Full,
+    /// A stored value could not be decoded.
+    #[error("stored value could not be decoded")]
+    Decode(#[source] BoxError),
+}
+
+/// The storage interface of glide-core. Object safe: the engine holds an `Arc<dyn Store>`.
+///
+/// Every method is atomic with respect to the others on the same key. Expired entries are never
+/// returned.
+#[async_trait]
+pub trait Store: fmt::Debug + Send + Sync + 'static {
+    /// Stores `value` at version 1 unless `key` already holds a live value. Returns whether it
+    /// was stored.
+    async fn create(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError>;
+
+    /// The live value at `key`.
+    async fn load(&self, key: &str) -> Result<Option<Versioned>, StoreError>;
+
+    /// Replaces the value at `key` with `value` at version `expected_version + 1`, and sets its
+    /// time to live to `ttl`, only if the live value is at `expected_version`. Returns whether it
+    /// was replaced; a missing or expired key gives `false`.
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected_version: u64,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes the live value at `key` and returns it; exactly one of many concurrent callers
+    /// gets it.
+    async fn take(&self, key: &str) -> Result<Option<Versioned>, StoreError>;
+
+    /// Removes `key`. Removing a missing key is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
