@@ -1,5 +1,310 @@
 //! The in-process store.
 
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::{Store, StoreError, Versioned};
+use crate::clock::{SharedClock, SystemClock};
+
+/// How many entries a [`MemoryStore`] holds by default.
+const DEFAULT_CAPACITY: usize = 100_000;
+
+/// Expired entries are swept after this many writes (and whenever the store is full).
+const SWEEP_EVERY_WRITES: u64 = 1024;
+
 /// The default store: a bounded map in this process's memory.
-#[derive(Debug, Default)]
-pub struct MemoryStore {}
+///
+/// - Single process only: two app instances behind one load balancer need `RedisStore`
+///   (feature `redis`).
+/// - Bounded: when [`capacity`](MemoryStore::with_capacity) live entries exist, new keys are
+///   refused with [`StoreError::Full`] (after sweeping expired entries); live flows are never
+///   evicted silently.
+/// - Expired entries are invisible at once and removed opportunistically (every 1024 writes, and
+///   whenever the store is full).
+/// - Expiry follows a [`Clock`](crate::clock::Clock), so tests can move time by hand with
+///   [`with_clock`](MemoryStore::with_clock).
+/// - Cheap to clone: clones share the same map.
+///
+/// ```
+/// # tokio_test_block(async {
+/// use glide_core::store::{MemoryStore, Store};
+/// use std::time::Duration;
+///
+/// let store = MemoryStore::new();
+/// assert!(store.create("k", b"v", Duration::from_secs(60)).await?);
+/// assert!(!store.create("k", b"other", Duration::from_secs(60)).await?);
+/// let v = store.take("k").await?.expect("live");
+/// assert_eq!((v.value.as_slice(), v.version), (&b"v"[..], 1));
+/// assert!(store.take("k").await?.is_none());
+/// # Ok::<(), glide_core::store::StoreError>(())
+/// # });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().expect("rt").block_on(f)
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    capacity: usize,
+    clock: SharedClock,
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<String, Entry>,
+    writes: u64,
+}
+
+struct Entry {
+    value: Vec<u8>,
+    version: u64,
+    expires_at: OffsetDateTime,
+}
+
+impl Entry {
+    fn is_live(&self, now: OffsetDateTime) -> bool {
+        now < self.expires_at
+    }
+
+    fn versioned(&self) -> Versioned {
+        Versioned {
+            value: self.value.clone(),
+            version: self.version,
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store holding at most 100 000 entries, on the system clock.
+    pub fn new() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+
+    /// An empty store holding at most `capacity` live entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                capacity,
+                clock: Arc::new(SystemClock),
+            }),
+        }
+    }
+
+    /// The same store, with expiry following `clock` (a `ManualClock` in tests).
+    ///
+    /// Meant for construction time: the returned store no longer shares its map with clones
+    /// made before this call.
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        let state = std::mem::take(&mut *self.inner.lock());
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                capacity: self.inner.capacity,
+                clock,
+            }),
+        }
+    }
+
+    /// The number of entries held, including expired ones not yet swept.
+    pub fn len(&self) -> usize {
+        self.inner.lock().entries.len()
+    }
+
+    /// Whether the store holds no entries at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every expired entry now.
+    pub fn sweep(&self) {
+        let now = self.inner.clock.now();
+        self.inner.lock().sweep(now);
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("len", &self.len())
+            .field("capacity", &self.inner.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// Locks the map. The lock is never held across an await, so a poisoned lock only means a
+    /// panic elsewhere mid-update of a plain map; the map itself is still consistent.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn sweep(&mut self, now: OffsetDateTime) {
+        self.entries.retain(|_, entry| entry.is_live(now));
+    }
+
+    /// Counts a write and sweeps every [`SWEEP_EVERY_WRITES`] writes.
+    fn note_write(&mut self, now: OffsetDateTime) {
+        self.writes = self.writes.wrapping_add(1);
+        if self.writes % SWEEP_EVERY_WRITES == 0 {
+            self.sweep(now);
+        }
+    }
+
+    fn live(&self, key: &str, now: OffsetDateTime) -> Option<&Entry> {
+        self.entries.get(key).filter(|entry| entry.is_live(now))
+    }
+}
+
+/// The instant `ttl` after `now`; a zero TTL counts as one millisecond (as in Redis, where
+/// `PX 0` is refused), an absurdly large one as "far future".
+fn deadline(now: OffsetDateTime, ttl: Duration) -> OffsetDateTime {
+    let ttl = ttl.max(Duration::from_millis(1));
+    time::Duration::try_from(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add(ttl))
+        .unwrap_or_else(|| {
+            // Far enough for any store entry; `checked_add` of 100 years cannot overflow from a
+            // realistic clock, and if it did the entry simply never expires.
+            now.checked_add(time::Duration::days(36_500)).unwrap_or(now)
+        })
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+        let now = self.inner.clock.now();
+        let mut state = self.inner.lock();
+        if state.live(key, now).is_some() {
+            return Ok(false);
+        }
+        if !state.entries.contains_key(key) && state.entries.len() >= self.inner.capacity {
+            state.sweep(now);
+            if state.entries.len() >= self.inner.capacity {
+                return Err(StoreError::Full);
+            }
+        }
+        state.entries.insert(
+            key.to_owned(),
+            Entry {
+                value: value.to_vec(),
+                version: 1,
+                expires_at: deadline(now, ttl),
+            },
+        );
+        state.note_write(now);
+        Ok(true)
+    }
+
+    async fn load(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        let now = self.inner.clock.now();
+        Ok(self.inner.lock().live(key, now).map(Entry::versioned))
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected_version: u64,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = self.inner.clock.now();
+        let mut state = self.inner.lock();
+        let Some(entry) = state
+            .entries
+            .get_mut(key)
+            .filter(|entry| entry.is_live(now) && entry.version == expected_version)
+        else {
+            return Ok(false);
+        };
+        entry.value = value.to_vec();
+        entry.version = expected_version.wrapping_add(1);
+        entry.expires_at = deadline(now, ttl);
+        state.note_write(now);
+        Ok(true)
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        let now = self.inner.clock.now();
+        let entry = self.inner.lock().entries.remove(key);
+        Ok(entry
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| Versioned {
+                value: entry.value,
+                version: entry.version,
+            }))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.lock().entries.remove(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[tokio::test]
+    async fn expired_entries_are_swept_and_free_capacity() {
+        let clock = ManualClock::new();
+        let store = MemoryStore::with_capacity(2).with_clock(Arc::new(clock.clone()));
+        let ttl = Duration::from_secs(10);
+        assert!(store.create("a", b"1", ttl).await.unwrap());
+        assert!(store.create("b", b"2", ttl).await.unwrap());
+        assert!(matches!(
+            store.create("c", b"3", ttl).await,
+            Err(StoreError::Full)
+        ));
+        // Rewriting an existing key is not a new key.
+        assert!(store.compare_and_set("a", 1, b"1b", ttl).await.unwrap());
+        clock.advance(time::Duration::seconds(10));
+        assert!(store.create("c", b"3", ttl).await.unwrap());
+        assert_eq!(store.len(), 1, "expired a and b swept when full");
+    }
+
+    #[tokio::test]
+    async fn sweep_removes_only_expired() {
+        let clock = ManualClock::new();
+        let store = MemoryStore::new().with_clock(Arc::new(clock.clone()));
+        store
+            .create("short", b"", Duration::from_secs(1))
+            .await
+            .unwrap();
+        store
+            .create("long", b"", Duration::from_secs(5))
+            .await
+            .unwrap();
+        clock.advance(time::Duration::seconds(2));
+        store.sweep();
+        assert_eq!(store.len(), 1);
+        assert!(store.load("long").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn clones_share_entries() {
+        let a = MemoryStore::new();
+        let b = a.clone();
+        a.create("k", b"v", Duration::from_secs(5)).await.unwrap();
+        assert_eq!(b.load("k").await.unwrap().unwrap().value, b"v");
+    }
+}

@@ -17,7 +17,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisStore, RedisTimeouts};
 
 /// A stored value and its version. Versions start at 1 and grow by one with every
 /// successful [`Store::compare_and_set`].
