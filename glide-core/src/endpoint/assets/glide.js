@@ -1,0 +1,183 @@
+/*! glide.js: the browser side of glide-rs (prepare → invoke → process for ts43, link and desktop).
+ *
+ * Usage:
+ *   <script src="/api/magical-auth/glide.js"></script>
+ *   const result = await GlideAuth.verify({ useCase: "VerifyPhoneNumber", phoneNumber: "+15555550100" });
+ *   // result: { phone_number, verified, sim_swap, device_swap, strategy, … }
+ *
+ * Options:
+ *   useCase      "VerifyPhoneNumber" (default when phoneNumber is given) or "GetPhoneNumber"
+ *   phoneNumber  E.164 number to verify (VerifyPhoneNumber)
+ *   basePath     where the middleware's routes live (default "/api/magical-auth")
+ *   onStatus     function (stage, detail): "preparing", "prompting", "waiting-for-link",
+ *                "waiting-for-phone", "processing"
+ *   onQrCode     function ({ image, url, challenge }) to show the desktop QR code (required for desktop)
+ *   openLink     function (url) opening the carrier page (default: a new tab)
+ *   timeoutMs    how long to wait for the carrier page or the phone (default 300000)
+ *   strategy     force "ts43" | "link" | "desktop" (otherwise the server decides)
+ *
+ * Errors are GlideError instances with .code (the server's code, or USER_CANCELLED,
+ * BROWSER_NOT_SUPPORTED, TIMEOUT, NETWORK_ERROR), .status and .body.
+ * The request and response bodies are those of Glide's official browser SDK.
+ */
+(function (global) {
+  "use strict";
+
+  class GlideError extends Error {
+    constructor(code, message, status, body) {
+      super(message || code);
+      this.name = "GlideError";
+      this.code = code;
+      this.status = status || 0;
+      this.body = body || null;
+    }
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "include",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body || {})
+    }).catch(function () {
+      throw new GlideError("NETWORK_ERROR", "The server could not be reached.");
+    }).then(function (response) {
+      if (response.status === 204) return { status: 204, body: null };
+      return response.json().catch(function () { return null; }).then(function (json) {
+        if (!response.ok && response.status !== 202) {
+          var code = (json && (json.code || json.error)) || "HTTP_" + response.status;
+          throw new GlideError(code, (json && json.message) || code, response.status, json);
+        }
+        return { status: response.status, body: json };
+      });
+    });
+  }
+
+  function credentialFromResponse(response) {
+    var token = response && response.data ? response.data.vp_token : undefined;
+    if (typeof response === "string") return response;
+    if (typeof token === "string") return token;
+    if (token && typeof token === "object") {
+      var first = token[Object.keys(token)[0]];
+      return Array.isArray(first) ? first[0] : first;
+    }
+    throw new GlideError("INVALID_RESPONSE", "The wallet returned no credential.");
+  }
+
+  async function ts43(prepared) {
+    if (!global.navigator.credentials || typeof global.navigator.credentials.get !== "function") {
+      throw new GlideError("BROWSER_NOT_SUPPORTED", "This browser cannot share a phone number credential.");
+    }
+    try {
+      var response = await global.navigator.credentials.get({
+        digital: { requests: [{ protocol: prepared.data.protocol, data: prepared.data.data }] }
+      });
+      return credentialFromResponse(response);
+    } catch (e) {
+      if (e instanceof GlideError) throw e;
+      if (e && e.name === "NotAllowedError") throw new GlideError("USER_CANCELLED", "The request was declined.");
+      throw new GlideError("BROWSER_NOT_SUPPORTED", (e && e.message) || "The credential request failed.");
+    }
+  }
+
+  function waitForSignal(sessionKey, timeoutMs) {
+    return new Promise(function (resolve, reject) {
+      var done = false;
+      function finish(value) {
+        if (done) return;
+        done = true;
+        global.removeEventListener("storage", onStorage);
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve(value);
+      }
+      function onStorage(event) {
+        if (event.key && event.key.indexOf("glide_signal_") === 0 && event.newValue) finish(event.newValue);
+      }
+      function check() {
+        try {
+          var value = global.localStorage.getItem("glide_signal_" + sessionKey);
+          if (value) finish(value);
+        } catch (e) {}
+      }
+      global.addEventListener("storage", onStorage);
+      // The storage event is the signal; this cheap local read only covers a signal written
+      // before the listener existed.
+      var poll = setInterval(check, 1000);
+      var timer = setTimeout(function () {
+        if (done) return;
+        done = true;
+        global.removeEventListener("storage", onStorage);
+        clearInterval(poll);
+        reject(new GlideError("TIMEOUT", "The carrier verification was not finished in time."));
+      }, timeoutMs);
+      check();
+    });
+  }
+
+  async function verify(options) {
+    options = options || {};
+    var base = options.basePath || "/api/magical-auth";
+    var status = options.onStatus || function () {};
+    var timeoutMs = options.timeoutMs || 300000;
+    var useCase = options.useCase || (options.phoneNumber ? "VerifyPhoneNumber" : "GetPhoneNumber");
+    var request = {
+      use_case: useCase,
+      client_info: { user_agent: global.navigator.userAgent, platform: global.navigator.platform || undefined },
+      id: "web-" + Date.now() + "-" + Math.random().toString(36).slice(2, 11)
+    };
+    if (options.phoneNumber) request.phone_number = options.phoneNumber;
+    if (options.strategy) request.authentication_strategy = options.strategy;
+
+    status("preparing");
+    var prepared = (await post(base + "/prepare", request)).body;
+    var session = prepared.session;
+    var strategy = prepared.authentication_strategy;
+    // Analytics only: never let it fail the flow.
+    post(base + "/report-invocation", { session_id: session.session_key }).catch(function () {});
+
+    var credential;
+    if (strategy === "ts43") {
+      status("prompting");
+      credential = await ts43(prepared);
+    } else if (strategy === "link") {
+      status("waiting-for-link", { url: prepared.data.url });
+      (options.openLink || function (url) { global.open(url, "_blank"); })(prepared.data.url);
+      credential = await waitForSignal(session.session_key, timeoutMs);
+      if (credential !== session.session_key) session = Object.assign({}, session, { session_key: credential });
+    } else if (strategy === "desktop") {
+      var qr = (prepared.data && prepared.data.data) || {};
+      if (typeof options.onQrCode !== "function") {
+        throw new GlideError("UNSUPPORTED_STRATEGY", "Pass onQrCode to show the desktop QR code.");
+      }
+      options.onQrCode({
+        image: qr.qr_image || qr.qr_code_image || qr.ios_qr_image,
+        url: qr.url || qr.ios_url,
+        challenge: prepared.challenge || qr.challenge || null
+      });
+      status("waiting-for-phone");
+      credential = qr.session_id || session.session_key;
+    } else {
+      throw new GlideError("UNSUPPORTED_STRATEGY", "Unknown strategy " + strategy);
+    }
+
+    status("processing");
+    var deadline = Date.now() + timeoutMs;
+    for (;;) {
+      var answer = await post(base + "/process", { session: session, credential: credential, use_case: useCase });
+      if (answer.status !== 202) {
+        var result = answer.body || {};
+        result.strategy = strategy;
+        return result;
+      }
+      if (Date.now() > deadline) throw new GlideError("TIMEOUT", "The phone did not finish in time.");
+    }
+  }
+
+  function logout(options) {
+    var base = (options && options.basePath) || "/api/magical-auth";
+    return post(base + "/logout", {});
+  }
+
+  global.GlideAuth = { verify: verify, logout: logout, GlideError: GlideError };
+})(window);

@@ -1,0 +1,286 @@
+//! Building a [`GlideAuth`]: every option, checked once, at build time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::GlideAuth;
+use crate::api::Glide;
+use crate::clock::{SharedClock, SystemClock};
+use crate::cookie::CookieSpec;
+use crate::error::Error;
+use crate::events::{FlowEvents, LocalEvents};
+use crate::flow::FlowRepo;
+use crate::policy::RiskPolicy;
+use crate::ratelimit::{RateLimitConfig, RateLimiter};
+use crate::session::{SessionConfig, SessionManager};
+use crate::store::{MemoryStore, Store};
+
+/// Where the routes live. Defaults match Glide's official browser SDK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RoutePaths {
+    /// Base of the API routes, default `/api/magical-auth`.
+    pub base_path: String,
+    /// The completion page of Link flows, default `/glide-complete`; must match the
+    /// `completion_redirect_url` registered with Glide.
+    pub completion_path: String,
+}
+
+impl Default for RoutePaths {
+    fn default() -> Self {
+        Self {
+            base_path: "/api/magical-auth".into(),
+            completion_path: "/glide-complete".into(),
+        }
+    }
+}
+
+impl RoutePaths {
+    /// The path of an API route under the base path (`route("complete")`).
+    pub fn route(&self, name: &str) -> String {
+        format!("{}/{name}", self.base_path)
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) glide: Glide,
+    pub(crate) flows: FlowRepo,
+    pub(crate) sessions: SessionManager,
+    pub(crate) events: Arc<dyn FlowEvents>,
+    pub(crate) policy: RiskPolicy,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) rate_limits: RateLimitConfig,
+    pub(crate) routes: RoutePaths,
+    pub(crate) session_cookie: CookieSpec,
+    pub(crate) binding_cookie: CookieSpec,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) body_limit: usize,
+    pub(crate) clock: SharedClock,
+    pub(crate) flow_lease: Duration,
+    pub(crate) busy_wait: Duration,
+    pub(crate) completion_html: String,
+}
+
+/// Configures a [`GlideAuth`]. Every setting has a safe default; [`build`](Self::build) refuses
+/// contradictory ones.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), glide_core::Error> {
+/// use glide_core::endpoint::GlideAuth;
+/// let glide = glide_core::api::Glide::from_env()?;
+/// let auth = GlideAuth::builder(glide)
+///     .allowed_origins(["https://app.example.com"])
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct GlideAuthBuilder {
+    glide: Glide,
+    store: Option<Arc<dyn Store>>,
+    events: Option<Arc<dyn FlowEvents>>,
+    clock: SharedClock,
+    policy: RiskPolicy,
+    rate_limits: RateLimitConfig,
+    sessions: SessionConfig,
+    routes: RoutePaths,
+    insecure_cookies: bool,
+    session_cookie_name: Option<String>,
+    allowed_origins: Vec<String>,
+    body_limit: usize,
+    flow_lease: Duration,
+    busy_wait: Duration,
+}
+
+impl std::fmt::Debug for GlideAuthBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlideAuthBuilder")
+            .field("routes", &self.routes)
+            .field("insecure_cookies", &self.insecure_cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GlideAuthBuilder {
+    pub(crate) fn new(glide: Glide) -> Self {
+        Self {
+            glide,
+            store: None,
+            events: None,
+            clock: Arc::new(SystemClock),
+            policy: RiskPolicy::default(),
+            rate_limits: RateLimitConfig::default(),
+            sessions: SessionConfig::default(),
+            routes: RoutePaths::default(),
+            insecure_cookies: false,
+            session_cookie_name: None,
+            allowed_origins: Vec::new(),
+            body_limit: 64 * 1024,
+            flow_lease: Duration::from_secs(40),
+            busy_wait: Duration::from_secs(30),
+        }
+    }
+
+    /// Where flows, verified sessions and counters live (default: a [`MemoryStore`], which is
+    /// right for one process; use `RedisStore` for several instances).
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Like [`store`](Self::store), for a store already shared.
+    pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How waiting requests learn that a flow moved (default: in-process; use `RedisEvents`
+    /// with `RedisStore`).
+    pub fn events(mut self, events: impl FlowEvents) -> Self {
+        self.events = Some(Arc::new(events));
+        self
+    }
+
+    /// The clock (tests use a `ManualClock`).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The risk policy on SIM-swap and device-swap signals (default: deny `RISK_LEVEL_HIGH`).
+    pub fn risk_policy(mut self, policy: RiskPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Rate limits on prepare and on code checks.
+    pub fn rate_limits(mut self, limits: RateLimitConfig) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// Verified-session lifetimes.
+    pub fn sessions(mut self, config: SessionConfig) -> Self {
+        self.sessions = config;
+        self
+    }
+
+    /// Route paths.
+    pub fn routes(mut self, routes: RoutePaths) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    /// **Local development over plain http only**: cookies without `Secure` and without the
+    /// `__Host-` prefix, so that browsers keep them on `http://localhost`. Never in production.
+    pub fn insecure_dev_cookies(mut self, insecure: bool) -> Self {
+        self.insecure_cookies = insecure;
+        self
+    }
+
+    /// The verified-session cookie's name (default `__Host-glide_session`, or `glide_session`
+    /// with insecure development cookies).
+    pub fn session_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.session_cookie_name = Some(name.into());
+        self
+    }
+
+    /// Origins, besides the request's own, allowed to call the state-changing routes
+    /// (`https://app.example.com`).
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The largest request body accepted (default 64 KiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How long a concurrent `process` call waits for the one already talking to Glide
+    /// (default 30 s; keep it under your clients' timeouts).
+    pub fn busy_wait(mut self, wait: Duration) -> Self {
+        self.busy_wait = wait;
+        self
+    }
+
+    /// Checks the configuration and builds the engine.
+    pub fn build(self) -> Result<GlideAuth, Error> {
+        for (what, path) in [
+            ("base_path", &self.routes.base_path),
+            ("completion_path", &self.routes.completion_path),
+        ] {
+            if !path.starts_with('/') || path.starts_with("//") || path.ends_with('/') {
+                return Err(Error::Config(format!(
+                    "{what} must start with a single '/' and not end with '/'"
+                )));
+            }
+            if path
+                .bytes()
+                .any(|b| !(b.is_ascii_graphic()) || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\'))
+            {
+                return Err(Error::Config(format!(
+                    "{what} contains a forbidden character"
+                )));
+            }
+        }
+        for origin in &self.allowed_origins {
+            let parsed = url::Url::parse(origin)
+                .map_err(|_| Error::Config(format!("allowed origin {origin:?} is not a URL")))?;
+            if parsed.origin().ascii_serialization() != *origin {
+                return Err(Error::Config(format!(
+                    "allowed origin {origin:?} must be scheme://host[:port] with nothing after"
+                )));
+            }
+        }
+        let secure = !self.insecure_cookies;
+        let session_name = self.session_cookie_name.unwrap_or_else(|| {
+            if secure {
+                "__Host-glide_session".into()
+            } else {
+                "glide_session".into()
+            }
+        });
+        let mut session_cookie = CookieSpec::new(session_name);
+        session_cookie.secure = secure;
+        session_cookie.max_age = Some(self.sessions.absolute_timeout);
+        session_cookie
+            .validate()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let mut binding_cookie = CookieSpec::new("_glide_bind_");
+        binding_cookie.secure = secure;
+        binding_cookie.max_age = Some(Duration::from_secs(300));
+
+        let store: Arc<dyn Store> = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let events: Arc<dyn FlowEvents> = self
+            .events
+            .unwrap_or_else(|| Arc::new(LocalEvents::default()));
+        let completion_html = super::assets::completion_page(&self.routes.route("complete"));
+        Ok(GlideAuth {
+            inner: Arc::new(Inner {
+                flows: FlowRepo::new(store.clone(), self.clock.clone()),
+                sessions: SessionManager::new(store.clone(), self.clock.clone(), self.sessions),
+                limiter: RateLimiter::new(store, self.clock.clone()),
+                rate_limits: self.rate_limits,
+                glide: self.glide,
+                events,
+                policy: self.policy,
+                routes: self.routes,
+                session_cookie,
+                binding_cookie,
+                allowed_origins: self.allowed_origins,
+                body_limit: self.body_limit,
+                clock: self.clock,
+                flow_lease: self.flow_lease,
+                busy_wait: self.busy_wait,
+                completion_html,
+            }),
+        })
+    }
+}
