@@ -51,3 +51,6 @@ impl VerifiedPhone {
         }
     }
 }
+
+mod manager;
+pub use manager::{SessionConfig, SessionId, SessionManager};

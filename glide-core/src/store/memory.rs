@@ -164,7 +164,7 @@ impl State {
     /// Counts a write and sweeps every [`SWEEP_EVERY_WRITES`] writes.
     fn note_write(&mut self, now: OffsetDateTime) {
         self.writes = self.writes.wrapping_add(1);
-        if self.writes % SWEEP_EVERY_WRITES == 0 {
+        if self.writes.is_multiple_of(SWEEP_EVERY_WRITES) {
             self.sweep(now);
         }
     }
@@ -260,6 +260,7 @@ impl Store for MemoryStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;

@@ -244,6 +244,7 @@ impl Store for RedisStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

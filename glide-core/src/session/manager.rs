@@ -1,0 +1,613 @@
+//! The verified-session manager: random ids, lifetimes, logout and revoke-all.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::VerifiedPhone;
+use crate::clock::SharedClock;
+use crate::error::Error;
+use crate::store::{Store, StoreError};
+use crate::PhoneNumber;
+
+/// Length of a session id: 32 random bytes in unpadded base64url.
+const ID_LEN: usize = 43;
+/// The idle deadline is pushed forward at most this often (one write per minute, not per
+/// request).
+const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// Compare-and-set rounds on a per-number index before giving up.
+const INDEX_ROUNDS: usize = 16;
+/// How long an emptied per-number index lingers.
+const EMPTY_INDEX_TTL: Duration = Duration::from_secs(60);
+
+/// Lifetimes of verified sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// A session unused this long ends (default 30 minutes). Enforced with a granularity of at
+    /// most one minute: the deadline moves forward at most once a minute.
+    pub idle_timeout: Duration,
+    /// A session ends this long after verification whatever happens (default 12 hours).
+    pub absolute_timeout: Duration,
+    /// Live sessions kept per phone number (default 32); a new one beyond ends the oldest.
+    pub max_per_number: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            max_per_number: 32,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The defaults: 30 minutes idle, 12 hours absolute, 32 per number.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the idle timeout.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the absolute lifetime.
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.absolute_timeout = timeout;
+        self
+    }
+
+    /// Sets how many live sessions one number may have (at least 1).
+    pub fn max_per_number(mut self, max: usize) -> Self {
+        self.max_per_number = max.max(1);
+        self
+    }
+}
+
+/// A verified-session id: 32 random bytes (256 bits) as 43 characters of base64url, fresh for
+/// every verification. `Debug` is redacted; it belongs in a cookie and nowhere else.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionId(String);
+
+impl SessionId {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Accepts exactly the shape [`SessionManager`] issues (43 base64url characters that
+    /// decode to 32 bytes); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != ID_LEN {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        (bytes.len() == 32).then(|| Self(text.to_owned()))
+    }
+
+    /// The id, for the cookie value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The store key: a hash of the id, so that reading the store does not give usable ids.
+    fn store_key(&self) -> String {
+        session_key(&hex::encode(Sha256::digest(self.0.as_bytes())))
+    }
+
+    fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(<redacted>)")
+    }
+}
+
+fn session_key(hash: &str) -> String {
+    format!("session:{hash}")
+}
+
+fn index_key(phone: &PhoneNumber) -> String {
+    format!(
+        "phone:{}",
+        hex::encode(Sha256::digest(phone.as_str().as_bytes()))
+    )
+}
+
+/// What is stored per session.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    phone: VerifiedPhone,
+    /// Unix milliseconds of creation (the absolute lifetime counts from here).
+    created_ms: i64,
+    /// Unix milliseconds of the last refresh (the idle timeout counts from here).
+    seen_ms: i64,
+}
+
+/// The sessions of one number, for revoke-all.
+#[derive(Serialize, Deserialize, Default)]
+struct Index {
+    /// Oldest first.
+    sessions: Vec<IndexEntry>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct IndexEntry {
+    /// Hash of the session id.
+    id: String,
+    /// Unix milliseconds of its absolute end.
+    ends_ms: i64,
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn until(now_ms: i64, end_ms: i64) -> Duration {
+    Duration::from_millis(
+        u64::try_from(end_ms.saturating_sub(now_ms))
+            .unwrap_or(0)
+            .max(1),
+    )
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Decode(Box::new(e)))
+}
+
+fn contention() -> Error {
+    Error::Store(StoreError::Backend(
+        "session index too contended; try again".into(),
+    ))
+}
+
+/// Verified sessions in a [`Store`]: created on success, loaded per request, ended by logout,
+/// expiry, or revoke-all for a number. Cheap to clone.
+///
+/// Store keys: `session:<sha256 of id>` (JSON: the [`VerifiedPhone`], creation and last-seen
+/// times) and `phone:<sha256 of number>` (the number's sessions, for
+/// [`revoke_all`](Self::revoke_all)). Store failures are [`Error::Store`] (503): nothing is let in.
+#[derive(Clone)]
+pub struct SessionManager {
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    config: SessionConfig,
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionManager {
+    /// Sessions in `store`, lifetimes on `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: SharedClock, config: SessionConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config,
+        }
+    }
+
+    /// The lifetimes in force.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    /// Starts a session for `phone` under a fresh random id (never a reused one).
+    ///
+    /// The id is recorded in the number's index before the session exists, so a session that
+    /// exists can always be found by [`revoke_all`](Self::revoke_all).
+    pub async fn create(&self, phone: VerifiedPhone) -> Result<SessionId, Error> {
+        let now = self.now_ms();
+        let ends = now.saturating_add(millis(self.config.absolute_timeout));
+        let number = phone.phone_number.clone();
+        let record = encode(&Record {
+            phone,
+            created_ms: now,
+            seen_ms: now,
+        })?;
+        let ttl = until(
+            now,
+            ends.min(now.saturating_add(millis(self.config.idle_timeout))),
+        );
+        for _ in 0..4 {
+            let id = SessionId::generate();
+            self.index_add(&number, &id.hash(), now, ends).await?;
+            if self.store.create(&id.store_key(), &record, ttl).await? {
+                tracing::debug!(phone = %number.masked(), "verified session created");
+                return Ok(id);
+            }
+        }
+        // 256 random bits collided four times: the random source is broken.
+        Err(Error::Store(StoreError::Backend(
+            "could not allocate a unique session id".into(),
+        )))
+    }
+
+    /// The verified phone of session `id`, if it is live. Malformed ids give `None` without a
+    /// store lookup; an idle or too old session is ended and gives `None`.
+    pub async fn load(&self, id: &str) -> Result<Option<VerifiedPhone>, Error> {
+        let Some(id) = SessionId::parse(id) else {
+            return Ok(None);
+        };
+        let key = id.store_key();
+        for _ in 0..2 {
+            let Some(stored) = self.store.load(&key).await? else {
+                return Ok(None);
+            };
+            let Ok(mut record) = serde_json::from_slice::<Record>(&stored.value) else {
+                tracing::warn!("undecodable verified session removed");
+                self.store.delete(&key).await?;
+                return Ok(None);
+            };
+            let now = self.now_ms();
+            let ends = record
+                .created_ms
+                .saturating_add(millis(self.config.absolute_timeout));
+            let idle_ends = record
+                .seen_ms
+                .saturating_add(millis(self.config.idle_timeout));
+            if now >= ends || now >= idle_ends {
+                self.store.delete(&key).await?;
+                return Ok(None);
+            }
+            let refresh_every = REFRESH_EVERY.min(self.config.idle_timeout / 2);
+            if now.saturating_sub(record.seen_ms) < millis(refresh_every) {
+                return Ok(Some(record.phone));
+            }
+            record.seen_ms = now;
+            let ttl = until(
+                now,
+                ends.min(now.saturating_add(millis(self.config.idle_timeout))),
+            );
+            if self
+                .store
+                .compare_and_set(&key, stored.version, &encode(&record)?, ttl)
+                .await?
+            {
+                return Ok(Some(record.phone));
+            }
+            // Someone refreshed or ended it meanwhile: look again.
+        }
+        Ok(None)
+    }
+
+    /// Ends session `id` (logout). Unknown or malformed ids are not an error.
+    pub async fn destroy(&self, id: &str) -> Result<(), Error> {
+        if let Some(id) = SessionId::parse(id) {
+            self.store.delete(&id.store_key()).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every session of `phone`; returns how many were live.
+    pub async fn revoke_all(&self, phone: &PhoneNumber) -> Result<usize, Error> {
+        let key = index_key(phone);
+        let mut revoked = 0;
+        for _ in 0..INDEX_ROUNDS {
+            let Some(stored) = self.store.load(&key).await? else {
+                return Ok(revoked);
+            };
+            let index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+            for entry in &index.sessions {
+                if self.store.take(&session_key(&entry.id)).await?.is_some() {
+                    revoked += 1;
+                }
+            }
+            // Empty the index only if nobody added a session meanwhile; else revoke those too.
+            // (Deleting it outright could lose an entry added between the two steps.)
+            let empty = encode(&Index::default())?;
+            if self
+                .store
+                .compare_and_set(&key, stored.version, &empty, EMPTY_INDEX_TTL)
+                .await?
+            {
+                tracing::info!(phone = %phone.masked(), revoked, "verified sessions revoked");
+                return Ok(revoked);
+            }
+        }
+        Err(contention())
+    }
+
+    /// Adds session `hash` to the index of `phone`, ending the oldest sessions beyond
+    /// `max_per_number`.
+    async fn index_add(
+        &self,
+        phone: &PhoneNumber,
+        hash: &str,
+        now: i64,
+        ends: i64,
+    ) -> Result<(), Error> {
+        let key = index_key(phone);
+        let entry = IndexEntry {
+            id: hash.to_owned(),
+            ends_ms: ends,
+        };
+        for _ in 0..INDEX_ROUNDS {
+            let Some(stored) = self.store.load(&key).await? else {
+                let index = Index {
+                    sessions: vec![entry.clone()],
+                };
+                if self
+                    .store
+                    .create(&key, &encode(&index)?, until(now, ends))
+                    .await?
+                {
+                    return Ok(());
+                }
+                continue;
+            };
+            let mut index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+            index.sessions.retain(|s| s.ends_ms > now);
+            index.sessions.push(entry.clone());
+            let mut evicted = Vec::new();
+            if index.sessions.len() > self.config.max_per_number {
+                // Forget sessions that already ended (logout, idle), then end the oldest.
+                let mut kept = Vec::with_capacity(index.sessions.len());
+                for s in index.sessions.drain(..) {
+                    if s.id == hash || self.store.load(&session_key(&s.id)).await?.is_some() {
+                        kept.push(s);
+                    }
+                }
+                let excess = kept.len().saturating_sub(self.config.max_per_number);
+                evicted = kept.drain(..excess).collect();
+                index.sessions = kept;
+            }
+            let last_end = index
+                .sessions
+                .iter()
+                .map(|s| s.ends_ms)
+                .max()
+                .unwrap_or(ends);
+            if self
+                .store
+                .compare_and_set(&key, stored.version, &encode(&index)?, until(now, last_end))
+                .await?
+            {
+                for old in evicted {
+                    self.store.delete(&session_key(&old.id)).await?;
+                }
+                return Ok(());
+            }
+        }
+        Err(contention())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::MemoryStore;
+    use crate::{Strategy, UseCase};
+
+    fn phone(n: &str) -> VerifiedPhone {
+        VerifiedPhone::new(
+            PhoneNumber::parse(n).unwrap(),
+            UseCase::VerifyPhoneNumber,
+            Strategy::Link,
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    fn manager(config: SessionConfig) -> (SessionManager, ManualClock, MemoryStore) {
+        let clock = ManualClock::new();
+        let shared: SharedClock = Arc::new(clock.clone());
+        let store = MemoryStore::new().with_clock(shared.clone());
+        (
+            SessionManager::new(Arc::new(store.clone()), shared, config),
+            clock,
+            store,
+        )
+    }
+
+    fn secs(s: i64) -> time::Duration {
+        time::Duration::seconds(s)
+    }
+
+    #[tokio::test]
+    async fn ids_are_fresh_long_and_redacted() {
+        let (sessions, _, _) = manager(SessionConfig::default());
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50 {
+            let id = sessions.create(phone("+15555550100")).await.unwrap();
+            assert_eq!(id.as_str().len(), 43);
+            assert!(id
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(seen.insert(id.as_str().to_owned()), "id reused");
+            assert!(!format!("{id:?}").contains(id.as_str()));
+        }
+    }
+
+    #[tokio::test]
+    async fn load_returns_the_phone_and_refuses_bogus_ids() {
+        let (sessions, _, store) = manager(SessionConfig::default());
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        let got = sessions.load(id.as_str()).await.unwrap().unwrap();
+        assert_eq!(got.phone_number.as_str(), "+15555550100");
+        // The raw id is not a store key.
+        assert!(store
+            .load(&format!("session:{}", id.as_str()))
+            .await
+            .unwrap()
+            .is_none());
+        let mut tampered = id.as_str().to_owned();
+        tampered.replace_range(0..1, if tampered.starts_with('A') { "B" } else { "A" });
+        for bogus in [
+            "",
+            "x",
+            &tampered,
+            &id.as_str()[..42],
+            &format!("{}=", id.as_str()),
+        ] {
+            assert!(sessions.load(bogus).await.unwrap().is_none(), "{bogus:?}");
+        }
+        // Shape: 43 base64url characters, canonical (the last one has 2 unused zero bits).
+        assert!(SessionId::parse(&"A".repeat(43)).is_some());
+        assert!(SessionId::parse(&format!("{}B", "A".repeat(42))).is_none());
+        assert!(SessionId::parse(&format!("{}+", "A".repeat(42))).is_none());
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_boundary() {
+        let config = SessionConfig::default()
+            .idle_timeout(Duration::from_secs(600))
+            .absolute_timeout(Duration::from_secs(3600));
+        let (sessions, clock, _) = manager(config);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        clock.advance(secs(599));
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_some(),
+            "alive at idle - 1 s"
+        );
+        // That use refreshed the idle deadline: 599 s after it, still alive; at 600 s, gone.
+        clock.advance(secs(599));
+        assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        clock.advance(secs(600));
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_none(),
+            "gone at idle"
+        );
+        assert!(sessions.load(id.as_str()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn refresh_happens_at_most_once_a_minute() {
+        let config = SessionConfig::default().idle_timeout(Duration::from_secs(600));
+        let (sessions, clock, store) = manager(config);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        let key = id.store_key();
+        clock.advance(secs(30));
+        sessions.load(id.as_str()).await.unwrap().unwrap();
+        assert_eq!(
+            store.load(&key).await.unwrap().unwrap().version,
+            1,
+            "no write"
+        );
+        clock.advance(secs(30));
+        sessions.load(id.as_str()).await.unwrap().unwrap();
+        assert_eq!(
+            store.load(&key).await.unwrap().unwrap().version,
+            2,
+            "refreshed"
+        );
+        // Idle counts from the last refresh: 600 s after it, gone.
+        clock.advance(secs(599));
+        assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        clock.advance(secs(600));
+        assert!(sessions.load(id.as_str()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn absolute_timeout_boundary_despite_activity() {
+        let config = SessionConfig::default()
+            .idle_timeout(Duration::from_secs(600))
+            .absolute_timeout(Duration::from_secs(1800));
+        let (sessions, clock, _) = manager(config);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        for _ in 0..5 {
+            clock.advance(secs(359));
+            assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        }
+        // 1795 s so far.
+        clock.advance(secs(4));
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_some(),
+            "alive at 1799 s"
+        );
+        clock.advance(secs(1));
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_none(),
+            "gone at 1800 s"
+        );
+    }
+
+    #[tokio::test]
+    async fn destroy_ends_only_that_session() {
+        let (sessions, _, _) = manager(SessionConfig::default());
+        let a = sessions.create(phone("+15555550100")).await.unwrap();
+        let b = sessions.create(phone("+15555550100")).await.unwrap();
+        sessions.destroy(a.as_str()).await.unwrap();
+        sessions.destroy(a.as_str()).await.unwrap();
+        sessions.destroy("not-an-id").await.unwrap();
+        assert!(sessions.load(a.as_str()).await.unwrap().is_none());
+        assert!(sessions.load(b.as_str()).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn revoke_all_ends_every_session_of_one_number() {
+        let (sessions, _, _) = manager(SessionConfig::default());
+        let number = PhoneNumber::parse("+15555550100").unwrap();
+        let mine: Vec<_> =
+            futures_util::future::join_all((0..5).map(|_| sessions.create(phone("+15555550100"))))
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+        let other = sessions.create(phone("+15555550199")).await.unwrap();
+        sessions.destroy(mine[0].as_str()).await.unwrap();
+        assert_eq!(sessions.revoke_all(&number).await.unwrap(), 4);
+        for id in &mine {
+            assert!(sessions.load(id.as_str()).await.unwrap().is_none());
+        }
+        assert!(sessions.load(other.as_str()).await.unwrap().is_some());
+        assert_eq!(sessions.revoke_all(&number).await.unwrap(), 0);
+        // New sessions after a revoke work and are revocable again.
+        let again = sessions.create(phone("+15555550100")).await.unwrap();
+        assert!(sessions.load(again.as_str()).await.unwrap().is_some());
+        assert_eq!(sessions.revoke_all(&number).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn oldest_sessions_beyond_the_cap_end() {
+        let (sessions, _, _) = manager(SessionConfig::default().max_per_number(2));
+        let a = sessions.create(phone("+15555550100")).await.unwrap();
+        let b = sessions.create(phone("+15555550100")).await.unwrap();
+        let c = sessions.create(phone("+15555550100")).await.unwrap();
+        assert!(sessions.load(a.as_str()).await.unwrap().is_none());
+        assert!(sessions.load(b.as_str()).await.unwrap().is_some());
+        assert!(sessions.load(c.as_str()).await.unwrap().is_some());
+        // A logged-out session frees its place without ending another.
+        sessions.destroy(b.as_str()).await.unwrap();
+        let d = sessions.create(phone("+15555550100")).await.unwrap();
+        assert!(sessions.load(c.as_str()).await.unwrap().is_some());
+        assert!(sessions.load(d.as_str()).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn store_failure_fails_closed() {
+        let store = MemoryStore::with_capacity(0);
+        let sessions = SessionManager::new(
+            Arc::new(store),
+            Arc::new(crate::clock::SystemClock),
+            SessionConfig::default(),
+        );
+        let err = sessions.create(phone("+15555550100")).await.unwrap_err();
+        assert_eq!(err.http_status(), 503);
+    }
+}
