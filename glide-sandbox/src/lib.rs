@@ -1,1 +1,22 @@
 #![doc = include_str!("../README.md")]
+
+mod config;
+mod control;
+mod error;
+mod faults;
+pub mod fixtures;
+mod jwt;
+mod log;
+mod middleware;
+mod qr;
+mod routes;
+mod server;
+mod state;
+mod util;
+
+pub use config::{SandboxConfig, DEFAULT_BINARY_PORT};
+pub use control::SandboxControl;
+pub use error::{ControlError, StartError};
+pub use faults::{Fault, FaultKind};
+pub use log::LoggedRequest;
+pub use server::{router, Sandbox};

@@ -1,0 +1,148 @@
+//! The fixture numbers: how the simulated carrier treats each phone number.
+//!
+//! | number | behaviour |
+//! |---|---|
+//! | `+15555550100` | verifies; sim_swap and device_swap checked, `RISK_LEVEL_LOW`, age band `older than query window` |
+//! | `+15555550101` | verifies; SIM changed `0-4 hours` ago → `RISK_LEVEL_HIGH` |
+//! | `+15555550102` | verifies; device changed `1-2 days` ago → `RISK_LEVEL_HIGH` on device_swap |
+//! | `+15555550103` | verifies; SIM changed `14-30 days` → `RISK_LEVEL_MEDIUM` |
+//! | `+15555550104` | sim_swap `checked:false`, `reason:"carrier_not_supported"`; no device_swap |
+//! | `+15555550105` | the device's own number is `+15555550199`: VerifyPhoneNumber answers `verified:false` |
+//! | `+15555550106` | prepare answers 422 `CARRIER_NOT_ELIGIBLE` |
+//! | `+15555550107` | the carrier answers slowly: every carrier step takes `slow_carrier_delay` (3 s) |
+//! | `+15555550108` | the user denies on the device: the flow ends `failed` |
+//!
+//! Any other valid number behaves like `+15555550100`.
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::util;
+
+/// The number a device answers with when nothing says otherwise (GetPhoneNumber).
+pub const DEFAULT_DEVICE_NUMBER: &str = "+15555550100";
+
+/// The fictional carrier named in signals (`carrier_name`), never in error messages.
+pub const CARRIER_NAME: &str = "Sandbox Mobile";
+
+/// One swap signal as configured for a fixture.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SignalSpec {
+    Checked {
+        risk: &'static str,
+        age_band: &'static str,
+    },
+    NotChecked {
+        reason: &'static str,
+    },
+}
+
+const LOW: SignalSpec = SignalSpec::Checked {
+    risk: "RISK_LEVEL_LOW",
+    age_band: "older than query window",
+};
+
+/// How the simulated carrier treats one number.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fixture {
+    /// The device's own number, when it differs from the one asked about.
+    pub device_number: Option<&'static str>,
+    pub sim_swap: SignalSpec,
+    pub device_swap: Option<SignalSpec>,
+    pub eligible: bool,
+    pub slow: bool,
+    pub denies: bool,
+}
+
+const DEFAULT: Fixture = Fixture {
+    device_number: None,
+    sim_swap: LOW,
+    device_swap: Some(LOW),
+    eligible: true,
+    slow: false,
+    denies: false,
+};
+
+/// The fixture for `number` (the default one for numbers not in the table).
+pub(crate) fn fixture(number: Option<&str>) -> Fixture {
+    match number.unwrap_or(DEFAULT_DEVICE_NUMBER) {
+        "+15555550101" => Fixture {
+            sim_swap: SignalSpec::Checked {
+                risk: "RISK_LEVEL_HIGH",
+                age_band: "0-4 hours",
+            },
+            ..DEFAULT
+        },
+        "+15555550102" => Fixture {
+            device_swap: Some(SignalSpec::Checked {
+                risk: "RISK_LEVEL_HIGH",
+                age_band: "1-2 days",
+            }),
+            ..DEFAULT
+        },
+        "+15555550103" => Fixture {
+            sim_swap: SignalSpec::Checked {
+                risk: "RISK_LEVEL_MEDIUM",
+                age_band: "14-30 days",
+            },
+            ..DEFAULT
+        },
+        "+15555550104" => Fixture {
+            sim_swap: SignalSpec::NotChecked {
+                reason: "carrier_not_supported",
+            },
+            device_swap: None,
+            ..DEFAULT
+        },
+        "+15555550105" => Fixture {
+            device_number: Some("+15555550199"),
+            ..DEFAULT
+        },
+        "+15555550106" => Fixture {
+            eligible: false,
+            ..DEFAULT
+        },
+        "+15555550107" => Fixture {
+            slow: true,
+            ..DEFAULT
+        },
+        "+15555550108" => Fixture {
+            denies: true,
+            ..DEFAULT
+        },
+        _ => DEFAULT,
+    }
+}
+
+/// The number the device answers with for a session prepared with `prepared`.
+pub(crate) fn device_number(prepared: Option<&str>) -> String {
+    match prepared {
+        Some(p) => fixture(Some(p)).device_number.unwrap_or(p).to_owned(),
+        None => DEFAULT_DEVICE_NUMBER.to_owned(),
+    }
+}
+
+/// A signal object as Glide sends it.
+pub(crate) fn signal_json(spec: SignalSpec, checked_at: OffsetDateTime) -> Value {
+    match spec {
+        SignalSpec::Checked { risk, age_band } => json!({
+            "checked": true,
+            "risk_level": risk,
+            "age_band": age_band,
+            "carrier_name": CARRIER_NAME,
+            "checked_at": util::rfc3339(checked_at),
+        }),
+        SignalSpec::NotChecked { reason } => json!({
+            "checked": false,
+            "reason": reason,
+            "carrier_name": CARRIER_NAME,
+            "checked_at": util::rfc3339(checked_at),
+        }),
+    }
+}
+
+/// `phone_number_details` for the numbers we can describe (`+1` only), else `None`.
+pub(crate) fn phone_details(number: &str) -> Option<Value> {
+    let national = number.strip_prefix("+1")?;
+    Some(json!({"country_code": 1, "national_number": national, "region_code": "US"}))
+}

@@ -1,0 +1,88 @@
+//! The route table. One module per endpoint family; Glide's legacy surfaces
+//! (`/oauth2/{auth,token}`, `/magic-auth/verification/*`, `/number-verification/*`,
+//! `/sim-swap/*`) and `/sandbox/legacy/otp` plug in here as further modules merged into
+//! [`router`].
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+mod complete;
+mod extract;
+mod pages;
+mod prepare;
+mod process;
+mod sandbox;
+mod session;
+mod token;
+mod wallet;
+
+/// Glide's current API: token and Magical Auth v2.
+fn magical_auth() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/oauth2-cc/token", post(token::token))
+        .route("/magic-auth/v2/auth/prepare", post(prepare::prepare))
+        .route(
+            "/magic-auth/v2/auth/verify-phone-number",
+            post(process::verify_phone_number),
+        )
+        .route(
+            "/magic-auth/v2/auth/get-phone-number",
+            post(process::get_phone_number),
+        )
+        .route("/magic-auth/v2/auth/complete", post(complete::complete))
+        .route(
+            "/magic-auth/v2/auth/report-invocation",
+            post(session::report_invocation),
+        )
+        .route(
+            "/magic-auth/v2/auth/eligibility",
+            post(session::eligibility),
+        )
+        .route("/magic-auth/v2/auth/status/{key}", get(session::status))
+        .route("/public/status/{key}", get(session::public_status))
+}
+
+/// The sandbox-only control API and simulated device pages.
+fn control() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/sandbox/ts43/credential", post(sandbox::ts43_credential))
+        .route("/sandbox/wallet.js", get(wallet::wallet_js))
+        .route("/sandbox/link/{key}", get(pages::link_page))
+        .route("/sandbox/qr/{key}", get(pages::qr_page))
+        .route(
+            "/sandbox/desktop/{key}/{action}",
+            post(sandbox::desktop_action),
+        )
+        .route(
+            "/sandbox/faults",
+            post(sandbox::add_fault).delete(sandbox::clear_faults),
+        )
+        .route(
+            "/sandbox/requests",
+            get(sandbox::requests).delete(sandbox::clear_requests),
+        )
+}
+
+/// Every route, with the shared middleware, bound to `state`.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    magical_auth()
+        .merge(control())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::middleware::around,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "No such endpoint",
+    )
+}

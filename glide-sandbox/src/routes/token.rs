@@ -1,0 +1,89 @@
+//! `POST /oauth2-cc/token`: OAuth2 client credentials with HTTP Basic auth.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::json;
+use subtle::ConstantTimeEq as _;
+
+use crate::state::AppState;
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// Client id and secret from `Authorization: Basic …`, else from the form (client_secret_post).
+fn credentials(headers: &HeaderMap, form: &[(String, String)]) -> Option<(String, String)> {
+    let from_header = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| STANDARD.decode(b64.trim()).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.split_once(':')
+                .map(|(id, secret)| (id.to_owned(), secret.to_owned()))
+        });
+    from_header.or_else(|| {
+        let get = |k: &str| {
+            form.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        Some((get("client_id")?, get("client_secret")?))
+    })
+}
+
+pub(crate) async fn token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let Some((id, secret)) = credentials(&headers, &form) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    };
+    let id_ok = id.as_bytes().ct_eq(state.config.client_id.as_bytes());
+    let secret_ok = secret
+        .as_bytes()
+        .ct_eq(state.config.client_secret.as_bytes());
+    if !bool::from(id_ok & secret_ok) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    let grant = form
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.as_str());
+    if grant != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials",
+        );
+    }
+    let token = state.issue_token();
+    Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": state.config.token_lifetime.as_secs(),
+    }))
+    .into_response()
+}
