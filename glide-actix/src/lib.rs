@@ -1,1 +1,15 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod convert;
+mod extract;
+mod middleware;
+mod routes;
+
+pub use extract::{GlideRequestExt, VerifiedPhone, VerifiedPhoneError};
+pub use middleware::{GlideMiddleware, GlideMiddlewareService};
+pub use routes::GlideRoutes;
+
+/// glide-core, re-exported: the engine ([`core::endpoint::GlideAuth`]), the Glide API client,
+/// stores, policy and errors.
+pub use glide_core as core;

@@ -1,0 +1,223 @@
+//! The [`VerifiedPhone`] extractor, its error, and [`GlideRequestExt`] for guards and middleware.
+
+use std::ops::Deref;
+
+use actix_web::dev::{Payload, ServiceRequest};
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::LocalBoxFuture;
+use glide_core::endpoint::{EndpointResponse, GlideAuth, LookupError, RequestContext};
+use serde::Serialize;
+
+use crate::convert;
+
+/// The name the missing-middleware answer gives.
+const MIDDLEWARE: &str = "GlideMiddleware";
+
+/// The verified phone number of the request's session: extract it in a handler.
+///
+/// Rejects with [`VerifiedPhoneError`]: 401 `NOT_VERIFIED` without a verified session, and a 500
+/// naming `GlideMiddleware` when the app has neither [`GlideMiddleware`](crate::GlideMiddleware)
+/// nor a [`GlideAuth`] in its `app_data` (never a panic). Take `Option<VerifiedPhone>` to get
+/// `None` instead of the rejection (the missing middleware is still logged as an error), or
+/// `Result<VerifiedPhone, VerifiedPhoneError>` to handle the rejection yourself.
+///
+/// A newtype around [`glide_core::VerifiedPhone`] (Rust's orphan rule keeps that type from
+/// implementing actix-web's `FromRequest` directly): it derefs to it, serialises exactly like it,
+/// and [`into_inner`](Self::into_inner) unwraps it.
+///
+/// ```
+/// use actix_web::{web, HttpResponse};
+/// use glide_actix::VerifiedPhone;
+///
+/// // 401 NOT_VERIFIED without a verified session
+/// async fn me(phone: VerifiedPhone) -> web::Json<VerifiedPhone> {
+///     web::Json(phone)
+/// }
+///
+/// // never rejects for a missing session
+/// async fn greet(phone: Option<VerifiedPhone>) -> HttpResponse {
+///     match phone {
+///         Some(phone) => HttpResponse::Ok().body(format!("hello {}", phone.phone_number.as_str())),
+///         None => HttpResponse::Ok().body("hello stranger"),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct VerifiedPhone(pub glide_core::VerifiedPhone);
+
+impl VerifiedPhone {
+    /// The core value.
+    pub fn into_inner(self) -> glide_core::VerifiedPhone {
+        self.0
+    }
+}
+
+impl Deref for VerifiedPhone {
+    type Target = glide_core::VerifiedPhone;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl From<VerifiedPhone> for glide_core::VerifiedPhone {
+    fn from(phone: VerifiedPhone) -> Self {
+        phone.0
+    }
+}
+
+impl From<glide_core::VerifiedPhone> for VerifiedPhone {
+    fn from(phone: glide_core::VerifiedPhone) -> Self {
+        Self(phone)
+    }
+}
+
+/// Why [`VerifiedPhone`] could not be extracted. Its [`ResponseError`] answer is the same, byte
+/// for byte, as glide-axum's rejection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifiedPhoneError {
+    /// No verified session in this request: 401 `NOT_VERIFIED`.
+    #[error("the request has no verified phone session")]
+    NotVerified,
+    /// Neither [`GlideMiddleware`](crate::GlideMiddleware) nor a [`GlideAuth`] `app_data` is
+    /// installed on this route: a 500 naming `GlideMiddleware` (and an error log).
+    #[error("VerifiedPhone was extracted but GlideMiddleware is not installed on this route")]
+    MissingMiddleware,
+    /// The store failed while looking up the session: an opaque 500 (details in the log).
+    #[error("the verified session could not be looked up")]
+    Lookup(#[source] LookupError),
+}
+
+impl VerifiedPhoneError {
+    /// The engine's answer for this error.
+    fn endpoint_response(&self) -> EndpointResponse {
+        match self {
+            Self::NotVerified => RequestContext::not_verified(),
+            Self::MissingMiddleware => RequestContext::missing_middleware(MIDDLEWARE),
+            Self::Lookup(error) => EndpointResponse::error(error),
+        }
+    }
+}
+
+impl ResponseError for VerifiedPhoneError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotVerified => StatusCode::UNAUTHORIZED,
+            Self::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Lookup(error) => StatusCode::from_u16(error.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        convert::into_response(self.endpoint_response())
+    }
+}
+
+impl FromRequest for VerifiedPhone {
+    type Error = VerifiedPhoneError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let lookup = verified_phone(request);
+        Box::pin(async move { lookup.await?.ok_or(VerifiedPhoneError::NotVerified) })
+    }
+}
+
+/// The request's [`RequestContext`]: the middleware's, or one made from a [`GlideAuth`]
+/// registered as `app_data` (plain or in `web::Data`) and kept for the rest of the request.
+fn context(request: &HttpRequest) -> Option<RequestContext> {
+    if let Some(context) = request.extensions().get::<RequestContext>() {
+        return Some(context.clone());
+    }
+    let auth = request.app_data::<GlideAuth>().cloned().or_else(|| {
+        request
+            .app_data::<web::Data<GlideAuth>>()
+            .map(|data| data.get_ref().clone())
+    })?;
+    let context = auth.request_context(convert::cookie_header(request.headers()));
+    request.extensions_mut().insert(context.clone());
+    Some(context)
+}
+
+/// Looks the verified phone up; `Ok(None)` when the request has no verified session.
+fn verified_phone(
+    request: &HttpRequest,
+) -> LocalBoxFuture<'static, Result<Option<VerifiedPhone>, VerifiedPhoneError>> {
+    let context = context(request);
+    Box::pin(async move {
+        let Some(context) = context else {
+            // Logged here because actix-web's `Option<T>` extractor turns every error into `None`
+            // without ever building its response.
+            tracing::error!(
+                target: "glide::rejection",
+                "VerifiedPhone needs GlideMiddleware: add `.wrap(GlideMiddleware::new(auth))` to the App"
+            );
+            return Err(VerifiedPhoneError::MissingMiddleware);
+        };
+        match context.verified_phone().await {
+            Ok(phone) => Ok(phone.map(VerifiedPhone)),
+            Err(error) => Err(VerifiedPhoneError::Lookup(error)),
+        }
+    })
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for actix_web::HttpRequest {}
+    impl Sealed for actix_web::dev::ServiceRequest {}
+}
+
+/// The verified session from places where extractors do not run: guards, your own middleware
+/// (placed inside `GlideMiddleware`, i.e. `.wrap()`ped before it), `HttpRequest` in a handler.
+///
+/// ```
+/// use actix_web::HttpRequest;
+/// use glide_actix::GlideRequestExt as _;
+///
+/// async fn handler(request: HttpRequest) -> String {
+///     match request.verified_phone().await {
+///         Ok(Some(phone)) => format!("verified by {:?}", phone.strategy),
+///         Ok(None) => "not verified".to_owned(),
+///         Err(error) => format!("cannot tell: {error}"),
+///     }
+/// }
+/// ```
+pub trait GlideRequestExt: sealed::Sealed {
+    /// The request's context, when `GlideMiddleware` (or a `GlideAuth` `app_data`) is installed.
+    fn glide_context(&self) -> Option<RequestContext>;
+
+    /// The verified phone of the request's session: `Ok(None)` without one,
+    /// [`VerifiedPhoneError::MissingMiddleware`] without the middleware, and
+    /// [`VerifiedPhoneError::Lookup`] when the store fails. Looked up at most once per request.
+    fn verified_phone(
+        &self,
+    ) -> LocalBoxFuture<'static, Result<Option<VerifiedPhone>, VerifiedPhoneError>>;
+}
+
+impl GlideRequestExt for HttpRequest {
+    fn glide_context(&self) -> Option<RequestContext> {
+        context(self)
+    }
+
+    fn verified_phone(
+        &self,
+    ) -> LocalBoxFuture<'static, Result<Option<VerifiedPhone>, VerifiedPhoneError>> {
+        verified_phone(self)
+    }
+}
+
+impl GlideRequestExt for ServiceRequest {
+    fn glide_context(&self) -> Option<RequestContext> {
+        context(self.request())
+    }
+
+    fn verified_phone(
+        &self,
+    ) -> LocalBoxFuture<'static, Result<Option<VerifiedPhone>, VerifiedPhoneError>> {
+        verified_phone(self.request())
+    }
+}

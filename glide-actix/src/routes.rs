@@ -1,0 +1,78 @@
+//! [`GlideRoutes`]: the engine's routes as ordinary actix-web resources, for apps that prefer to
+//! mount them explicitly.
+
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::{web, HttpRequest, HttpResponse};
+use glide_core::endpoint::{GlideAuth, Route};
+
+use crate::convert;
+
+/// The routes of contract §2 as actix-web resources: `.service(GlideRoutes::new(auth))`.
+///
+/// The same answers as [`GlideMiddleware`](crate::GlideMiddleware) gives, from the same engine
+/// code, for apps that want every route visible in the `App`. Mount it at the root of the app
+/// (not inside a `web::scope`): the paths come from the engine's
+/// [`RoutePaths`](glide_core::endpoint::RoutePaths). Every method reaches the engine, so a wrong
+/// one gets the same 405 error body as through the middleware.
+///
+/// Without the middleware, register the engine as `app_data` too, so that the
+/// [`VerifiedPhone`](crate::VerifiedPhone) extractor finds it:
+///
+/// ```
+/// use actix_web::{web, App};
+/// use glide_actix::{core::endpoint::GlideAuth, GlideRoutes, VerifiedPhone};
+///
+/// fn app(auth: GlideAuth) -> App<
+///     impl actix_web::dev::ServiceFactory<
+///         actix_web::dev::ServiceRequest,
+///         Config = (),
+///         Response = actix_web::dev::ServiceResponse,
+///         Error = actix_web::Error,
+///         InitError = (),
+///     >,
+/// > {
+///     App::new()
+///         .app_data(auth.clone())
+///         .service(GlideRoutes::new(auth))
+///         .route("/me", web::get().to(|phone: VerifiedPhone| async move { web::Json(phone) }))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct GlideRoutes {
+    auth: GlideAuth,
+}
+
+impl GlideRoutes {
+    /// The routes of an engine.
+    pub fn new(auth: GlideAuth) -> Self {
+        Self { auth }
+    }
+}
+
+impl HttpServiceFactory for GlideRoutes {
+    fn register(self, config: &mut AppService) {
+        let paths = self.auth.routes().clone();
+        let resources = [
+            (paths.route("prepare"), Route::Prepare),
+            (paths.route("report-invocation"), Route::ReportInvocation),
+            (paths.route("process"), Route::Process),
+            (paths.route("complete"), Route::Complete),
+            (paths.route("status/{session_key}"), Route::Status),
+            (paths.route("logout"), Route::Logout),
+            (paths.route("glide.js"), Route::GlideJs),
+            (paths.completion_path.clone(), Route::CompletionPage),
+        ];
+        for (path, route) in resources {
+            let auth = self.auth.clone();
+            let handler = move |request: HttpRequest, payload: web::Payload| {
+                let auth = auth.clone();
+                async move {
+                    let response: HttpResponse =
+                        convert::answer(&auth, route, &request, payload.into_inner()).await;
+                    response
+                }
+            };
+            web::resource(path).to(handler).register(config);
+        }
+    }
+}
