@@ -1,2 +1,79 @@
-//! axum demo.
-fn main() {}
+//! `cargo run --bin axum-demo`: the glide-rs demo on axum.
+//!
+//! Opens on `http://127.0.0.1:3000` (`PORT`). Without `GLIDE_CLIENT_ID`/`GLIDE_CLIENT_SECRET` an
+//! embedded Glide sandbox stands in for Glide (`GLIDE_SANDBOX_PORT`, default 8910);
+//! `GLIDE_REDIS_URL` keeps flows and sessions in Redis.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use glide_axum::{GlideLayer, VerifiedPhone};
+use glide_examples::{build_auth, DemoConfig};
+
+/// What the page handler needs.
+struct Page {
+    html: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+async fn index(State(page): State<Arc<Page>>) -> Response {
+    let mut response = page.html.clone().into_response();
+    for (name, value) in &page.headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}
+
+/// The verified phone as JSON; 401 `NOT_VERIFIED` without a verified session.
+async fn me(phone: VerifiedPhone) -> Json<VerifiedPhone> {
+    Json(phone)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    glide_examples::init_tracing();
+    let mut config = DemoConfig::from_env()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", config.port))?;
+    config.port = listener.local_addr()?.port();
+
+    let (auth, sandbox) = build_auth(&config).await?;
+    let sandbox_base = sandbox.as_ref().map(|s| s.base_url());
+    let page = Arc::new(Page {
+        html: glide_examples::index_html(sandbox_base.as_deref()),
+        headers: glide_examples::index_headers(sandbox_base.as_deref()),
+    });
+
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/me", get(me))
+        .route("/healthz", get(healthz))
+        .with_state(page)
+        .layer(GlideLayer::new(auth));
+
+    println!("{}", glide_examples::banner(config.port, sandbox.as_ref()));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    drop(sandbox);
+    Ok(())
+}

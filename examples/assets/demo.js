@@ -1,0 +1,266 @@
+(function () {
+  "use strict";
+
+  var mode = document.body.getAttribute("data-mode");
+  // The sandbox sends Link completions to 127.0.0.1; the completion page signals this tab
+  // through localStorage, which is per origin: stay on the same host.
+  if (mode === "sandbox" && location.hostname === "localhost") {
+    location.replace(location.href.replace("//localhost", "//127.0.0.1"));
+    return;
+  }
+
+  function $(id) { return document.getElementById(id); }
+  var buttons = [$("btn-ts43"), $("btn-link"), $("btn-desktop")];
+  var STRATEGY_NAMES = { ts43: "Android · TS43", link: "iPhone · Link", desktop: "Desktop · QR code",
+    magic: "Magic link", sms: "SMS code", email: "Email code", number_verify: "Number Verify" };
+  var LEVELS = { RISK_LEVEL_LOW: "low", RISK_LEVEL_MEDIUM: "medium", RISK_LEVEL_HIGH: "high", RISK_LEVEL_UNKNOWN: "unknown" };
+  var FRIENDLY = {
+    CARRIER_NOT_ELIGIBLE: ["Carrier not eligible", "This carrier cannot verify silently; use a code instead."],
+    USER_CANCELLED: ["Declined", "The request was declined on the phone. Nothing was shared."],
+    USER_DENIED: ["Declined", "The request was declined on the phone. Nothing was shared."],
+    BROWSER_NOT_SUPPORTED: ["This browser can't do that", "This browser cannot share a phone credential. Try another way to verify."],
+    TIMEOUT: ["Took too long", "The verification was not finished in time. Try again when you're ready."],
+    NETWORK_ERROR: ["Connection issue", "The server could not be reached. Check your connection and try again."],
+    VALIDATION_ERROR: ["Check the number", "That does not look like a phone number. Use the international format, like +15555550100."],
+    RATE_LIMIT_EXCEEDED: ["Too many attempts", "Please wait a moment before trying again."],
+    MISSING_BINDING_COOKIE: ["Finish in this browser", "The carrier page must be finished in the browser where you started."],
+    DEVICE_BINDING_FAILED: ["Finish in this browser", "The carrier page must be finished in the browser where you started."],
+    BROWSER_MISMATCH: ["Finish in this browser", "The carrier page must be finished in the browser where you started."],
+    SESSION_EXPIRED: ["Session expired", "This verification expired. Please start again."],
+    SESSION_NOT_FOUND: ["Verification ended", "This verification is no longer available. Please start again."],
+    VERIFICATION_FAILED: ["Not verified", "The carrier could not confirm the number."],
+    ORIGIN_NOT_ALLOWED: ["Blocked", "This page is not allowed to call the verification routes."]
+  };
+
+  var flow = 0; // the current flow; answers of an abandoned one are ignored
+  var pendingTab = null;
+
+  $("mode-badge").textContent = mode === "sandbox" ? "sandbox" : "live";
+  $("foot-mode").textContent = mode === "sandbox"
+    ? "Running against the embedded Glide sandbox: no real carrier is contacted."
+    : "Running against Glide Identity.";
+  if (mode === "sandbox") $("fixtures").hidden = false;
+
+  // ---- inputs ------------------------------------------------------------------------------
+  function useCase() {
+    return $("uc-get").checked ? "GetPhoneNumber" : "VerifyPhoneNumber";
+  }
+  function syncUseCase() {
+    var get = useCase() === "GetPhoneNumber";
+    $("phone").disabled = get;
+    $("phone-hint").textContent = get
+      ? "The carrier tells us which number this device has."
+      : "International format, with the country code.";
+  }
+  $("uc-verify").addEventListener("change", syncUseCase);
+  $("uc-get").addEventListener("change", syncUseCase);
+  Array.prototype.forEach.call(document.querySelectorAll(".fixture"), function (b) {
+    b.addEventListener("click", function () {
+      $("uc-verify").checked = true;
+      syncUseCase();
+      $("phone").value = b.getAttribute("data-number");
+      $("phone").focus();
+    });
+  });
+
+  // ---- progress ----------------------------------------------------------------------------
+  var STEPS = ["step-prepare", "step-carrier", "step-process"];
+  function step(active) {
+    STEPS.forEach(function (id, i) {
+      $(id).className = i < active ? "done" : i === active ? "active" : "";
+    });
+  }
+  function progress(title, detail, stepIndex) {
+    $("progress").hidden = false;
+    $("status-title").textContent = title;
+    $("status-detail").textContent = detail || "";
+    if (stepIndex !== undefined) step(stepIndex);
+  }
+  function setBusy(busy) {
+    buttons.forEach(function (b) { b.disabled = busy; });
+    if (!busy) {
+      $("progress").hidden = true;
+      $("qr-box").hidden = true;
+      $("link-box").hidden = true;
+    }
+  }
+  function onStatus(strategy) {
+    return function (stage, detail) {
+      if (stage === "preparing") progress("Contacting the carrier…", "Preparing a verification session.", 0);
+      else if (stage === "prompting") progress("Waiting for your phone…", "Confirm sharing your number in the prompt.", 1);
+      else if (stage === "waiting-for-link") {
+        progress("Finish on the carrier's page", "It opened in a new tab; this page carries on when you approve there.", 1);
+        if (detail && detail.url) {
+          $("link-open").href = detail.url;
+          $("link-box").hidden = false;
+        }
+      } else if (stage === "waiting-for-phone") progress("Scan the QR code", "Waiting for your phone to confirm.", 1);
+      else if (stage === "processing") {
+        progress("Confirming with the carrier…", strategy === "desktop" ? "Waiting for your phone to confirm." : "Almost done.", 2);
+      }
+    };
+  }
+
+  // ---- results -----------------------------------------------------------------------------
+  function hideOutcome() {
+    $("error").hidden = true;
+    $("result").hidden = true;
+  }
+  function showError(error) {
+    var code = (error && error.code) || "ERROR";
+    var friendly = FRIENDLY[code];
+    $("error-title").textContent = friendly ? friendly[0] : "Verification failed";
+    $("error-text").textContent = friendly ? friendly[1] : ((error && error.message) || "Please try again.");
+    $("error-code").textContent = code + (error && error.status ? " · HTTP " + error.status : "");
+    $("error").hidden = false;
+  }
+  function formatPhone(number) {
+    var m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(number || "");
+    return m ? "+1 " + m[1] + " " + m[2] + " " + m[3] : (number || "—");
+  }
+  function fillSignal(id, info) {
+    var el = $(id);
+    var level = "none", text = "No signal", detail = "The carrier gave no signal.";
+    if (info) {
+      if (info.checked && info.risk_level) {
+        level = LEVELS[info.risk_level] || "unknown";
+        text = level === "unknown" ? "Unknown risk" : level.charAt(0).toUpperCase() + level.slice(1) + " risk";
+      } else if (info.checked) {
+        level = "unknown"; text = "Checked";
+      } else {
+        level = "none"; text = "Not checked";
+      }
+      var parts = [];
+      if (info.age_band) parts.push("changed " + info.age_band.replace(/^older than query window$/, "longer ago than the carrier looks back"));
+      if (info.carrier_name) parts.push(info.carrier_name);
+      if (info.reason) parts.push(info.reason.replace(/_/g, " "));
+      detail = parts.length ? parts.join(" · ") : (info.checked ? "" : "The carrier could not tell.");
+    }
+    el.setAttribute("data-level", level);
+    el.querySelector(".level").textContent = text;
+    el.querySelector(".detail").textContent = detail;
+  }
+  function showResult(body, strategy, decision, message) {
+    $("result-phone").textContent = formatPhone(body.phone_number);
+    $("result-phone").setAttribute("data-e164", body.phone_number || "");
+    $("result-strategy").textContent = STRATEGY_NAMES[strategy] || strategy || "";
+    $("result-time").textContent = "verified " + new Date().toLocaleTimeString();
+    fillSignal("result-sim", body.sim_swap);
+    fillSignal("result-device", body.device_swap);
+    var d = $("decision");
+    d.setAttribute("data-decision", decision);
+    d.textContent = decision === "allowed" ? "Allowed" : decision === "denied" ? "Denied by risk policy" : "Not verified";
+    $("decision-text").textContent = message;
+    $("result").hidden = false;
+  }
+
+  // ---- session -----------------------------------------------------------------------------
+  function refreshSession(show) {
+    return fetch("/me", { credentials: "include", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); })
+      .then(function (answer) {
+        var state = $("session-state");
+        if (answer.status === 200) {
+          state.setAttribute("data-state", "verified");
+          $("session-text").textContent = "Verified as " + formatPhone(answer.body.phone_number);
+        } else {
+          state.setAttribute("data-state", "none");
+          $("session-text").textContent = "Not verified";
+        }
+        if (show) {
+          $("me-output").textContent = "GET /me → " + answer.status + "\n" + JSON.stringify(answer.body, null, 2);
+          $("me-output").hidden = false;
+        }
+        return answer;
+      })
+      .catch(function () {
+        $("session-text").textContent = "Session unknown";
+      });
+  }
+  $("btn-me").addEventListener("click", function () { refreshSession(true); });
+  $("logout").addEventListener("click", function () {
+    GlideAuth.logout().then(function () {
+      hideOutcome();
+      return refreshSession(true);
+    }, showError);
+  });
+
+  // ---- the flows ---------------------------------------------------------------------------
+  function closePendingTab() {
+    if (pendingTab && !pendingTab.closed) { try { pendingTab.close(); } catch (e) {} }
+    pendingTab = null;
+  }
+
+  function start(strategy) {
+    var id = ++flow;
+    var phoneNumber = useCase() === "VerifyPhoneNumber" ? $("phone").value.replace(/[\s().-]/g, "") : undefined;
+    if (useCase() === "VerifyPhoneNumber" && !/^\+\d{6,15}$/.test(phoneNumber || "")) {
+      hideOutcome();
+      showError({ code: "VALIDATION_ERROR" });
+      $("phone").focus();
+      return;
+    }
+    hideOutcome();
+    setBusy(true);
+    $("me-output").hidden = true;
+    // Open the carrier tab now, while the click still counts as a user gesture (popup blockers);
+    // it is pointed at the carrier page once the server has prepared the session.
+    closePendingTab();
+    if (strategy === "link") {
+      try { pendingTab = window.open("", "_blank"); } catch (e) { pendingTab = null; }
+    }
+    GlideAuth.verify({
+      useCase: useCase(),
+      phoneNumber: phoneNumber,
+      strategy: strategy,
+      onStatus: onStatus(strategy),
+      openLink: function (url) {
+        if (pendingTab && !pendingTab.closed) {
+          pendingTab.location.href = url;
+        } else {
+          window.open(url, "_blank");
+        }
+        pendingTab = null;
+      },
+      onQrCode: function (qr) {
+        $("qr").src = qr.image || "";
+        $("qr-link").href = qr.url || "#";
+        $("qr-box").hidden = false;
+      }
+    }).then(function (result) {
+      if (id !== flow) return;
+      if (result.verified === false) {
+        showResult(result, result.strategy, "not-verified",
+          "The carrier says this device's number is not " + formatPhone(phoneNumber) + ". No session was started.");
+      } else {
+        showResult(result, result.strategy, "allowed",
+          "The risk policy allowed this verification: a verified session started, and handlers now receive it.");
+      }
+    }, function (error) {
+      if (id !== flow) return;
+      if (error && error.code === "RISK_POLICY_DENIED" && error.body && error.body.phone_number) {
+        showResult(error.body, strategy, "denied",
+          "The number was verified, but its signals are too risky for this app's policy: no session was started.");
+      } else {
+        showError(error);
+      }
+    }).then(function () {
+      if (id !== flow) return;
+      closePendingTab();
+      setBusy(false);
+      refreshSession(false);
+    });
+  }
+
+  buttons.forEach(function (b) {
+    b.addEventListener("click", function () { start(b.getAttribute("data-strategy")); });
+  });
+  $("btn-cancel").addEventListener("click", function () {
+    flow++;
+    closePendingTab();
+    setBusy(false);
+  });
+
+  syncUseCase();
+  refreshSession(false);
+})();

@@ -1,0 +1,378 @@
+//! What the demo apps share, framework-free: configuration from the environment, building the
+//! engine (with an embedded sandbox unless real Glide credentials are set), the page and its
+//! headers. `axum-demo` and `actix-demo` only add their framework's routing on top.
+
+use std::fmt;
+use std::time::Duration;
+
+use glide_core::api::Glide;
+use glide_core::endpoint::GlideAuth;
+use glide_sandbox::{Sandbox, SandboxConfig};
+
+/// The demo's configuration, from the environment (see [`DemoConfig::from_env`]).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DemoConfig {
+    /// Port of the demo app (`PORT`, default 3000).
+    pub port: u16,
+    /// Port of the embedded sandbox (`GLIDE_SANDBOX_PORT`, default 8910); any free port if taken.
+    pub sandbox_port: u16,
+    /// Real Glide credentials (`GLIDE_CLIENT_ID` + `GLIDE_CLIENT_SECRET`); `None`: the sandbox.
+    pub glide: Option<GlideCredentials>,
+    /// `GLIDE_REDIS_URL`: keep flows and sessions in Redis.
+    pub redis_url: Option<String>,
+    /// `GLIDE_DEMO_PUBLIC_URL`: the public https origin when the demo runs behind a proxy; its
+    /// presence (with https) turns secure cookies on.
+    pub public_url: Option<String>,
+}
+
+/// Credentials of the real Glide API. The secret is redacted in `Debug`.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct GlideCredentials {
+    /// `GLIDE_CLIENT_ID`.
+    pub client_id: String,
+    /// `GLIDE_CLIENT_SECRET`.
+    pub client_secret: String,
+    /// `GLIDE_API_BASE_URL` (default: Glide's production API).
+    pub base_url: Option<String>,
+}
+
+impl fmt::Debug for GlideCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GlideCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+impl fmt::Debug for DemoConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DemoConfig")
+            .field("port", &self.port)
+            .field("sandbox_port", &self.sandbox_port)
+            .field("glide", &self.glide)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "[set]"))
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+/// Why the demo could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// An environment variable holds something unusable.
+    #[error("{name}: {message}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The embedded sandbox did not start.
+    #[error("the embedded sandbox did not start: {0}")]
+    Sandbox(#[from] glide_sandbox::StartError),
+    /// glide-core refused the configuration, or Redis could not be reached.
+    #[error(transparent)]
+    Glide(#[from] glide_core::Error),
+    /// Redis could not be reached.
+    #[error("redis: {0}")]
+    Redis(#[from] glide_core::store::StoreError),
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn port_var(name: &'static str, default: u16) -> Result<u16, DemoError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| DemoError::Env {
+            name,
+            message: format!("{v:?} is not a port number"),
+        }),
+    }
+}
+
+impl DemoConfig {
+    /// Reads `PORT`, `GLIDE_SANDBOX_PORT`, `GLIDE_CLIENT_ID`, `GLIDE_CLIENT_SECRET`,
+    /// `GLIDE_API_BASE_URL`, `GLIDE_REDIS_URL` and `GLIDE_DEMO_PUBLIC_URL`.
+    pub fn from_env() -> Result<Self, DemoError> {
+        let glide = match (var("GLIDE_CLIENT_ID"), var("GLIDE_CLIENT_SECRET")) {
+            (Some(client_id), Some(client_secret)) => Some(GlideCredentials {
+                client_id,
+                client_secret,
+                base_url: var("GLIDE_API_BASE_URL"),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(DemoError::Env {
+                    name: "GLIDE_CLIENT_SECRET",
+                    message: "GLIDE_CLIENT_ID is set, so the secret is needed too".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(DemoError::Env {
+                    name: "GLIDE_CLIENT_ID",
+                    message: "GLIDE_CLIENT_SECRET is set, so the id is needed too".into(),
+                })
+            }
+        };
+        Ok(Self {
+            port: port_var("PORT", 3000)?,
+            sandbox_port: port_var("GLIDE_SANDBOX_PORT", glide_sandbox::DEFAULT_BINARY_PORT)?,
+            glide,
+            redis_url: var("GLIDE_REDIS_URL"),
+            public_url: var("GLIDE_DEMO_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+        })
+    }
+
+    /// Whether the demo runs against the embedded sandbox.
+    pub fn uses_sandbox(&self) -> bool {
+        self.glide.is_none()
+    }
+
+    /// The origin the demo is reached at: the public URL, else `http://127.0.0.1:{port}`.
+    pub fn origin(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", self.port))
+    }
+
+    /// The embedded sandbox's configuration (Link completions come back to this demo), or `None`
+    /// with real Glide credentials.
+    pub fn sandbox_config(&self) -> Option<SandboxConfig> {
+        self.uses_sandbox().then(|| {
+            SandboxConfig::default()
+                .with_port(self.sandbox_port)
+                .with_completion_redirect_url(format!("{}/glide-complete", self.origin()))
+        })
+    }
+}
+
+/// How to start the embedded sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SandboxRuntime {
+    /// On the current tokio runtime (axum).
+    Current,
+    /// On its own runtime in a thread (actix-web).
+    OwnThread,
+}
+
+/// Starts the embedded sandbox, on the configured port or, if that is taken, any free one.
+pub async fn start_sandbox(
+    config: SandboxConfig,
+    runtime: SandboxRuntime,
+) -> Result<Sandbox, DemoError> {
+    let start = |config: SandboxConfig| async move {
+        match runtime {
+            SandboxRuntime::Current => Sandbox::start(config).await,
+            SandboxRuntime::OwnThread => Sandbox::start_on_thread(config),
+        }
+    };
+    match start(config.clone()).await {
+        Ok(sandbox) => Ok(sandbox),
+        Err(glide_sandbox::StartError::Bind { addr, source }) if config.port != 0 => {
+            tracing::warn!(%addr, error = %source, "sandbox port taken; using any free port");
+            Ok(start(config.with_port(0)).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Builds the engine: real Glide from the environment, or the embedded sandbox (started here on
+/// the current runtime and returned, keep it alive); Redis when `GLIDE_REDIS_URL` is set.
+pub async fn build_auth(config: &DemoConfig) -> Result<(GlideAuth, Option<Sandbox>), DemoError> {
+    build_auth_on(config, SandboxRuntime::Current).await
+}
+
+/// [`build_auth`], choosing where the sandbox runs.
+pub async fn build_auth_on(
+    config: &DemoConfig,
+    runtime: SandboxRuntime,
+) -> Result<(GlideAuth, Option<Sandbox>), DemoError> {
+    let (glide, sandbox) = match (&config.glide, config.sandbox_config()) {
+        (Some(creds), _) => {
+            let mut builder =
+                Glide::builder(creds.client_id.as_str(), creds.client_secret.as_str());
+            if let Some(base) = &creds.base_url {
+                builder = builder.base_url(base);
+            }
+            (builder.build()?, None)
+        }
+        (None, sandbox_config) => {
+            let sandbox = start_sandbox(sandbox_config.unwrap_or_default(), runtime).await?;
+            let glide = Glide::builder("sandbox-client", "sandbox-secret")
+                .base_url(sandbox.base_url())
+                .timeout(Duration::from_secs(40))
+                .build()?;
+            (glide, Some(sandbox))
+        }
+    };
+    let secure = config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    let mut builder = GlideAuth::builder(glide).insecure_dev_cookies(!secure);
+    if let Some(url) = &config.redis_url {
+        builder = builder
+            .store(glide_core::store::RedisStore::connect(url).await?)
+            .events(glide_core::events::RedisEvents::connect(url).await?);
+    }
+    Ok((builder.build()?, sandbox))
+}
+
+/// The lines the demo prints on stdout once it listens (tests and people read them).
+pub fn banner(port: u16, sandbox: Option<&Sandbox>) -> String {
+    let mut out = String::new();
+    if let Some(sandbox) = sandbox {
+        out.push_str(&format!("sandbox on {}\n", sandbox.base_url()));
+    }
+    out.push_str(&format!("listening on http://127.0.0.1:{port}"));
+    out
+}
+
+/// Logs to stderr (`RUST_LOG`, default `info`), so that stdout carries only the banner.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+const INDEX_CSS: &str = include_str!("../assets/demo.css");
+const INDEX_JS: &str = include_str!("../assets/demo.js");
+
+/// The demo page. With `sandbox_base` (the sandbox's base URL), it loads the sandbox wallet so
+/// that TS43 works in any browser, and lists the fixture numbers.
+pub fn index_html(sandbox_base: Option<&str>) -> String {
+    let wallet = sandbox_base
+        .map(|base| {
+            format!(
+                "<script src=\"{}/sandbox/wallet.js\"></script>",
+                html_attr(base)
+            )
+        })
+        .unwrap_or_default();
+    let mode = if sandbox_base.is_some() {
+        "sandbox"
+    } else {
+        "glide"
+    };
+    INDEX_HTML
+        .replace("/*__CSS__*/", INDEX_CSS)
+        .replace("/*__JS__*/", INDEX_JS)
+        .replace("<!--__WALLET__-->", &wallet)
+        .replace("__MODE__", mode)
+}
+
+/// The headers of the demo page: HTML, no caching, no framing, a CSP allowing only this origin
+/// (and the sandbox's wallet script and credential endpoint).
+pub fn index_headers(sandbox_base: Option<&str>) -> Vec<(&'static str, String)> {
+    let extra = sandbox_base.map(|b| format!(" {b}")).unwrap_or_default();
+    vec![
+        ("content-type", "text/html; charset=utf-8".into()),
+        ("cache-control", "no-store".into()),
+        ("x-content-type-options", "nosniff".into()),
+        ("x-frame-options", "DENY".into()),
+        ("referrer-policy", "no-referrer".into()),
+        (
+            "content-security-policy",
+            format!(
+                "default-src 'self'; script-src 'self' 'unsafe-inline'{extra}; \
+                 connect-src 'self'{extra}; img-src 'self' data:; style-src 'unsafe-inline'; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+            ),
+        ),
+    ]
+}
+
+fn html_attr(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_is_complete() {
+        let page = index_html(Some("http://127.0.0.1:8910"));
+        assert!(page.contains("<script src=\"http://127.0.0.1:8910/sandbox/wallet.js\"></script>"));
+        assert!(page.contains("/api/magical-auth/glide.js"));
+        for id in [
+            "phone",
+            "btn-ts43",
+            "btn-link",
+            "btn-desktop",
+            "result",
+            "result-phone",
+            "decision",
+            "error",
+            "qr",
+            "qr-link",
+            "logout",
+        ] {
+            assert!(page.contains(&format!("id=\"{id}\"")), "missing #{id}");
+        }
+        for placeholder in ["/*__", "<!--__", "__MODE__"] {
+            assert!(!page.contains(placeholder), "{placeholder} was left");
+        }
+        let real = index_html(None);
+        assert!(!real.contains("wallet.js"));
+    }
+
+    #[test]
+    fn the_csp_names_the_sandbox_only_in_sandbox_mode() {
+        let csp = |b| {
+            index_headers(b)
+                .into_iter()
+                .find(|(n, _)| *n == "content-security-policy")
+                .map(|(_, v)| v)
+                .unwrap_or_default()
+        };
+        assert!(
+            csp(Some("http://127.0.0.1:8910")).contains("connect-src 'self' http://127.0.0.1:8910")
+        );
+        assert!(!csp(None).contains("8910"));
+    }
+
+    #[test]
+    fn the_sandbox_redirects_link_completions_to_the_demo() {
+        let config = DemoConfig {
+            port: 3456,
+            sandbox_port: 0,
+            glide: None,
+            redis_url: None,
+            public_url: None,
+        };
+        let sandbox = config.sandbox_config().expect("sandbox mode");
+        assert_eq!(
+            sandbox.completion_redirect_url,
+            "http://127.0.0.1:3456/glide-complete"
+        );
+        let real = DemoConfig {
+            glide: Some(GlideCredentials {
+                client_id: "id".into(),
+                client_secret: "very-secret".into(),
+                base_url: None,
+            }),
+            ..config
+        };
+        assert!(real.sandbox_config().is_none());
+        assert!(!format!("{real:?}").contains("very-secret"));
+    }
+}

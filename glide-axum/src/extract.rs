@@ -1,0 +1,157 @@
+//! The [`VerifiedPhone`] extractor and its rejection.
+
+use std::ops::{Deref, DerefMut};
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use glide_core::endpoint::{EndpointResponse, LookupError, RequestContext};
+use http::request::Parts;
+use serde::{Deserialize, Serialize};
+
+use crate::convert;
+
+/// The verified phone number of the request's session, with its anti-fraud signals.
+///
+/// A handler that takes `VerifiedPhone` runs only for a browser with a verified session;
+/// otherwise the request is rejected with 401 `{"code":"NOT_VERIFIED",…}`. Take
+/// `Option<VerifiedPhone>` to get `None` instead. Both need [`GlideLayer`](crate::GlideLayer)
+/// on the router; without it the rejection is a 500 naming the layer (never a panic).
+///
+/// This is a newtype around [`glide_core::VerifiedPhone`] (the extractor traits are axum's and
+/// the type is glide-core's, so the adapter wraps it): it derefs to it, serialises exactly like
+/// it, and [`into_inner`](Self::into_inner) hands it over.
+///
+/// ```
+/// use axum::Json;
+/// use glide_axum::VerifiedPhone;
+///
+/// async fn me(phone: VerifiedPhone) -> Json<VerifiedPhone> {
+///     // phone.phone_number, phone.strategy, phone.sim_swap, … through Deref
+///     Json(phone)
+/// }
+///
+/// async fn home(phone: Option<VerifiedPhone>) -> String {
+///     match phone {
+///         Some(phone) => format!("welcome back, {}", phone.phone_number.as_str()),
+///         None => "please verify your number".to_owned(),
+///     }
+/// }
+/// ```
+///
+/// The session is loaded from the store at most once per request, however many extractors ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VerifiedPhone(pub glide_core::VerifiedPhone);
+
+impl VerifiedPhone {
+    /// The glide-core value.
+    pub fn into_inner(self) -> glide_core::VerifiedPhone {
+        self.0
+    }
+}
+
+impl Deref for VerifiedPhone {
+    type Target = glide_core::VerifiedPhone;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for VerifiedPhone {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl From<glide_core::VerifiedPhone> for VerifiedPhone {
+    fn from(phone: glide_core::VerifiedPhone) -> Self {
+        Self(phone)
+    }
+}
+
+impl From<VerifiedPhone> for glide_core::VerifiedPhone {
+    fn from(phone: VerifiedPhone) -> Self {
+        phone.0
+    }
+}
+
+/// Why [`VerifiedPhone`] could not be extracted. Its [`IntoResponse`] gives the same bytes as
+/// the actix-web adapter's rejection.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifiedPhoneRejection {
+    /// [`GlideLayer`](crate::GlideLayer) is not installed on this route: 500
+    /// `{"code":"MISSING_MIDDLEWARE",…}` naming it.
+    #[error("VerifiedPhone requires GlideLayer, which is not installed on this route")]
+    MissingLayer,
+    /// The browser has no verified session: 401 `{"code":"NOT_VERIFIED",…}`.
+    #[error("phone number not verified")]
+    NotVerified,
+    /// The session store failed: the error's own status (503 or 500) with an opaque body.
+    #[error("the verified session could not be loaded")]
+    Store(#[source] LookupError),
+}
+
+impl VerifiedPhoneRejection {
+    /// The answer glide-core gives for this rejection.
+    pub fn to_endpoint_response(&self) -> EndpointResponse {
+        match self {
+            Self::MissingLayer => RequestContext::missing_middleware("GlideLayer"),
+            Self::NotVerified => RequestContext::not_verified(),
+            Self::Store(error) => EndpointResponse::error(error),
+        }
+    }
+
+    /// The HTTP status of the rejection.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::MissingLayer => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotVerified => http::StatusCode::UNAUTHORIZED,
+            Self::Store(error) => http::StatusCode::from_u16(error.http_status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+}
+
+impl IntoResponse for VerifiedPhoneRejection {
+    fn into_response(self) -> Response {
+        convert::into_response(self.to_endpoint_response())
+    }
+}
+
+/// Loads the verified phone through the layer's context.
+async fn lookup(parts: &Parts) -> Result<Option<VerifiedPhone>, VerifiedPhoneRejection> {
+    let context = parts
+        .extensions
+        .get::<RequestContext>()
+        .ok_or(VerifiedPhoneRejection::MissingLayer)?;
+    context
+        .verified_phone()
+        .await
+        .map(|phone| phone.map(VerifiedPhone))
+        .map_err(VerifiedPhoneRejection::Store)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedPhone {
+    type Rejection = VerifiedPhoneRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        lookup(parts)
+            .await?
+            .ok_or(VerifiedPhoneRejection::NotVerified)
+    }
+}
+
+/// `Option<VerifiedPhone>`: `None` without a verified session. A missing layer or a failing
+/// store still reject: neither is "not verified".
+impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedPhone {
+    type Rejection = VerifiedPhoneRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        lookup(parts).await
+    }
+}
