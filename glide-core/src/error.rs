@@ -26,9 +26,9 @@ pub enum Error {
         /// What is wrong with it, safe to show to the user.
         message: String,
     },
-    /// Glide answered with an error.
+    /// Glide answered with an error (boxed: it is the largest variant).
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Api(Box<ApiError>),
     /// The request never got an answer (connection refused, reset, timed out).
     #[error("could not reach Glide: {0}")]
     Transport(#[source] BoxError),
@@ -58,6 +58,12 @@ pub enum Error {
         /// When to try again.
         retry_after: Duration,
     },
+}
+
+impl From<ApiError> for Error {
+    fn from(error: ApiError) -> Self {
+        Self::Api(Box::new(error))
+    }
 }
 
 impl Error {
@@ -327,12 +333,12 @@ mod tests {
 
     #[test]
     fn five_hundreds_are_opaque() {
-        let e = Error::Api(ApiError::new(500, "INTERNAL_SERVER_ERROR", "db at 10.0.0.3 down"));
+        let e = Error::from(ApiError::new(500, "INTERNAL_SERVER_ERROR", "db at 10.0.0.3 down"));
         assert_eq!(e.http_status(), 503);
         assert!(!e.public_message().contains("10.0.0.3"));
         let e = Error::Config("secret path /etc/x".into());
         assert!(!e.public_message().contains("/etc/x"));
-        let e = Error::Api(ApiError::new(422, "BROWSER_MISMATCH", "Browser mismatch"));
+        let e = Error::from(ApiError::new(422, "BROWSER_MISMATCH", "Browser mismatch"));
         assert_eq!((e.code(), e.http_status()), ("BROWSER_MISMATCH", 422));
         assert_eq!(e.public_message(), "Browser mismatch");
     }

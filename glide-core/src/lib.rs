@@ -5,7 +5,7 @@ pub mod api;
 pub mod binding;
 pub mod clock;
 pub mod cookie;
-// pub mod endpoint; (enabled once api, session, policy and ratelimit land)
+pub mod endpoint;
 pub mod error;
 pub mod events;
 pub mod flow;

@@ -21,7 +21,7 @@ fn ok_status() -> Canned {
 
 fn api_err(err: Error) -> glide_core::error::ApiError {
     match err {
-        Error::Api(api) => api,
+        Error::Api(api) => *api,
         other => panic!("expected an API error, got {other:?}"),
     }
 }

@@ -48,7 +48,7 @@ impl Reply {
     pub(crate) fn check(&self) -> Result<(), Error> {
         match self.status {
             200..=299 => Ok(()),
-            400.. => Err(Error::Api(api_error(
+            400.. => Err(Error::from(api_error(
                 self.status,
                 &self.headers,
                 &self.body,
@@ -216,7 +216,7 @@ impl Glide {
             .await?;
         match reply.status {
             200..=299 => decode(reply.status, &reply.body),
-            400.. => Err(Error::Api(token_error(
+            400.. => Err(Error::from(token_error(
                 reply.status,
                 &reply.headers,
                 &reply.body,

@@ -13,10 +13,9 @@ use crate::api::{
     ProcessOutcome, ProcessRequest,
 };
 use crate::binding::{self, AggCode, FeCode};
-use crate::error::{ApiError, Error, FlowError, RequestError};
+use crate::error::{Error, FlowError, RequestError};
 use crate::flow::{Event, FlowRecord, FlowRepo, FlowState, Terminal};
 use crate::policy::RiskDecision;
-use crate::ratelimit::client_ip;
 use crate::session::VerifiedPhone;
 use crate::{PhoneNumber, Strategy, UseCase};
 
@@ -78,22 +77,14 @@ impl GlideAuth {
             .transpose()
             .map_err(|e| Error::validation("phone_number", e.to_string()))?;
 
-        let ip = client_ip(
-            request.peer_addr,
-            request.header("x-forwarded-for"),
-            &inner.rate_limits.trusted_proxies,
-        );
-        if let (Some(limit), Some(ip)) = (&inner.rate_limits.per_ip, ip) {
-            inner
-                .limiter
-                .check(&format!("prepare:ip:{ip}"), limit)
-                .await?;
+        let ip = inner
+            .rate_limits
+            .client_ip(request.peer_addr, request.header("x-forwarded-for"));
+        if let (Some(limit), Some(ip)) = (inner.rate_limits.prepare_per_ip, ip) {
+            inner.limiter.check_ip("prepare", ip, limit).await?;
         }
-        if let (Some(limit), Some(phone)) = (&inner.rate_limits.per_phone, &phone) {
-            inner
-                .limiter
-                .check(&format!("prepare:phone:{}", phone.as_str()), limit)
-                .await?;
+        if let (Some(limit), Some(phone)) = (inner.rate_limits.prepare_per_phone, &phone) {
+            inner.limiter.check_phone("prepare", phone, limit).await?;
         }
 
         let fe_code = FeCode::generate();
@@ -222,6 +213,7 @@ impl GlideAuth {
         guard::method(request, "POST")?;
         guard::same_origin(request, &inner.allowed_origins)?;
         let body: BrowserComplete = guard::json(request)?;
+        self.check_code_limits(request).await?;
         let session_key = body
             .session_key
             .ok_or_else(|| Error::validation("session_key", "session_key is required"))?;
@@ -243,10 +235,13 @@ impl GlideAuth {
             .flows
             .apply(&session_key, &Event::BeginComplete { lease_until })
             .await?;
-        let glide_request = CompleteRequest::new(&session_key, fe_code, agg_code).with_user_agent(
-            body.user_agent
-                .or_else(|| request.header("user-agent").map(str::to_owned)),
-        );
+        let mut glide_request = CompleteRequest::new(&session_key, fe_code, agg_code);
+        if let Some(agent) = body
+            .user_agent
+            .or_else(|| request.header("user-agent").map(str::to_owned))
+        {
+            glide_request = glide_request.with_user_agent(agent);
+        }
         match inner.glide.complete(&glide_request).await {
             Ok(()) => {
                 inner
@@ -276,6 +271,7 @@ impl GlideAuth {
         guard::method(request, "POST")?;
         guard::same_origin(request, &inner.allowed_origins)?;
         let body: BrowserProcess = guard::json(request)?;
+        self.check_code_limits(request).await?;
         let session_key = body
             .session
             .get("session_key")
@@ -304,7 +300,10 @@ impl GlideAuth {
 
         let record = self.lease_for_processing(&session_key).await?;
         let glide_session = GlideSession::from_json(record.glide_session.clone())?;
-        let glide_request = ProcessRequest::new(glide_session, credential).with_fe_code(fe_code);
+        let mut glide_request = ProcessRequest::new(glide_session, credential);
+        if let Some(code) = fe_code {
+            glide_request = glide_request.with_fe_code(code);
+        }
         let outcome = inner.glide.process(record.use_case, &glide_request).await;
         let answer = self.settle(request, &record, outcome).await;
         if let Err(e) = inner.events.publish(&topic(&session_key)).await {
@@ -319,7 +318,7 @@ impl GlideAuth {
         let deadline = tokio::time::Instant::now() + inner.busy_wait;
         loop {
             let lease_until = inner.clock.now() + inner.flow_lease;
-            let subscription = inner.events.subscribe(&topic(session_key)).await?;
+            let mut subscription = inner.events.subscribe(&topic(session_key)).await?;
             match inner
                 .flows
                 .apply(session_key, &Event::BeginProcess { lease_until })
@@ -327,7 +326,7 @@ impl GlideAuth {
             {
                 Err(Error::Flow(FlowError::Busy)) => {
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    if left.is_zero() || !subscription.wait(left).await? {
+                    if left.is_zero() || !subscription.wait(left).await {
                         return Err(FlowError::Busy.into());
                     }
                 }
@@ -361,18 +360,11 @@ impl GlideAuth {
                     }),
                 ));
             }
-            Ok(_) => {
-                inner.flows.apply(key, &Event::ProcessReleased).await?;
-                return Err(Error::Decode {
-                    status: 200,
-                    message: "unknown process outcome".into(),
-                });
-            }
             Err(error) => {
                 let terminal = matches!(
                     &error,
-                    Error::Api(ApiError { code, .. })
-                        if matches!(code.as_str(), "SESSION_NOT_FOUND" | "SESSION_EXPIRED" | "INVALID_VERIFICATION" | "SESSION_NOT_ELIGIBLE")
+                    Error::Api(api)
+                        if matches!(api.code.as_str(), "SESSION_NOT_FOUND" | "SESSION_EXPIRED" | "INVALID_VERIFICATION" | "SESSION_NOT_ELIGIBLE")
                 );
                 let event = if terminal {
                     Event::End(Terminal::Failed {
@@ -534,6 +526,18 @@ impl GlideAuth {
                 .collect(),
             body: self.inner.completion_html.clone().into(),
         })
+    }
+
+    /// Per-IP limit on the routes that check a code or a credential.
+    async fn check_code_limits(&self, request: &EndpointRequest) -> Result<(), Error> {
+        let inner = &self.inner;
+        let ip = inner
+            .rate_limits
+            .client_ip(request.peer_addr, request.header("x-forwarded-for"));
+        if let (Some(limit), Some(ip)) = (inner.rate_limits.check_per_ip, ip) {
+            inner.limiter.check_ip("check", ip, limit).await?;
+        }
+        Ok(())
     }
 
     /// The `fe_code` from this browser's binding cookie for `session_key`.
