@@ -12,7 +12,9 @@ fn assert_error(status: u16, body: &Value, want_status: u16, code: &str) {
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], want_status);
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
-    assert!(body["request_id"].as_str().is_some_and(|r| r.starts_with("req_")));
+    assert!(body["request_id"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("req_")));
     assert!(body["timestamp"].as_str().is_some());
 }
 
@@ -118,18 +120,54 @@ async fn prepare_validation_errors_name_fields() {
     let cases = [
         (json!({"use_case": "Nope"}), "use_case"),
         (json!({"use_case": "VerifyPhoneNumber"}), "phone_number"),
-        (json!({"use_case": "VerifyPhoneNumber", "phone_number": "5555550100"}), "phone_number"),
-        (json!({"use_case": "VerifyPhoneNumber", "phone_number": "+0555"}), "phone_number"),
-        (json!({"use_case": "GetPhoneNumber", "phone_number": "+15555550100"}), "phone_number"),
-        (json!({"use_case": "GetPhoneNumber", "plmn": {"mcc": "31", "mnc": "260"}}), "plmn.mcc"),
-        (json!({"use_case": "GetPhoneNumber", "plmn": {"mcc": "310", "mnc": "2"}}), "plmn.mnc"),
-        (json!({"use_case": "GetPhoneNumber", "session_timeout": 30}), "session_timeout"),
-        (json!({"use_case": "GetPhoneNumber", "session_timeout": 901}), "session_timeout"),
-        (json!({"use_case": "GetPhoneNumber", "authentication_strategy": "sms"}), "authentication_strategy"),
-        (json!({"use_case": "GetPhoneNumber", "authentication_strategy": "link"}), "fe_hash"),
-        (json!({"use_case": "GetPhoneNumber", "authentication_strategy": "link", "fe_hash": "abc"}), "fe_hash"),
-        (json!({"use_case": "GetPhoneNumber", "public_key": "AAAA"}), "public_key"),
-        (json!({"use_case": "GetPhoneNumber", "options": {"link_type": "carrier_pigeon"}}), "options.link_type"),
+        (
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": "5555550100"}),
+            "phone_number",
+        ),
+        (
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": "+0555"}),
+            "phone_number",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "phone_number": "+15555550100"}),
+            "phone_number",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "plmn": {"mcc": "31", "mnc": "260"}}),
+            "plmn.mcc",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "plmn": {"mcc": "310", "mnc": "2"}}),
+            "plmn.mnc",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "session_timeout": 30}),
+            "session_timeout",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "session_timeout": 901}),
+            "session_timeout",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "authentication_strategy": "sms"}),
+            "authentication_strategy",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "authentication_strategy": "link"}),
+            "fe_hash",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "authentication_strategy": "link", "fe_hash": "abc"}),
+            "fe_hash",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "public_key": "AAAA"}),
+            "public_key",
+        ),
+        (
+            json!({"use_case": "GetPhoneNumber", "options": {"link_type": "carrier_pigeon"}}),
+            "options.link_type",
+        ),
     ];
     for (body, field) in cases {
         let (status, resp) = env.prepare(body.clone()).await;
@@ -157,8 +195,10 @@ async fn prepare_rejects_non_json_and_ignores_unknown_fields() {
     assert_error(status, &body, 400, "BAD_REQUEST");
 
     let (status, body) = env
-        .prepare(json!({"use_case": "GetPhoneNumber", "surprise": {"x": 1}, "id": "web-1-abc",
-            "plmn": {"mcc": "310", "mnc": "260"}, "client_info": {"user_agent": DESKTOP_UA}}))
+        .prepare(
+            json!({"use_case": "GetPhoneNumber", "surprise": {"x": 1}, "id": "web-1-abc",
+            "plmn": {"mcc": "310", "mnc": "260"}, "client_info": {"user_agent": DESKTOP_UA}}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
 }
@@ -167,7 +207,9 @@ async fn prepare_rejects_non_json_and_ignores_unknown_fields() {
 async fn oversized_bodies_are_refused() {
     let env = Env::start().await;
     let big = "x".repeat(70 * 1024);
-    let (status, body) = env.prepare(json!({"use_case": "GetPhoneNumber", "id": big})).await;
+    let (status, body) = env
+        .prepare(json!({"use_case": "GetPhoneNumber", "id": big}))
+        .await;
     assert_eq!(status, 413, "{body}");
 }
 
@@ -177,21 +219,28 @@ async fn strategy_by_user_agent_or_override() {
     for (ua, want) in [
         (ANDROID_UA, "ts43"),
         (IPHONE_UA, "link"),
-        ("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) Safari/604.1", "link"),
+        (
+            "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) Safari/604.1",
+            "link",
+        ),
         (DESKTOP_UA, "desktop"),
         ("curl/8.0", "desktop"),
     ] {
         let (status, body) = env
-            .prepare(json!({"use_case": "GetPhoneNumber", "client_info": {"user_agent": ua},
-                "fe_hash": fe_hash(FE_CODE)}))
+            .prepare(
+                json!({"use_case": "GetPhoneNumber", "client_info": {"user_agent": ua},
+                "fe_hash": fe_hash(FE_CODE)}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["authentication_strategy"], want, "{ua}");
         assert_eq!(body["session"]["protocol_type"], want);
     }
     let (_, body) = env
-        .prepare(json!({"use_case": "GetPhoneNumber", "authentication_strategy": "desktop",
-            "client_info": {"user_agent": ANDROID_UA}}))
+        .prepare(
+            json!({"use_case": "GetPhoneNumber", "authentication_strategy": "desktop",
+            "client_info": {"user_agent": ANDROID_UA}}),
+        )
         .await;
     assert_eq!(body["authentication_strategy"], "desktop");
 }
@@ -200,13 +249,17 @@ async fn strategy_by_user_agent_or_override() {
 async fn prepare_session_shape_and_timeout() {
     let env = Env::start().await;
     let (status, body) = env
-        .prepare(json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550100",
-            "session_timeout": 120, "client_info": {"user_agent": ANDROID_UA}}))
+        .prepare(
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550100",
+            "session_timeout": 120, "client_info": {"user_agent": ANDROID_UA}}),
+        )
         .await;
     assert_eq!(status, 200);
     let key = key_of(&body);
     assert_eq!(key.len(), 16);
-    assert!(key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(key
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     assert_eq!(body["session_expires_in_seconds"], 120);
     assert_eq!(body["session"]["metadata"]["use_case"], "VerifyPhoneNumber");
     assert!(body["session"]["nonce"].is_string());
@@ -221,7 +274,9 @@ async fn prepare_session_shape_and_timeout() {
 #[tokio::test]
 async fn status_endpoints_and_expiry() {
     let env = Env::start().await;
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100")).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100"))
+        .await;
     let key = key_of(&prepared);
     let (status, body) = env.get(&format!("/magic-auth/v2/auth/status/{key}")).await;
     assert_eq!(status, 200);
@@ -257,7 +312,10 @@ async fn report_invocation_is_idempotent() {
     let key = key_of(&env.prepare_ok("ts43", "GetPhoneNumber", None).await);
     for _ in 0..2 {
         let (status, body) = env
-            .post("/magic-auth/v2/auth/report-invocation", &json!({"session_id": key}))
+            .post(
+                "/magic-auth/v2/auth/report-invocation",
+                &json!({"session_id": key}),
+            )
             .await;
         assert_eq!(status, 200);
         assert_eq!(body, json!({"success": true}));
@@ -267,7 +325,10 @@ async fn report_invocation_is_idempotent() {
         .await;
     assert_error(status, &body, 400, "VALIDATION_ERROR");
     let (status, _) = env
-        .post("/magic-auth/v2/auth/report-invocation", &json!({"session_id": "ffffffffffffffff"}))
+        .post(
+            "/magic-auth/v2/auth/report-invocation",
+            &json!({"session_id": "ffffffffffffffff"}),
+        )
         .await;
     assert_eq!(status, 404);
 }
@@ -276,20 +337,32 @@ async fn report_invocation_is_idempotent() {
 async fn eligibility_by_number_and_user_agent() {
     let env = Env::start().await;
     let (status, body) = env
-        .post("/magic-auth/v2/auth/eligibility", &json!({"phone_number": "+15555550100",
-            "client_info": {"user_agent": ANDROID_UA}}))
+        .post(
+            "/magic-auth/v2/auth/eligibility",
+            &json!({"phone_number": "+15555550100",
+            "client_info": {"user_agent": ANDROID_UA}}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["eligible"], true);
-    assert_eq!(body["available_options"][0]["authentication_strategy"], "ts43");
+    assert_eq!(
+        body["available_options"][0]["authentication_strategy"],
+        "ts43"
+    );
     let (_, body) = env
-        .post("/magic-auth/v2/auth/eligibility", &json!({"phone_number": "+15555550106",
-            "client_info": {"user_agent": ANDROID_UA}}))
+        .post(
+            "/magic-auth/v2/auth/eligibility",
+            &json!({"phone_number": "+15555550106",
+            "client_info": {"user_agent": ANDROID_UA}}),
+        )
         .await;
     assert_eq!(body["eligible"], false);
     assert_eq!(body["available_options"], json!([]));
     let (status, body) = env
-        .post("/magic-auth/v2/auth/eligibility", &json!({"client_info": {"user_agent": ANDROID_UA}}))
+        .post(
+            "/magic-auth/v2/auth/eligibility",
+            &json!({"client_info": {"user_agent": ANDROID_UA}}),
+        )
         .await;
     assert_error(status, &body, 400, "VALIDATION_ERROR");
 }
@@ -298,11 +371,18 @@ async fn eligibility_by_number_and_user_agent() {
 async fn verify_errors_for_unknown_and_malformed_requests() {
     let env = Env::start().await;
     let (status, body) = env
-        .verify(&json!({"session_key": "non-existent-session-key"}), "x", json!({}))
+        .verify(
+            &json!({"session_key": "non-existent-session-key"}),
+            "x",
+            json!({}),
+        )
         .await;
     assert_error(status, &body, 404, "SESSION_NOT_FOUND");
     let (status, body) = env
-        .post("/magic-auth/v2/auth/verify-phone-number", &json!({"credential": "x"}))
+        .post(
+            "/magic-auth/v2/auth/verify-phone-number",
+            &json!({"credential": "x"}),
+        )
         .await;
     assert_error(status, &body, 400, "VALIDATION_ERROR");
     // Wrong endpoint for the session's use case.

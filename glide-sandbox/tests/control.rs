@@ -18,8 +18,11 @@ fn get_body() -> Value {
 async fn status_fault_over_http_with_retry_after_and_times() {
     let env = Env::start().await;
     let (status, _) = env
-        .post("/sandbox/faults", &json!({"path": PREPARE, "kind": "status", "status": 503,
-            "retry_after": 1, "times": 2}))
+        .post(
+            "/sandbox/faults",
+            &json!({"path": PREPARE, "kind": "status", "status": 503,
+            "retry_after": 1, "times": 2}),
+        )
         .await;
     assert_eq!(status, 201);
     for _ in 0..2 {
@@ -41,12 +44,23 @@ async fn status_fault_over_http_with_retry_after_and_times() {
     assert_eq!(status, 200, "the fault is used up");
 
     let (status, _) = env
-        .post("/sandbox/faults", &json!({"path": PREPARE, "kind": "status", "status": 429, "times": 5}))
+        .post(
+            "/sandbox/faults",
+            &json!({"path": PREPARE, "kind": "status", "status": 429, "times": 5}),
+        )
         .await;
     assert_eq!(status, 201);
     let (status, body) = env.prepare(get_body()).await;
-    assert_eq!((status, body["code"].as_str()), (429, Some("RATE_LIMIT_EXCEEDED")));
-    let r = env.http.delete(env.url("/sandbox/faults")).send().await.expect("delete");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("RATE_LIMIT_EXCEEDED"))
+    );
+    let r = env
+        .http
+        .delete(env.url("/sandbox/faults"))
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(r.status().as_u16(), 204);
     let (status, _) = env.prepare(get_body()).await;
     assert_eq!(status, 200, "cleared");
@@ -62,7 +76,11 @@ async fn fault_spec_validation() {
         json!({"path": PREPARE, "kind": "delay"}),
     ] {
         let (status, body) = env.post("/sandbox/faults", &bad).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("VALIDATION_ERROR")), "{bad}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{bad}"
+        );
     }
 }
 
@@ -91,7 +109,10 @@ async fn delay_malformed_and_drop_faults() {
     assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
 
     let (status, _) = env
-        .post("/sandbox/faults", &json!({"path": PREPARE, "kind": "drop", "times": 1}))
+        .post(
+            "/sandbox/faults",
+            &json!({"path": PREPARE, "kind": "drop", "times": 1}),
+        )
         .await;
     assert_eq!(status, 201);
     let outcome = async {
@@ -105,7 +126,10 @@ async fn delay_malformed_and_drop_faults() {
         r.bytes().await
     }
     .await;
-    assert!(outcome.is_err(), "a dropped connection is an error for the client");
+    assert!(
+        outcome.is_err(),
+        "a dropped connection is an error for the client"
+    );
     let (status, _) = env.prepare(get_body()).await;
     assert_eq!(status, 200, "next request is normal");
 }
@@ -115,10 +139,19 @@ async fn typed_faults_and_clear() {
     let env = Env::start().await;
     let control = env.sandbox.control();
     let fault = Fault::status(PREPARE, 500).with_retry_after(3).times(3);
-    assert_eq!(fault.kind, FaultKind::Status { status: 500, retry_after: Some(3) });
+    assert_eq!(
+        fault.kind,
+        FaultKind::Status {
+            status: 500,
+            retry_after: Some(3)
+        }
+    );
     control.add_fault(fault);
     let (status, body) = env.prepare(get_body()).await;
-    assert_eq!((status, body["code"].as_str()), (500, Some("INTERNAL_SERVER_ERROR")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (500, Some("INTERNAL_SERVER_ERROR"))
+    );
     control.clear_faults();
     let (status, _) = env.prepare(get_body()).await;
     assert_eq!(status, 200);
@@ -127,21 +160,40 @@ async fn typed_faults_and_clear() {
 #[tokio::test]
 async fn request_log_redacts_secrets() {
     let env = Env::start().await;
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100")).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100"))
+        .await;
     let key = key_of(&prepared);
     let (agg, _) = link_approve(&env, &key).await;
     complete(&env, &key, FE_CODE, &agg, None).await;
-    env.verify(&prepared["session"], &key, json!({"fe_code": FE_CODE, "signature": "c2ln"})).await;
+    env.verify(
+        &prepared["session"],
+        &key,
+        json!({"fe_code": FE_CODE, "signature": "c2ln"}),
+    )
+    .await;
 
-    let r = env.http.get(env.url("/sandbox/requests")).send().await.expect("log");
+    let r = env
+        .http
+        .get(env.url("/sandbox/requests"))
+        .send()
+        .await
+        .expect("log");
     assert_eq!(r.status().as_u16(), 200);
     let text = r.text().await.expect("text");
-    assert!(!text.contains(FE_CODE) && !text.contains(&agg), "secrets leaked: {text}");
+    assert!(
+        !text.contains(FE_CODE) && !text.contains(&agg),
+        "secrets leaked: {text}"
+    );
     assert!(!text.contains("sandbox-secret") && !text.contains(&env.token));
     let log: Vec<Value> = serde_json::from_str(&text).expect("json");
     let paths: Vec<&str> = log.iter().filter_map(|e| e["path"].as_str()).collect();
     assert_eq!(paths.first(), Some(&"/oauth2-cc/token"));
-    assert_eq!(paths.last(), Some(&"/magic-auth/v2/auth/verify-phone-number"), "newest last");
+    assert_eq!(
+        paths.last(),
+        Some(&"/magic-auth/v2/auth/verify-phone-number"),
+        "newest last"
+    );
     let complete_entry = log
         .iter()
         .find(|e| e["path"] == "/magic-auth/v2/auth/complete")
@@ -158,7 +210,12 @@ async fn request_log_redacts_secrets() {
     let typed = env.sandbox.control().requests();
     assert_eq!(typed.len(), log.len());
     assert_eq!(typed[0].path, "/oauth2-cc/token");
-    let r = env.http.delete(env.url("/sandbox/requests")).send().await.expect("clear");
+    let r = env
+        .http
+        .delete(env.url("/sandbox/requests"))
+        .send()
+        .await
+        .expect("clear");
     assert_eq!(r.status().as_u16(), 204);
     assert!(env.sandbox.control().requests().is_empty());
 }
@@ -196,7 +253,9 @@ async fn shutdown_stops_the_server() {
 #[tokio::test]
 async fn router_can_be_mounted_elsewhere() {
     let (app, control) = glide_sandbox::router(fast_config());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     let base = format!("http://{addr}");
@@ -205,8 +264,10 @@ async fn router_can_be_mounted_elsewhere() {
     let body: Value = http
         .post(format!("{base}{PREPARE}"))
         .bearer_auth(&token)
-        .json(&json!({"use_case": "GetPhoneNumber", "authentication_strategy": "link",
-            "fe_hash": fe_hash(FE_CODE)}))
+        .json(
+            &json!({"use_case": "GetPhoneNumber", "authentication_strategy": "link",
+            "fe_hash": fe_hash(FE_CODE)}),
+        )
         .send()
         .await
         .expect("prepare")
@@ -214,6 +275,10 @@ async fn router_can_be_mounted_elsewhere() {
         .await
         .expect("json");
     let key = key_of(&body);
-    assert_eq!(body["data"]["url"], format!("{base}/sandbox/link/{key}"), "URL from Host");
+    assert_eq!(
+        body["data"]["url"],
+        format!("{base}/sandbox/link/{key}"),
+        "URL from Host"
+    );
     assert_eq!(control.requests().len(), 2);
 }

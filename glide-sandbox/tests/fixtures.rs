@@ -9,9 +9,12 @@ use serde_json::{json, Value};
 
 /// A TS43 VerifyPhoneNumber for `phone`; returns the verify answer.
 async fn verify_ts43(env: &Env, phone: &str) -> (u16, Value) {
-    let prepared = env.prepare_ok("ts43", "VerifyPhoneNumber", Some(phone)).await;
+    let prepared = env
+        .prepare_ok("ts43", "VerifyPhoneNumber", Some(phone))
+        .await;
     let credential = mint(env, &key_of(&prepared), ORIGIN).await;
-    env.verify(&prepared["session"], &credential, json!({})).await
+    env.verify(&prepared["session"], &credential, json!({}))
+        .await
 }
 
 fn assert_signal(s: &Value, risk: &str, band: &str) {
@@ -19,19 +22,33 @@ fn assert_signal(s: &Value, risk: &str, band: &str) {
     assert_eq!(s["risk_level"], risk, "{s}");
     assert_eq!(s["age_band"], band, "{s}");
     assert_eq!(s["carrier_name"], glide_sandbox::fixtures::CARRIER_NAME);
-    assert!(s["checked_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{s}");
+    assert!(
+        s["checked_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{s}"
+    );
 }
 
 const LOW: (&str, &str) = ("RISK_LEVEL_LOW", "older than query window");
 
+/// (number, sim_swap (risk, band), device_swap (risk, band)).
+type Row = (
+    &'static str,
+    (&'static str, &'static str),
+    Option<(&'static str, &'static str)>,
+);
+
 #[tokio::test]
 async fn signal_fixtures() {
     let env = Env::start().await;
-    let rows: [(&str, (&str, &str), Option<(&str, &str)>); 5] = [
+    let rows: [Row; 5] = [
         ("+15555550100", LOW, Some(LOW)),
         ("+15555550101", ("RISK_LEVEL_HIGH", "0-4 hours"), Some(LOW)),
         ("+15555550102", LOW, Some(("RISK_LEVEL_HIGH", "1-2 days"))),
-        ("+15555550103", ("RISK_LEVEL_MEDIUM", "14-30 days"), Some(LOW)),
+        (
+            "+15555550103",
+            ("RISK_LEVEL_MEDIUM", "14-30 days"),
+            Some(LOW),
+        ),
         ("+14155550123", LOW, Some(LOW)),
     ];
     for (phone, sim, device) in rows {
@@ -65,9 +82,14 @@ async fn other_device_number_fixture_answers_unverified() {
     assert_eq!(status, 200);
     assert_eq!(body["verified"], false);
     // Desktop too: the phone that approves has the other number.
-    let prepared = env.prepare_ok("desktop", "VerifyPhoneNumber", Some("+15555550105")).await;
+    let prepared = env
+        .prepare_ok("desktop", "VerifyPhoneNumber", Some("+15555550105"))
+        .await;
     let key = key_of(&prepared);
-    env.sandbox.control().desktop_approve(&key).expect("approve");
+    env.sandbox
+        .control()
+        .desktop_approve(&key)
+        .expect("approve");
     let (status, body) = env.verify(&prepared["session"], &key, json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(body["verified"], false);
@@ -78,13 +100,18 @@ async fn ineligible_carrier_fixture() {
     let env = Env::start().await;
     for strategy in ["ts43", "link", "desktop"] {
         let (status, body) = env
-            .prepare(json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550106",
+            .prepare(
+                json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550106",
                 "authentication_strategy": strategy, "fe_hash": fe_hash(FE_CODE),
-                "client_info": {"user_agent": ua_for(strategy)}}))
+                "client_info": {"user_agent": ua_for(strategy)}}),
+            )
             .await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["code"], "CARRIER_NOT_ELIGIBLE");
-        assert!(!body["message"].as_str().expect("message").contains("Sandbox Mobile"));
+        assert!(!body["message"]
+            .as_str()
+            .expect("message")
+            .contains("Sandbox Mobile"));
     }
 }
 
@@ -93,7 +120,9 @@ async fn slow_carrier_fixture_delays_every_carrier_step() {
     let delay = Duration::from_millis(200);
     let env = Env::with(fast_config().with_slow_carrier_delay(delay)).await;
     let t = Instant::now();
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550107")).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550107"))
+        .await;
     assert!(t.elapsed() >= delay, "prepare");
     let key = key_of(&prepared);
     let (agg, _) = link_approve(&env, &key).await;
@@ -102,7 +131,9 @@ async fn slow_carrier_fixture_delays_every_carrier_step() {
     assert_eq!(status, 200);
     assert!(t.elapsed() >= delay, "complete");
     let t = Instant::now();
-    let (status, _) = env.verify(&prepared["session"], &key, json!({"fe_code": FE_CODE})).await;
+    let (status, _) = env
+        .verify(&prepared["session"], &key, json!({"fe_code": FE_CODE}))
+        .await;
     assert_eq!(status, 200);
     assert!(t.elapsed() >= delay, "verify");
 }
@@ -112,19 +143,29 @@ async fn user_denies_fixture_fails_every_strategy() {
     let env = Env::start().await;
     let deny = "+15555550108";
     // TS43: the wallet refuses (USER_DENIED), the session is failed.
-    let prepared = env.prepare_ok("ts43", "VerifyPhoneNumber", Some(deny)).await;
+    let prepared = env
+        .prepare_ok("ts43", "VerifyPhoneNumber", Some(deny))
+        .await;
     let key = key_of(&prepared);
     let (status, body) = env
-        .post("/sandbox/ts43/credential", &json!({"session_key": key, "origin": ORIGIN}))
+        .post(
+            "/sandbox/ts43/credential",
+            &json!({"session_key": key, "origin": ORIGIN}),
+        )
         .await;
     assert_eq!((status, body["code"].as_str()), (403, Some("USER_DENIED")));
     let (_, s) = env.get(&format!("/public/status/{key}")).await;
     assert_eq!(s["status"], "failed");
     let (status, body) = env.verify(&prepared["session"], "x.y.z~", json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("INVALID_VERIFICATION")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("INVALID_VERIFICATION"))
+    );
 
     // Link: approving on the carrier page fails the flow.
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some(deny)).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some(deny))
+        .await;
     let key = key_of(&prepared);
     let r = env
         .http
@@ -139,12 +180,19 @@ async fn user_denies_fixture_fails_every_strategy() {
     );
 
     // Desktop: approving on the phone fails the flow.
-    let prepared = env.prepare_ok("desktop", "VerifyPhoneNumber", Some(deny)).await;
+    let prepared = env
+        .prepare_ok("desktop", "VerifyPhoneNumber", Some(deny))
+        .await;
     let key = key_of(&prepared);
-    let (status, body) = env.post(&format!("/sandbox/desktop/{key}/approve"), &json!({})).await;
+    let (status, body) = env
+        .post(&format!("/sandbox/desktop/{key}/approve"), &json!({}))
+        .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("failed")));
     let (status, body) = env.verify(&prepared["session"], &key, json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("INVALID_VERIFICATION")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("INVALID_VERIFICATION"))
+    );
 }
 
 #[tokio::test]
@@ -152,9 +200,15 @@ async fn get_phone_number_defaults_to_the_fixture_device() {
     let env = Env::start().await;
     let prepared = env.prepare_ok("desktop", "GetPhoneNumber", None).await;
     let key = key_of(&prepared);
-    env.sandbox.control().desktop_approve(&key).expect("approve");
+    env.sandbox
+        .control()
+        .desktop_approve(&key)
+        .expect("approve");
     let (status, body) = env.get_number(&prepared["session"], &key, json!({})).await;
     assert_eq!(status, 200);
-    assert_eq!(body["phone_number"], glide_sandbox::fixtures::DEFAULT_DEVICE_NUMBER);
+    assert_eq!(
+        body["phone_number"],
+        glide_sandbox::fixtures::DEFAULT_DEVICE_NUMBER
+    );
     assert!(body.get("verified").is_none());
 }

@@ -16,7 +16,9 @@ async fn status_of(env: &Env, key: &str) -> String {
 #[tokio::test]
 async fn link_round_trip() {
     let env = Env::start().await;
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100")).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100"))
+        .await;
     let key = key_of(&prepared);
     assert_eq!(
         prepared["data"]["url"],
@@ -62,9 +64,16 @@ async fn link_round_trip() {
     let (status, body) = env
         .verify(&prepared["session"], &key, json!({"fe_code": wrong}))
         .await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("DEVICE_BINDING_FAILED")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("DEVICE_BINDING_FAILED"))
+    );
     let (status, body) = env
-        .verify(&prepared["session"], &key, json!({"fe_code": FE_CODE.to_uppercase()}))
+        .verify(
+            &prepared["session"],
+            &key,
+            json!({"fe_code": FE_CODE.to_uppercase()}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["phone_number"], "+15555550100");
@@ -89,16 +98,25 @@ async fn complete_checks_codes_and_browser() {
     let (agg, _) = link_approve(&env, &key).await;
     // Malformed codes: 400.
     let (status, body) = complete(&env, &key, "short", &agg, None).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
     assert!(body["details"]["fields"]["fe_code"].is_string());
     // Wrong agg_code / wrong fe_code: 403.
     let (status, _) = complete(&env, &key, FE_CODE, &"b".repeat(64), None).await;
     assert_eq!(status, 403);
     let (status, body) = complete(&env, &key, &"c".repeat(64), &agg, None).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("DEVICE_BINDING_FAILED")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("DEVICE_BINDING_FAILED"))
+    );
     // Another browser family: 422, and the agg_code is still usable afterwards.
     let (status, body) = complete(&env, &key, FE_CODE, &agg, Some(IPHONE_CHROME_UA)).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("BROWSER_MISMATCH")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("BROWSER_MISMATCH"))
+    );
     let (status, _) = complete(&env, &key, FE_CODE, &agg, Some(IPHONE_UA)).await;
     assert_eq!(status, 200);
     // Single use.
@@ -117,21 +135,34 @@ async fn complete_checks_codes_and_browser() {
 #[tokio::test]
 async fn concurrent_completes_exactly_one_wins() {
     let env = Env::start().await;
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100")).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100"))
+        .await;
     let key = key_of(&prepared);
     let (agg, _) = link_approve(&env, &key).await;
     let calls = (0..6).map(|_| complete(&env, &key, FE_CODE, &agg, None));
     let results = futures_util::future::join_all(calls).await;
-    assert_eq!(results.iter().filter(|(s, _)| *s == 200).count(), 1, "{results:?}");
-    let verifies = (0..6).map(|_| env.verify(&prepared["session"], &key, json!({"fe_code": FE_CODE})));
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 200).count(),
+        1,
+        "{results:?}"
+    );
+    let verifies =
+        (0..6).map(|_| env.verify(&prepared["session"], &key, json!({"fe_code": FE_CODE})));
     let results = futures_util::future::join_all(verifies).await;
-    assert_eq!(results.iter().filter(|(s, _)| *s == 200).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 200).count(),
+        1,
+        "{results:?}"
+    );
 }
 
 #[tokio::test]
 async fn link_deny_fails_the_flow() {
     let env = Env::start().await;
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100")).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100"))
+        .await;
     let key = key_of(&prepared);
     let r = env
         .http
@@ -142,8 +173,13 @@ async fn link_deny_fails_the_flow() {
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.expect("html").contains("declined"));
     assert_eq!(status_of(&env, &key).await, "failed");
-    let (status, body) = env.verify(&prepared["session"], &key, json!({"fe_code": FE_CODE})).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("INVALID_VERIFICATION")));
+    let (status, body) = env
+        .verify(&prepared["session"], &key, json!({"fe_code": FE_CODE}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("INVALID_VERIFICATION"))
+    );
     // Approving afterwards is refused.
     let r = env
         .http
@@ -174,9 +210,11 @@ async fn native_mode_signature_binding() {
     use base64::Engine as _;
     let public_b64 = base64::engine::general_purpose::STANDARD.encode(public.as_bytes());
     let (status, prepared) = env
-        .prepare(json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550100",
+        .prepare(
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550100",
             "authentication_strategy": "link", "public_key": public_b64,
-            "client_info": {"user_agent": IPHONE_UA}}))
+            "client_info": {"user_agent": IPHONE_UA}}),
+        )
         .await;
     assert_eq!(status, 200, "{prepared}");
     let key = key_of(&prepared);
@@ -190,14 +228,22 @@ async fn native_mode_signature_binding() {
     // Signed by another key, or over another message: 403.
     let other = SigningKey::from_slice(&[43u8; 32]).expect("key");
     let message = format!("{key}:{key}");
-    for bad in [sign(&other, &message), sign(&device_key, "other:message"), "AAAA".to_owned()] {
+    for bad in [
+        sign(&other, &message),
+        sign(&device_key, "other:message"),
+        "AAAA".to_owned(),
+    ] {
         let (status, body) = env
             .verify(&prepared["session"], &key, json!({"signature": bad}))
             .await;
         assert_eq!(status, 403, "{body}");
     }
     let (status, body) = env
-        .verify(&prepared["session"], &key, json!({"signature": sign(&device_key, &message)}))
+        .verify(
+            &prepared["session"],
+            &key,
+            json!({"signature": sign(&device_key, &message)}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["verified"], true);
@@ -207,15 +253,26 @@ async fn native_mode_signature_binding() {
 async fn typed_link_control() {
     let env = Env::start().await;
     let control = env.sandbox.control();
-    let prepared = env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100")).await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100"))
+        .await;
     let key = key_of(&prepared);
     let url = control.link_approve(&key).expect("approve");
     assert!(url.starts_with("http://127.0.0.1:3000/glide-complete#agg_code="));
     assert!(url.ends_with(&format!("&session_key={key}")));
-    assert_eq!(control.session_status(&key).as_deref(), Some("pending_completion"));
-    assert!(control.link_approve(&key).is_err(), "second approve refused");
+    assert_eq!(
+        control.session_status(&key).as_deref(),
+        Some("pending_completion")
+    );
+    assert!(
+        control.link_approve(&key).is_err(),
+        "second approve refused"
+    );
 
-    let other = key_of(&env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100")).await);
+    let other = key_of(
+        &env.prepare_ok("link", "VerifyPhoneNumber", Some("+15555550100"))
+            .await,
+    );
     control.link_deny(&other).expect("deny");
     assert_eq!(control.session_status(&other).as_deref(), Some("failed"));
     let ts43 = key_of(&env.prepare_ok("ts43", "GetPhoneNumber", None).await);

@@ -105,15 +105,22 @@ impl Env {
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
-        self.post("/magic-auth/v2/auth/verify-phone-number", &body).await
+        self.post("/magic-auth/v2/auth/verify-phone-number", &body)
+            .await
     }
 
-    pub async fn get_number(&self, session: &Value, credential: &str, extra: Value) -> (u16, Value) {
+    pub async fn get_number(
+        &self,
+        session: &Value,
+        credential: &str,
+        extra: Value,
+    ) -> (u16, Value) {
         let mut body = json!({"session": session, "credential": credential});
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
-        self.post("/magic-auth/v2/auth/get-phone-number", &body).await
+        self.post("/magic-auth/v2/auth/get-phone-number", &body)
+            .await
     }
 }
 
@@ -149,13 +156,19 @@ pub async fn token(http: &reqwest::Client, base: &str) -> String {
         .expect("token request");
     assert_eq!(r.status().as_u16(), 200);
     let body: Value = r.json().await.expect("token json");
-    body["access_token"].as_str().expect("access_token").to_owned()
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
 }
 
 /// Mints a TS43 credential over the control API.
 pub async fn mint(env: &Env, key: &str, origin: &str) -> String {
     let (status, body) = env
-        .post("/sandbox/ts43/credential", &json!({"session_key": key, "origin": origin}))
+        .post(
+            "/sandbox/ts43/credential",
+            &json!({"session_key": key, "origin": origin}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     body["credential"].as_str().expect("credential").to_owned()
@@ -170,7 +183,10 @@ pub async fn link_approve(env: &Env, key: &str) -> (String, String) {
         .await
         .expect("approve");
     assert_eq!(r.status().as_u16(), 302);
-    let location = r.headers()["location"].to_str().expect("location").to_owned();
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let (base, fragment) = location.split_once('#').expect("fragment");
     assert_eq!(base, "http://127.0.0.1:3000/glide-complete");
     let mut agg = String::new();
@@ -185,7 +201,13 @@ pub async fn link_approve(env: &Env, key: &str) -> (String, String) {
     (agg, session)
 }
 
-pub async fn complete(env: &Env, key: &str, fe_code: &str, agg: &str, ua: Option<&str>) -> (u16, Value) {
+pub async fn complete(
+    env: &Env,
+    key: &str,
+    fe_code: &str,
+    agg: &str,
+    ua: Option<&str>,
+) -> (u16, Value) {
     let mut body = json!({"session_key": key, "fe_code": fe_code, "agg_code": agg});
     if let Some(ua) = ua {
         body["user_agent"] = json!(ua);
