@@ -1,0 +1,367 @@
+//! One conformance suite for every `Store`: `MemoryStore` and `RedisStore` (against a real
+//! `redis-server` started for the test; skipped with a loud note when it is not installed).
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use glide_core::clock::ManualClock;
+use glide_core::store::{MemoryStore, RedisStore, RedisTimeouts, Store, StoreError};
+use glide_tests::redis_server::RedisServer;
+
+const TTL: Duration = Duration::from_secs(60);
+
+/// A store under test, with whatever keeps it alive.
+struct Harness {
+    store: Arc<dyn Store>,
+    _redis: Option<RedisServer>,
+}
+
+async fn memory() -> Option<Harness> {
+    Some(Harness {
+        store: Arc::new(MemoryStore::new()),
+        _redis: None,
+    })
+}
+
+async fn redis() -> Option<Harness> {
+    let server = RedisServer::start()?;
+    let store = RedisStore::connect(&server.url())
+        .await
+        .expect("connect to the test redis");
+    Some(Harness {
+        store: Arc::new(store),
+        _redis: Some(server),
+    })
+}
+
+/// The suite: each function gets a fresh, empty store.
+mod suite {
+    use super::*;
+
+    pub async fn create_conflict(store: Arc<dyn Store>) {
+        assert!(store.create("k", b"first", TTL).await.unwrap());
+        assert!(!store.create("k", b"second", TTL).await.unwrap());
+        let v = store.load("k").await.unwrap().expect("live");
+        assert_eq!((v.value.as_slice(), v.version), (&b"first"[..], 1));
+        assert!(store.load("other").await.unwrap().is_none());
+    }
+
+    pub async fn versions_increment(store: Arc<dyn Store>) {
+        store.create("k", b"v1", TTL).await.unwrap();
+        assert!(store.compare_and_set("k", 1, b"v2", TTL).await.unwrap());
+        assert!(store.compare_and_set("k", 2, b"v3", TTL).await.unwrap());
+        let v = store.load("k").await.unwrap().expect("live");
+        assert_eq!((v.value.as_slice(), v.version), (&b"v3"[..], 3));
+        // Empty and binary values survive.
+        assert!(store.compare_and_set("k", 3, &[], TTL).await.unwrap());
+        assert_eq!(store.load("k").await.unwrap().unwrap().value, b"");
+        assert!(store
+            .compare_and_set("k", 4, &[0, 255, 0], TTL)
+            .await
+            .unwrap());
+        assert_eq!(store.load("k").await.unwrap().unwrap().value, [0, 255, 0]);
+    }
+
+    pub async fn cas_loser_gets_false(store: Arc<dyn Store>) {
+        store.create("k", b"v1", TTL).await.unwrap();
+        assert!(store.compare_and_set("k", 1, b"winner", TTL).await.unwrap());
+        assert!(!store.compare_and_set("k", 1, b"loser", TTL).await.unwrap());
+        assert!(!store.compare_and_set("k", 7, b"future", TTL).await.unwrap());
+        let v = store.load("k").await.unwrap().unwrap();
+        assert_eq!((v.value.as_slice(), v.version), (&b"winner"[..], 2));
+    }
+
+    pub async fn cas_on_missing_key_is_false(store: Arc<dyn Store>) {
+        assert!(!store.compare_and_set("nope", 1, b"v", TTL).await.unwrap());
+        assert!(!store.compare_and_set("nope", 0, b"v", TTL).await.unwrap());
+        assert!(
+            store.load("nope").await.unwrap().is_none(),
+            "CAS must not create"
+        );
+    }
+
+    pub async fn take_is_single_use(store: Arc<dyn Store>) {
+        store.create("k", b"secret", TTL).await.unwrap();
+        store
+            .compare_and_set("k", 1, b"secret2", TTL)
+            .await
+            .unwrap();
+        let takers = (0..100).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take("k").await })
+        });
+        let mut got = Vec::new();
+        for taker in takers.collect::<Vec<_>>() {
+            if let Some(v) = taker.await.unwrap().unwrap() {
+                got.push(v);
+            }
+        }
+        assert_eq!(got.len(), 1, "exactly one taker wins");
+        assert_eq!(
+            (got[0].value.as_slice(), got[0].version),
+            (&b"secret2"[..], 2)
+        );
+        assert!(store.load("k").await.unwrap().is_none());
+        assert!(store.take("k").await.unwrap().is_none());
+    }
+
+    pub async fn concurrent_cas_has_one_winner(store: Arc<dyn Store>) {
+        store.create("k", b"v1", TTL).await.unwrap();
+        let writers = (0..100u32).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mine = i.to_be_bytes();
+                (i, store.compare_and_set("k", 1, &mine, TTL).await)
+            })
+        });
+        let mut winners = Vec::new();
+        for writer in writers.collect::<Vec<_>>() {
+            let (i, won) = writer.await.unwrap();
+            if won.unwrap() {
+                winners.push(i);
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one CAS from version 1 wins");
+        let v = store.load("k").await.unwrap().unwrap();
+        assert_eq!(v.version, 2);
+        assert_eq!(v.value, winners[0].to_be_bytes());
+    }
+
+    pub async fn concurrent_create_has_one_winner(store: Arc<dyn Store>) {
+        let creators = (0..100u32).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create("k", &i.to_be_bytes(), TTL).await })
+        });
+        let mut wins = 0;
+        for creator in creators.collect::<Vec<_>>() {
+            if creator.await.unwrap().unwrap() {
+                wins += 1;
+            }
+        }
+        assert_eq!(wins, 1);
+        assert_eq!(store.load("k").await.unwrap().unwrap().version, 1);
+    }
+
+    pub async fn delete_is_idempotent(store: Arc<dyn Store>) {
+        store.delete("k").await.unwrap();
+        store.create("k", b"v", TTL).await.unwrap();
+        store.compare_and_set("k", 1, b"v2", TTL).await.unwrap();
+        store.delete("k").await.unwrap();
+        assert!(store.load("k").await.unwrap().is_none());
+        store.delete("k").await.unwrap();
+        // A recreated key starts again at version 1.
+        assert!(store.create("k", b"again", TTL).await.unwrap());
+        assert_eq!(store.load("k").await.unwrap().unwrap().version, 1);
+    }
+
+    pub async fn keys_are_independent(store: Arc<dyn Store>) {
+        store.create("a", b"1", TTL).await.unwrap();
+        store.create("b", b"2", TTL).await.unwrap();
+        store.take("a").await.unwrap();
+        assert_eq!(store.load("b").await.unwrap().unwrap().value, b"2");
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident: $($case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(harness) = super::$backend().await else { return };
+                    super::suite::$case(harness.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(memory: create_conflict, versions_increment, cas_loser_gets_false,
+    cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
+    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent);
+conformance!(redis: create_conflict, versions_increment, cas_loser_gets_false,
+    cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
+    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent);
+
+// ---- TTL -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn memory_ttl_boundary_is_exact() {
+    let clock = ManualClock::new();
+    let store = MemoryStore::new().with_clock(Arc::new(clock.clone()));
+    let ttl = Duration::from_secs(10);
+    store.create("k", b"v", ttl).await.unwrap();
+    clock.advance(time::Duration::milliseconds(9_999));
+    assert!(
+        store.load("k").await.unwrap().is_some(),
+        "alive at ttl - 1 ms"
+    );
+    clock.advance(time::Duration::milliseconds(1));
+    assert!(store.load("k").await.unwrap().is_none(), "gone at ttl");
+    assert!(store.take("k").await.unwrap().is_none());
+    assert!(!store.compare_and_set("k", 1, b"x", ttl).await.unwrap());
+    assert!(
+        store.create("k", b"new", ttl).await.unwrap(),
+        "an expired key can be created again"
+    );
+    assert_eq!(store.load("k").await.unwrap().unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn memory_cas_renews_the_ttl() {
+    let clock = ManualClock::new();
+    let store = MemoryStore::new().with_clock(Arc::new(clock.clone()));
+    let ttl = Duration::from_secs(10);
+    store.create("k", b"v", ttl).await.unwrap();
+    clock.advance(time::Duration::seconds(6));
+    assert!(store.compare_and_set("k", 1, b"v2", ttl).await.unwrap());
+    clock.advance(time::Duration::milliseconds(9_999));
+    assert!(store.load("k").await.unwrap().is_some());
+    clock.advance(time::Duration::milliseconds(1));
+    assert!(store.load("k").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn memory_capacity_is_bounded_and_live_entries_are_kept() {
+    let store = MemoryStore::with_capacity(3);
+    for key in ["a", "b", "c"] {
+        assert!(store.create(key, b"v", TTL).await.unwrap());
+    }
+    assert!(matches!(
+        store.create("d", b"v", TTL).await,
+        Err(StoreError::Full)
+    ));
+    for key in ["a", "b", "c"] {
+        assert!(
+            store.load(key).await.unwrap().is_some(),
+            "{key} not evicted"
+        );
+    }
+    store.delete("a").await.unwrap();
+    assert!(store.create("d", b"v", TTL).await.unwrap());
+}
+
+#[tokio::test]
+async fn redis_ttl_expires() {
+    let Some(harness) = redis().await else { return };
+    let store = harness.store;
+    store
+        .create("short", b"v", Duration::from_millis(150))
+        .await
+        .unwrap();
+    store.create("long", b"v", TTL).await.unwrap();
+    assert!(store.load("short").await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(store.load("short").await.unwrap().is_none());
+    assert!(store.take("short").await.unwrap().is_none());
+    assert!(!store.compare_and_set("short", 1, b"x", TTL).await.unwrap());
+    assert!(store.create("short", b"again", TTL).await.unwrap());
+    assert!(store.load("long").await.unwrap().is_some());
+    // A CAS sets the new TTL.
+    assert!(store
+        .compare_and_set("long", 1, b"v2", Duration::from_millis(150))
+        .await
+        .unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(store.load("long").await.unwrap().is_none());
+}
+
+// ---- Redis specifics -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn redis_keys_carry_the_prefix() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisStore::connect(&server.url()).await.unwrap();
+    let b = RedisStore::connect(&server.url())
+        .await
+        .unwrap()
+        .with_prefix("other:");
+    assert_eq!(a.prefix(), "glide:v1:");
+    a.create("k", b"a", TTL).await.unwrap();
+    assert!(
+        b.load("k").await.unwrap().is_none(),
+        "prefixes separate key spaces"
+    );
+    assert!(b.create("k", b"b", TTL).await.unwrap());
+}
+
+#[tokio::test]
+async fn redis_connect_to_nothing_fails_quickly() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    server.stop();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisStore::connect_with_timeouts(&url, RedisTimeouts::both(Duration::from_millis(500))),
+    )
+    .await
+    .expect("connect must give up by itself, not hang");
+    assert!(result.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_fails_then_recovers_without_rebuilding() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::connect_with_timeouts(
+            &server.url(),
+            RedisTimeouts::both(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap(),
+    );
+    store.create("before", b"v", TTL).await.unwrap();
+
+    // Operations in flight while Redis dies: each ends (Ok before the kill, Err after), none hangs.
+    let in_flight: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(i)).await;
+                store.create(&format!("k{i}"), b"v", TTL).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    server.stop();
+    for op in in_flight {
+        let _ = tokio::time::timeout(Duration::from_secs(10), op)
+            .await
+            .expect("no operation hangs through an outage");
+    }
+
+    // Redis is down: every operation is a StoreError, quickly.
+    let down = async {
+        assert!(store.load("before").await.is_err());
+        assert!(store.create("x", b"v", TTL).await.is_err());
+        assert!(store.compare_and_set("before", 1, b"v", TTL).await.is_err());
+        assert!(store.take("before").await.is_err());
+        assert!(store.delete("before").await.is_err());
+    };
+    tokio::time::timeout(Duration::from_secs(15), down)
+        .await
+        .expect("store errors come from the timeouts, not a hang");
+
+    // Back up (empty): the same store object works again.
+    server.restart();
+    let mut recovered = false;
+    for _ in 0..100 {
+        if store.load("anything").await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "RedisStore reconnects by itself");
+    assert!(store.create("after", b"v", TTL).await.unwrap());
+    assert!(store.compare_and_set("after", 1, b"v2", TTL).await.unwrap());
+    assert_eq!(store.take("after").await.unwrap().unwrap().version, 2);
+}
