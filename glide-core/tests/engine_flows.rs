@@ -1,0 +1,320 @@
+//! The engine driven directly (no web framework) against the real sandbox over 127.0.0.1:
+//! each strategy end to end, the binding checks, the desktop wait, and exactly-one-winner.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use glide_core::api::Glide;
+use glide_core::endpoint::{EndpointRequest, EndpointResponse, GlideAuth};
+use glide_sandbox::{Sandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+const ANDROID: &str =
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Version/17.5 Mobile/15E148 Safari/604.1";
+const DESKTOP: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36";
+const ORIGIN: &str = "http://app.test";
+
+struct World {
+    sandbox: Sandbox,
+    auth: GlideAuth,
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_port(0)
+            .with_desktop_wait(Duration::from_millis(300))
+            .with_completion_redirect_url(format!("{ORIGIN}/glide-complete")),
+    )
+    .await
+    .expect("sandbox starts");
+    let glide = Glide::builder("sandbox-client", "sandbox-secret")
+        .base_url(sandbox.base_url().as_str())
+        .build()
+        .expect("client builds");
+    let auth = GlideAuth::builder(glide)
+        .insecure_dev_cookies(true)
+        .build()
+        .expect("engine builds");
+    World { sandbox, auth }
+}
+
+fn post(path: &str, body: Value, cookies: &str) -> EndpointRequest {
+    let mut headers = vec![
+        ("host".to_owned(), "app.test".to_owned()),
+        ("origin".to_owned(), ORIGIN.to_owned()),
+        ("content-type".to_owned(), "application/json".to_owned()),
+    ];
+    if !cookies.is_empty() {
+        headers.push(("cookie".to_owned(), cookies.to_owned()));
+    }
+    EndpointRequest {
+        method: "POST".into(),
+        path: path.into(),
+        headers,
+        body: body.to_string().into(),
+        peer_addr: Some([127, 0, 0, 1].into()),
+        ..Default::default()
+    }
+}
+
+async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value, EndpointResponse) {
+    let route = auth.match_route(&request.path).expect("one of our routes");
+    let response = auth.handle(route, request).await;
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, body, response)
+}
+
+fn set_cookies(response: &EndpointResponse) -> Vec<String> {
+    response
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// `name=value` of the first Set-Cookie whose name starts with `prefix`.
+fn cookie_pair(response: &EndpointResponse, prefix: &str) -> Option<String> {
+    set_cookies(response)
+        .into_iter()
+        .find(|c| c.starts_with(prefix) && !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+}
+
+async fn prepare(auth: &GlideAuth, ua: &str, phone: &str) -> (Value, EndpointResponse) {
+    let (status, body, response) = call(
+        auth,
+        post(
+            "/api/magical-auth/prepare",
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": phone, "client_info": {"user_agent": ua}}),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (body, response)
+}
+
+#[tokio::test]
+async fn ts43_flow_issues_a_verified_session_once() {
+    let w = world().await;
+    let (prepared, prepare_response) = prepare(&w.auth, ANDROID, "+15555550100").await;
+    assert_eq!(prepared["authentication_strategy"], "ts43");
+    assert!(
+        set_cookies(&prepare_response).is_empty(),
+        "no binding cookie for ts43"
+    );
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        prepared["session"].get("enc_key").is_none(),
+        "Glide's session stays server side"
+    );
+    let credential = w
+        .sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, None)
+        .unwrap();
+    let body = json!({"session": {"session_key": key}, "credential": credential, "use_case": "VerifyPhoneNumber"});
+
+    let (status, result, response) =
+        call(&w.auth, post("/api/magical-auth/process", body.clone(), "")).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["phone_number"], "+15555550100");
+    assert_eq!(result["sim_swap"]["risk_level"], "RISK_LEVEL_LOW");
+    let session = cookie_pair(&response, "glide_session=").expect("session cookie");
+    let phone = w
+        .auth
+        .verified_phone(Some(&session))
+        .await
+        .unwrap()
+        .expect("verified");
+    assert_eq!(phone.phone_number.as_str(), "+15555550100");
+    assert_eq!(phone.strategy, glide_core::Strategy::Ts43);
+
+    let (status, again, _) = call(&w.auth, post("/api/magical-auth/process", body, "")).await;
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (409, Some("SESSION_ALREADY_USED"))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_process_calls_have_exactly_one_winner() {
+    let w = world().await;
+    let (prepared, _) = prepare(&w.auth, ANDROID, "+15555550100").await;
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let credential = w
+        .sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, None)
+        .unwrap();
+    let body = json!({"session": {"session_key": key}, "credential": credential});
+    let auth = Arc::new(w.auth.clone());
+    let calls = (0..20).map(|_| {
+        let auth = auth.clone();
+        let body = body.clone();
+        tokio::spawn(async move { call(&auth, post("/api/magical-auth/process", body, "")).await })
+    });
+    let mut winners = 0;
+    for handle in calls {
+        let (status, _, response) = handle.await.unwrap();
+        if status == 200 {
+            winners += 1;
+            assert!(cookie_pair(&response, "glide_session=").is_some());
+        } else {
+            assert!(cookie_pair(&response, "glide_session=").is_none());
+            assert!([409].contains(&status), "loser got {status}");
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+#[tokio::test]
+async fn link_flow_checks_the_binding_cookie() {
+    let w = world().await;
+    let (prepared, response) = prepare(&w.auth, IPHONE, "+15555550100").await;
+    assert_eq!(prepared["authentication_strategy"], "link");
+    assert!(!prepared.to_string().contains("fe_code"));
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).expect("binding cookie");
+    let set = set_cookies(&response).join("\n");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=300"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let redirect = w.sandbox.control().link_approve(&key).unwrap();
+    let fragment = redirect.split_once('#').unwrap().1.to_owned();
+    let agg_code = fragment
+        .split('&')
+        .find_map(|p| p.strip_prefix("agg_code="))
+        .unwrap()
+        .to_owned();
+    let complete = json!({"agg_code": agg_code, "session_key": key, "user_agent": IPHONE});
+
+    // Process before completion is out of order.
+    let process = json!({"session": {"session_key": key}, "credential": key});
+    let (status, _, _) = call(
+        &w.auth,
+        post("/api/magical-auth/process", process.clone(), &binding),
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    // Another browser (no cookie) cannot complete; a forged cookie cannot either.
+    let (status, body, _) = call(
+        &w.auth,
+        post("/api/magical-auth/complete", complete.clone(), ""),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("MISSING_BINDING_COOKIE"))
+    );
+    let forged = format!("_glide_bind_{key}={}", "ab".repeat(32));
+    let (status, body, _) = call(
+        &w.auth,
+        post("/api/magical-auth/complete", complete.clone(), &forged),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("DEVICE_BINDING_FAILED"))
+    );
+
+    let (status, body, _) = call(
+        &w.auth,
+        post("/api/magical-auth/complete", complete.clone(), &binding),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _, _) = call(
+        &w.auth,
+        post("/api/magical-auth/complete", complete, &binding),
+    )
+    .await;
+    assert_eq!(status, 409, "a second completion is refused");
+
+    let (status, body, _) = call(
+        &w.auth,
+        post("/api/magical-auth/process", process.clone(), ""),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("MISSING_BINDING_COOKIE"))
+    );
+    let (status, result, response) = call(
+        &w.auth,
+        post("/api/magical-auth/process", process, &binding),
+    )
+    .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(cookie_pair(&response, "glide_session=").is_some());
+    assert!(set_cookies(&response)
+        .iter()
+        .any(|c| c.starts_with(&format!("_glide_bind_{key}=;"))));
+}
+
+#[tokio::test]
+async fn desktop_waits_then_finishes_after_the_phone_approves() {
+    let w = world().await;
+    let (prepared, _) = prepare(&w.auth, DESKTOP, "+15555550100").await;
+    assert_eq!(prepared["authentication_strategy"], "desktop");
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let process = json!({"session": {"session_key": key}, "credential": key});
+    let (status, body, _) = call(
+        &w.auth,
+        post("/api/magical-auth/process", process.clone(), ""),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "waiting");
+    assert_eq!(body["retry"], true);
+    w.sandbox.control().desktop_approve(&key).unwrap();
+    let (status, body, _) = call(&w.auth, post("/api/magical-auth/process", process, "")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn high_risk_signals_get_no_session() {
+    let w = world().await;
+    for number in ["+15555550101", "+15555550102"] {
+        let (prepared, _) = prepare(&w.auth, ANDROID, number).await;
+        let key = prepared["session"]["session_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let credential = w
+            .sandbox
+            .control()
+            .ts43_credential(&key, ORIGIN, None)
+            .unwrap();
+        let body = json!({"session": {"session_key": key}, "credential": credential});
+        let (status, result, response) =
+            call(&w.auth, post("/api/magical-auth/process", body, "")).await;
+        assert_eq!(
+            (status, result["code"].as_str()),
+            (403, Some("RISK_POLICY_DENIED")),
+            "{number}"
+        );
+        assert!(
+            result.get("sim_swap").is_some(),
+            "signals still returned: {result}"
+        );
+        assert!(cookie_pair(&response, "glide_session=").is_none());
+    }
+}
