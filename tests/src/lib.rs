@@ -1,1 +1,3 @@
 //! Shared test harness of glide-rs.
+
+pub mod redis_server;
