@@ -49,6 +49,12 @@ pub struct SandboxConfig {
     /// `None` (default): the bound address when started with [`crate::Sandbox::start`], else the
     /// request's `Host` header.
     pub public_base_url: Option<String>,
+    /// Where `GET /oauth2/auth` (Number Verify) redirects when the request has no
+    /// `redirect_uri` (default `http://127.0.0.1:3000/api/magical-auth/number-verify/callback`).
+    pub number_verify_redirect_url: String,
+    /// Lifetime of the legacy secrets and sessions: OTPs, Number Verify authorization codes,
+    /// magic sessions and tokens, server-auth sessions (default 300 s).
+    pub legacy_code_lifetime: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -66,6 +72,9 @@ impl Default for SandboxConfig {
             slow_carrier_delay: Duration::from_secs(3),
             credential_lifetime: Duration::from_secs(300),
             public_base_url: None,
+            number_verify_redirect_url:
+                "http://127.0.0.1:3000/api/magical-auth/number-verify/callback".to_owned(),
+            legacy_code_lifetime: Duration::from_secs(300),
         }
     }
 }
@@ -154,6 +163,22 @@ impl SandboxConfig {
     }
 }
 
+impl SandboxConfig {
+    /// Sets [`SandboxConfig::number_verify_redirect_url`].
+    #[must_use]
+    pub fn with_number_verify_redirect_url(mut self, url: impl Into<String>) -> Self {
+        self.number_verify_redirect_url = url.into();
+        self
+    }
+
+    /// Sets [`SandboxConfig::legacy_code_lifetime`].
+    #[must_use]
+    pub fn with_legacy_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.legacy_code_lifetime = lifetime;
+        self
+    }
+}
+
 impl fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxConfig")
@@ -169,6 +194,11 @@ impl fmt::Debug for SandboxConfig {
             .field("slow_carrier_delay", &self.slow_carrier_delay)
             .field("credential_lifetime", &self.credential_lifetime)
             .field("public_base_url", &self.public_base_url)
+            .field(
+                "number_verify_redirect_url",
+                &self.number_verify_redirect_url,
+            )
+            .field("legacy_code_lifetime", &self.legacy_code_lifetime)
             .finish()
     }
 }

@@ -6,6 +6,7 @@ mod error;
 mod faults;
 pub mod fixtures;
 mod jwt;
+mod legacy;
 mod log;
 mod middleware;
 mod qr;

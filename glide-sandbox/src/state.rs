@@ -211,6 +211,8 @@ pub(crate) struct AppState {
     pub signer: SigningKey,
     /// `jti`s of TS43 credentials already presented.
     pub used_credentials: Mutex<HashSet<String>>,
+    /// The legacy Magic Auth, Number Verify and server-auth state.
+    pub legacy: crate::legacy::LegacyState,
 }
 
 impl AppState {
@@ -225,6 +227,7 @@ impl AppState {
             log: Mutex::new(VecDeque::new()),
             signer: crate::jwt::random_signing_key(),
             used_credentials: Mutex::new(HashSet::new()),
+            legacy: crate::legacy::LegacyState::default(),
         }
     }
 

@@ -1,7 +1,6 @@
-//! The route table. One module per endpoint family; Glide's legacy surfaces
-//! (`/oauth2/{auth,token}`, `/magic-auth/verification/*`, `/number-verification/*`,
-//! `/sim-swap/*`) and `/sandbox/legacy/otp` plug in here as further modules merged into
-//! [`router`].
+//! The route table. One module per endpoint family: Glide's current API, Glide's legacy
+//! surfaces (`/oauth2/{auth,token}`, `/magic-auth/verification/*`, `/number-verification/*`,
+//! `/sim-swap/*`) and the sandbox-only control API.
 
 use std::sync::Arc;
 
@@ -12,11 +11,16 @@ use crate::state::AppState;
 
 mod complete;
 mod extract;
+mod legacy;
+mod legacy_pages;
+mod number_verify;
+mod oauth_legacy;
 mod pages;
 mod prepare;
 mod process;
 mod sandbox;
 mod session;
+mod sim_swap;
 mod token;
 mod wallet;
 
@@ -46,11 +50,41 @@ fn magical_auth() -> Router<Arc<AppState>> {
         .route("/public/status/{key}", get(session::public_status))
 }
 
+/// Glide's legacy surfaces: operator OAuth, Number Verify, SIM swap, legacy Magic Auth.
+fn legacy() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/oauth2/token", post(oauth_legacy::token))
+        .route("/oauth2/auth", get(oauth_legacy::authorize))
+        .route("/number-verification/verify", post(number_verify::verify))
+        .route(
+            "/number-verification/device-phone-number",
+            get(number_verify::device_phone_number),
+        )
+        .route("/sim-swap/check", post(sim_swap::check))
+        .route("/sim-swap/retrieve-date", post(sim_swap::retrieve_date))
+        .route("/magic-auth/verification/start", post(legacy::start))
+        .route("/magic-auth/verification/check", post(legacy::check))
+        .route(
+            "/magic-auth/verification/start-server-auth",
+            post(legacy::start_server_auth),
+        )
+        .route(
+            "/magic-auth/verification/check-server-auth",
+            get(legacy::check_server_auth),
+        )
+}
+
 /// The sandbox-only control API and simulated device pages.
 fn control() -> Router<Arc<AppState>> {
     Router::new()
         .route("/sandbox/ts43/credential", post(sandbox::ts43_credential))
         .route("/sandbox/wallet.js", get(wallet::wallet_js))
+        .route("/sandbox/legacy/otp", post(legacy::sandbox_otp))
+        .route("/sandbox/legacy/magic/{id}", get(legacy_pages::magic_page))
+        .route(
+            "/sandbox/legacy/server-auth/{id}",
+            get(legacy_pages::server_auth_page),
+        )
         .route("/sandbox/link/{key}", get(pages::link_page))
         .route("/sandbox/qr/{key}", get(pages::qr_page))
         .route(
@@ -70,6 +104,7 @@ fn control() -> Router<Arc<AppState>> {
 /// Every route, with the shared middleware, bound to `state`.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     magical_auth()
+        .merge(legacy())
         .merge(control())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -16,10 +16,10 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Decision {
-    decision: Option<String>,
+    pub(crate) decision: Option<String>,
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '&' => "&amp;".to_owned(),
@@ -43,7 +43,7 @@ border:0;font-size:16px;font-weight:600;cursor:pointer}.ok{background:#2563eb;co
 .no{background:#e2e8f0;color:#0f172a}.chip{display:inline-block;margin-top:8px;padding:6px 14px;\
 border-radius:999px;color:#fff;font-weight:600}.small{font-size:12px;color:#94a3b8;margin-top:20px}";
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{t}</title>\
@@ -58,17 +58,17 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
-fn buttons(action: &str) -> String {
+pub(crate) fn buttons(action: &str) -> String {
     let action = escape(action);
     format!(
         "<div class=\"row\"><form method=\"get\" action=\"{action}\"><input type=\"hidden\" name=\"decision\" value=\"deny\">\
-<button class=\"no\" type=\"submit\">Deny</button></form>\
+<button class=\"no\" type=\"submit\" id=\"deny\">Deny</button></form>\
 <form method=\"get\" action=\"{action}\"><input type=\"hidden\" name=\"decision\" value=\"approve\">\
 <button class=\"ok\" type=\"submit\" id=\"approve\">Approve</button></form></div>"
     )
 }
 
-fn message(status: StatusCode, title: &str, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     page(
         status,
         title,
@@ -76,7 +76,7 @@ fn message(status: StatusCode, title: &str, text: &str) -> Response {
     )
 }
 
-fn control_error(e: &ControlError) -> Response {
+pub(crate) fn control_error(e: &ControlError) -> Response {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     match e {
         ControlError::UserDenied => message(

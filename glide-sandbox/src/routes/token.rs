@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::state::AppState;
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
         Json(json!({"error": error, "error_description": description})),
@@ -23,7 +23,10 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// Client id and secret from `Authorization: Basic …`, else from the form (client_secret_post).
-fn credentials(headers: &HeaderMap, form: &[(String, String)]) -> Option<(String, String)> {
+pub(crate) fn credentials(
+    headers: &HeaderMap,
+    form: &[(String, String)],
+) -> Option<(String, String)> {
     let from_header = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -1,0 +1,218 @@
+//! The legacy operator OAuth endpoints: `POST /oauth2/token` (client credentials and the
+//! Number Verify authorization code) and `GET /oauth2/auth` (the operator's authorization
+//! endpoint, opened on the user's device).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::token::{credentials, oauth_error};
+use crate::legacy::{ct_eq, device_for_hint};
+use crate::state::AppState;
+use crate::{fixtures, util};
+
+/// The scope of a Number Verify token.
+const NV_SCOPE: &str = "openid dpv:FraudPreventionAndDetection:number-verification";
+
+fn form_value<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `POST /oauth2/token`: `client_credentials` (scope `magic-auth`) or `authorization_code`.
+pub(crate) async fn token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let authenticated = credentials(&headers, &form).is_some_and(|(id, secret)| {
+        // Both comparisons always run.
+        let id_ok = ct_eq(&id, &state.config.client_id);
+        let secret_ok = ct_eq(&secret, &state.config.client_secret);
+        id_ok & secret_ok
+    });
+    if !authenticated {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    let lifetime = state.config.token_lifetime;
+    match form_value(&form, "grant_type") {
+        Some("client_credentials") => {
+            let scope = form_value(&form, "scope")
+                .unwrap_or("magic-auth")
+                .to_owned();
+            let token = state.issue_token();
+            Json(json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": lifetime.as_secs(),
+                "scope": scope,
+            }))
+            .into_response()
+        }
+        Some("authorization_code") => {
+            let device = form_value(&form, "code")
+                .filter(|c| !c.is_empty())
+                .and_then(|code| state.legacy.take_code(code));
+            let Some(device) = device else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "The authorization code is unknown, used or expired",
+                );
+            };
+            let token = state.legacy.issue_nv_token(device, lifetime);
+            Json(json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": lifetime.as_secs(),
+                "scope": NV_SCOPE,
+            }))
+            .into_response()
+        }
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials or authorization_code",
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AuthQuery {
+    client_id: Option<String>,
+    response_type: Option<String>,
+    state: Option<String>,
+    redirect_uri: Option<String>,
+    login_hint: Option<String>,
+    dev_print: Option<String>,
+}
+
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            let mut r = StatusCode::FOUND.into_response();
+            r.headers_mut().insert(LOCATION, v);
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "redirect_uri is not valid",
+        ),
+    }
+}
+
+/// `redirect` with `pairs` and `state` (when given) appended to its query.
+fn redirect_to(mut redirect: url::Url, pairs: &[(&str, &str)], state: Option<&str>) -> Response {
+    {
+        let mut query = redirect.query_pairs_mut();
+        for (k, v) in pairs {
+            query.append_pair(k, v);
+        }
+        if let Some(s) = state {
+            query.append_pair("state", s);
+        }
+    }
+    found(redirect.as_str())
+}
+
+/// An error: JSON when `dev_print`, else a redirect with `error=…&state=…`.
+fn auth_error(
+    redirect: url::Url,
+    dev_print: bool,
+    status: StatusCode,
+    error: &str,
+    state: Option<&str>,
+) -> Response {
+    if dev_print {
+        return oauth_error(status, error, "The authorization was not granted");
+    }
+    redirect_to(redirect, &[("error", error)], state)
+}
+
+/// `GET /oauth2/auth`: the operator's authorization endpoint (Number Verify).
+pub(crate) async fn authorize(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<AuthQuery>,
+) -> Response {
+    let client_ok = q
+        .client_id
+        .as_deref()
+        .is_some_and(|id| ct_eq(id, &state.config.client_id));
+    if !client_ok {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "Unknown client_id",
+        );
+    }
+    let target = q
+        .redirect_uri
+        .as_deref()
+        .unwrap_or(&state.config.number_verify_redirect_url);
+    let redirect = match url::Url::parse(target) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "redirect_uri must be an absolute http(s) URL",
+            )
+        }
+    };
+    let dev_print = q.dev_print.as_deref() == Some("true");
+    let st = q.state.as_deref();
+    if q.response_type.as_deref() != Some("code") {
+        return auth_error(
+            redirect,
+            dev_print,
+            StatusCode::BAD_REQUEST,
+            "unsupported_response_type",
+            st,
+        );
+    }
+    let hint = match q.login_hint.as_deref() {
+        None | Some("") => None,
+        Some(h) => match h.strip_prefix("tel:").filter(|p| util::is_e164(p)) {
+            Some(phone) => Some(phone),
+            None => {
+                return auth_error(
+                    redirect,
+                    dev_print,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    st,
+                )
+            }
+        },
+    };
+    if fixtures::fixture(hint).denies {
+        return auth_error(
+            redirect,
+            dev_print,
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            st,
+        );
+    }
+    let device = device_for_hint(hint);
+    let code = state
+        .legacy
+        .mint_code(&device, state.config.legacy_code_lifetime);
+    if dev_print {
+        return Json(json!({ "code": code })).into_response();
+    }
+    redirect_to(redirect, &[("code", &code)], st)
+}
