@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod error;
 pub mod events;
 pub mod flow;
+pub mod legacy;
 pub mod phone;
 pub mod policy;
 pub mod ratelimit;

@@ -1,0 +1,169 @@
+//! The client for Glide's legacy APIs: Magic Auth with SMS / e-mail fallback, server-side
+//! Magic Auth, Number Verify (operator OAuth code flow) and the SIM swap check.
+//!
+//! A [`LegacyClient`] shares the credentials, base URL and [`HttpClient`] of a
+//! [`Glide`](crate::api::Glide) client ([`LegacyClient::new`]) or is built from parts
+//! ([`LegacyClient::from_parts`]). It keeps its own client-credentials token
+//! (`POST /oauth2/token`, scope `magic-auth`), cached, refreshed 60 s before expiry with one
+//! request in flight, and refreshed once when a call answers 401.
+//!
+//! Method names follow Glide's SDKs: [`MagicAuth::start_auth`], [`MagicAuth::verify_auth`],
+//! [`MagicAuth::start_server_auth`], [`MagicAuth::check_server_auth`],
+//! [`NumberVerify::get_auth_url`], [`NumberVerify::for_user`],
+//! [`NumberVerifyUser::verify_number`], [`SimSwap::check`], [`SimSwap::retrieve_date`].
+//!
+//! ```no_run
+//! use glide_core::legacy::{AuthType, LegacyClient, OtpCode, StartAuthRequest, VerifyAuthRequest};
+//! use glide_core::PhoneNumber;
+//! # async fn demo(code_typed_by_user: String) -> Result<(), glide_core::Error> {
+//! let legacy = LegacyClient::from_env()?;
+//! let phone = PhoneNumber::parse("+15555550106").expect("valid");
+//! let started = legacy.magic_auth().start_auth(&StartAuthRequest::phone(phone.clone())).await?;
+//! if started.auth_type == AuthType::Sms {
+//!     let check = VerifyAuthRequest::sms(phone, OtpCode::new(code_typed_by_user));
+//!     let verified = legacy.magic_auth().verify_auth(&check).await?.verified;
+//!     println!("verified: {verified}");
+//! }
+//! # Ok(()) }
+//! ```
+
+// `Error` is large; boxing it is error.rs's business.
+#![allow(clippy::result_large_err)]
+
+mod magic;
+mod number_verify;
+mod sim_swap;
+mod transport;
+mod types;
+
+pub use magic::MagicAuth;
+pub use number_verify::{AuthUrlOptions, NumberVerify, NumberVerifyUser};
+pub use sim_swap::SimSwap;
+pub use types::{
+    AuthCode, AuthType, CheckServerAuthResponse, Email, EmailError, FallbackChannel, MagicToken,
+    NumberVerifyResponse, OtpCode, ServerAuthStatus, SimSwapCheckResponse, SimSwapDateResponse,
+    StartAuthRequest, StartAuthResponse, StartServerAuthRequest, StartServerAuthResponse,
+    VerifyAuthRequest, VerifyAuthResponse, MAX_EMAIL_LEN,
+};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::{Glide, HttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::secret::{ClientId, ClientSecret};
+
+pub(crate) struct Inner {
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    base_url: url::Url,
+    http: Arc<dyn HttpClient>,
+    timeout: Duration,
+    max_response_bytes: usize,
+    clock: Arc<dyn Clock>,
+    token: transport::TokenCache,
+}
+
+/// The legacy API client. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct LegacyClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for LegacyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyClient")
+            .field("client_id", &self.inner.client_id)
+            .field("client_secret", &self.inner.client_secret)
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LegacyClient {
+    /// A client sharing `glide`'s credentials, base URL, HTTP client, timeout, size cap and
+    /// clock (with a token cache of its own).
+    pub fn new(glide: &Glide) -> Self {
+        let g = &glide.inner;
+        Self {
+            inner: Arc::new(Inner {
+                client_id: g.client_id.clone(),
+                client_secret: g.client_secret.clone(),
+                base_url: g.base_url.clone(),
+                http: Arc::clone(&g.http),
+                timeout: g.timeout,
+                max_response_bytes: g.max_response_bytes,
+                clock: Arc::clone(&g.clock),
+                token: transport::TokenCache::default(),
+            }),
+        }
+    }
+
+    /// A client from parts: the default timeout (30 s) and response cap (1 MiB).
+    pub fn from_parts(
+        client_id: impl Into<ClientId>,
+        client_secret: impl Into<ClientSecret>,
+        base_url: &str,
+        http: Arc<dyn HttpClient>,
+    ) -> Result<Self, Error> {
+        let client_id = client_id.into();
+        let client_secret = client_secret.into();
+        if client_id.as_str().is_empty() || client_secret.secret().is_empty() {
+            return Err(Error::Config(
+                "Glide client id and secret are required".into(),
+            ));
+        }
+        let base_url = url::Url::parse(base_url.trim())
+            .map_err(|e| Error::Config(format!("invalid Glide base URL: {e}")))?;
+        if !matches!(base_url.scheme(), "http" | "https")
+            || base_url.cannot_be_a_base()
+            || base_url.host().is_none()
+            || base_url.query().is_some()
+            || base_url.fragment().is_some()
+        {
+            return Err(Error::Config(
+                "Glide base URL must be an absolute http(s) URL without query".into(),
+            ));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client_id,
+                client_secret,
+                base_url,
+                http,
+                timeout: DEFAULT_TIMEOUT,
+                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                clock: Arc::new(SystemClock),
+                token: transport::TokenCache::default(),
+            }),
+        })
+    }
+
+    /// A client from `GLIDE_CLIENT_ID`, `GLIDE_CLIENT_SECRET` and `GLIDE_API_BASE_URL`, as
+    /// [`Glide::from_env`].
+    pub fn from_env() -> Result<Self, Error> {
+        Ok(Self::new(&Glide::from_env()?))
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &url::Url {
+        &self.inner.base_url
+    }
+
+    /// Magic Auth (with SMS / e-mail fallback) and server-side Magic Auth.
+    pub fn magic_auth(&self) -> MagicAuth {
+        MagicAuth::new(self.clone())
+    }
+
+    /// Number Verify.
+    pub fn number_verify(&self) -> NumberVerify {
+        NumberVerify::new(self.clone())
+    }
+
+    /// The SIM swap check.
+    pub fn sim_swap(&self) -> SimSwap {
+        SimSwap::new(self.clone())
+    }
+}
