@@ -1,0 +1,440 @@
+//! Legacy operator OAuth (`/oauth2/auth`, `/oauth2/token`), Number Verify and SIM swap.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+const CALLBACK: &str = "http://127.0.0.1:3000/api/magical-auth/number-verify/callback";
+
+fn auth_path(extra: &str) -> String {
+    format!(
+        "/oauth2/auth?client_id=sandbox-client&response_type=code&scope=openid\
+&purpose=dpv:FraudPreventionAndDetection:number-verification&nonce=n1&max_age=0{extra}"
+    )
+}
+
+/// GET a path without following redirects: (status, Location or "", body text).
+async fn get_raw(env: &Env, path: &str) -> (u16, String, String) {
+    let r = env.http.get(env.url(path)).send().await.expect("get");
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .unwrap_or_default();
+    (status, location, r.text().await.expect("body"))
+}
+
+fn query_of(location: &str) -> Vec<(String, String)> {
+    let url = url::Url::parse(location).expect("absolute location");
+    url.query_pairs().into_owned().collect()
+}
+
+fn param(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+/// POST /oauth2/token with a form body and Basic auth: (status, JSON).
+async fn token_form(env: &Env, secret: &str, form: &str) -> (u16, Value) {
+    let r = env
+        .http
+        .post(env.url("/oauth2/token"))
+        .basic_auth("sandbox-client", Some(secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .expect("token");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Exchanges `code`; returns the access token.
+async fn exchange(env: &Env, code: &str) -> String {
+    let (status, body) = token_form(
+        env,
+        "sandbox-secret",
+        &format!("grant_type=authorization_code&code={code}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(
+        body["scope"],
+        "openid dpv:FraudPreventionAndDetection:number-verification"
+    );
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+async fn nv_verify(env: &Env, token: &str, body: &Value) -> (u16, Value) {
+    let r = env
+        .http
+        .post(env.url("/number-verification/verify"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("verify");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn device_number(env: &Env, token: &str) -> (u16, Value) {
+    let r = env
+        .http
+        .get(env.url("/number-verification/device-phone-number"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("device number");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The code of a redirecting /oauth2/auth for `login_hint=tel:{phone}`.
+async fn code_for(env: &Env, phone: &str) -> String {
+    let (status, location, _) = get_raw(
+        env,
+        &auth_path(&format!(
+            "&state=s&login_hint=tel:{}",
+            phone.replace('+', "%2B")
+        )),
+    )
+    .await;
+    assert_eq!(status, 302);
+    param(&query_of(&location), "code").expect("code")
+}
+
+#[tokio::test]
+async fn client_credentials_with_scope_and_invalid_client() {
+    let env = Env::start().await;
+    let (status, body) = token_form(
+        &env,
+        "sandbox-secret",
+        "grant_type=client_credentials&scope=magic-auth",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "magic-auth");
+    let token = body["access_token"].as_str().expect("token");
+    // The client-credentials token works on the legacy Magic Auth API...
+    let r = env
+        .http
+        .post(env.url("/sim-swap/check"))
+        .bearer_auth(token)
+        .json(&json!({"phoneNumber": "+15555550100"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 200);
+    // ...but not on Number Verify, which needs the code-exchanged token.
+    let (status, body) = nv_verify(&env, token, &json!({"phoneNumber": "+15555550100"})).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    assert_eq!(body["status"], 401);
+
+    let (status, body) = token_form(&env, "wrong", "grant_type=client_credentials").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, body) = token_form(&env, "sandbox-secret", "grant_type=password").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+}
+
+#[tokio::test]
+async fn default_device_redirects_to_configured_callback_with_state_echoed() {
+    let env = Env::start().await;
+    let state = "a b&c=d/é";
+    let encoded: String = url::form_urlencoded::byte_serialize(state.as_bytes()).collect();
+    let (status, location, _) = get_raw(&env, &auth_path(&format!("&state={encoded}"))).await;
+    assert_eq!(status, 302);
+    assert!(location.starts_with(&format!("{CALLBACK}?")), "{location}");
+    let pairs = query_of(&location);
+    assert_eq!(param(&pairs, "state").as_deref(), Some(state));
+    let code = param(&pairs, "code").expect("code");
+
+    let token = exchange(&env, &code).await;
+    let (status, body) = device_number(&env, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"devicePhoneNumber": "+15555550100"}));
+    let (status, body) = nv_verify(&env, &token, &json!({"phoneNumber": "+15555550100"})).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"devicePhoneNumberVerified": true}))
+    );
+}
+
+#[tokio::test]
+async fn redirect_uri_and_configured_redirect() {
+    let env =
+        Env::with(fast_config().with_number_verify_redirect_url("http://127.0.0.1:4000/nv/cb?x=1"))
+            .await;
+    let (status, location, _) = get_raw(&env, &auth_path("&state=s1")).await;
+    assert_eq!(status, 302);
+    assert!(
+        location.starts_with("http://127.0.0.1:4000/nv/cb?x=1&code="),
+        "{location}"
+    );
+    let (status, location, _) = get_raw(
+        &env,
+        &auth_path("&state=s2&redirect_uri=https%3A%2F%2Fapp.example%2Fcb"),
+    )
+    .await;
+    assert_eq!(status, 302);
+    assert!(
+        location.starts_with("https://app.example/cb?code="),
+        "{location}"
+    );
+    assert_eq!(param(&query_of(&location), "state").as_deref(), Some("s2"));
+}
+
+#[tokio::test]
+async fn login_hint_chooses_the_device_number_and_dev_print() {
+    let env = Env::start().await;
+    let code = code_for(&env, "+15555550101").await;
+    let token = exchange(&env, &code).await;
+    let (_, body) = device_number(&env, &token).await;
+    assert_eq!(body["devicePhoneNumber"], "+15555550101");
+    // hashedPhoneNumber: the SHA-256 hex of the E.164 text (either case).
+    let hashed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"+15555550101"));
+    let (status, body) = nv_verify(
+        &env,
+        &token,
+        &json!({"hashedPhoneNumber": hashed.to_ascii_uppercase()}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["devicePhoneNumberVerified"].as_bool()),
+        (200, Some(true))
+    );
+    let other = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"+15555550100"));
+    let (_, body) = nv_verify(&env, &token, &json!({"hashedPhoneNumber": other})).await;
+    assert_eq!(body["devicePhoneNumberVerified"], false);
+
+    // dev_print: JSON instead of a redirect.
+    let r = env
+        .http
+        .get(env.url(&auth_path(
+            "&state=s&dev_print=true&login_hint=tel:%2B15555550102",
+        )))
+        .send()
+        .await
+        .expect("dev_print");
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.expect("json");
+    let code = body["code"].as_str().expect("code").to_owned();
+    let token = exchange(&env, &code).await;
+    let (_, body) = device_number(&env, &token).await;
+    assert_eq!(body["devicePhoneNumber"], "+15555550102");
+}
+
+#[tokio::test]
+async fn fixture_105_device_is_199_and_cross_number_is_refused() {
+    let env = Env::start().await;
+    let token = exchange(&env, &code_for(&env, "+15555550105").await).await;
+    let (_, body) = device_number(&env, &token).await;
+    assert_eq!(body["devicePhoneNumber"], "+15555550199");
+    let (_, body) = nv_verify(&env, &token, &json!({"phoneNumber": "+15555550105"})).await;
+    assert_eq!(body["devicePhoneNumberVerified"], false);
+
+    // A code minted for one number does not verify another.
+    let code = env.sandbox.control().number_verify_code("+15555550100");
+    let token = exchange(&env, &code).await;
+    let (status, body) = nv_verify(&env, &token, &json!({"phoneNumber": "+15555550103"})).await;
+    assert_eq!(
+        (status, body["devicePhoneNumberVerified"].as_bool()),
+        (200, Some(false))
+    );
+    let (_, body) = nv_verify(&env, &token, &json!({"phoneNumber": "+15555550100"})).await;
+    assert_eq!(body["devicePhoneNumberVerified"], true);
+}
+
+#[tokio::test]
+async fn denied_user_unknown_client_and_bad_response_type() {
+    let env = Env::start().await;
+    let (status, location, _) =
+        get_raw(&env, &auth_path("&state=st8&login_hint=tel:%2B15555550108")).await;
+    assert_eq!(status, 302);
+    let pairs = query_of(&location);
+    assert_eq!(param(&pairs, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&pairs, "state").as_deref(), Some("st8"));
+    assert_eq!(param(&pairs, "code"), None);
+
+    let r = env
+        .http
+        .get(env.url("/oauth2/auth?client_id=someone-else&response_type=code&state=s"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_client");
+
+    let (status, location, _) = get_raw(
+        &env,
+        "/oauth2/auth?client_id=sandbox-client&response_type=token&state=s9",
+    )
+    .await;
+    assert_eq!(status, 302);
+    let pairs = query_of(&location);
+    assert!(location.starts_with(CALLBACK));
+    assert_eq!(
+        param(&pairs, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(param(&pairs, "state").as_deref(), Some("s9"));
+}
+
+#[tokio::test]
+async fn code_is_single_use_and_bad_codes_are_invalid_grant() {
+    let env = Env::start().await;
+    let code = code_for(&env, "+15555550100").await;
+    exchange(&env, &code).await;
+    let form = format!("grant_type=authorization_code&code={code}");
+    let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = token_form(
+        &env,
+        "sandbox-secret",
+        "grant_type=authorization_code&code=not-a-code",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // Wrong client secret: invalid_client, and the code is not spent.
+    let code = code_for(&env, "+15555550100").await;
+    let form = format!("grant_type=authorization_code&code={code}");
+    let (status, body) = token_form(&env, "wrong", &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    exchange(&env, &code).await;
+}
+
+#[tokio::test]
+async fn code_expires() {
+    let env = Env::with(fast_config().with_legacy_code_lifetime(Duration::from_millis(150))).await;
+    let code = code_for(&env, "+15555550100").await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let form = format!("grant_type=authorization_code&code={code}");
+    let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn verify_argument_errors_and_missing_token() {
+    let env = Env::start().await;
+    let token = exchange(&env, &code_for(&env, "+15555550100").await).await;
+    let hashed = "0".repeat(64);
+    for bad in [
+        json!({}),
+        json!({"phoneNumber": "+15555550100", "hashedPhoneNumber": hashed}),
+        json!({"phoneNumber": "5555550100"}),
+        json!({"hashedPhoneNumber": "abc"}),
+    ] {
+        let (status, body) = nv_verify(&env, &token, &bad).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_ARGUMENT")),
+            "{bad}"
+        );
+    }
+    let r = env
+        .http
+        .get(env.url("/number-verification/device-phone-number"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    let (status, _) = device_number(&env, "forged").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn sim_swap_fixtures() {
+    let env = Env::start().await;
+    for (phone, max_age, swapped) in [
+        ("+15555550101", None, true),
+        ("+15555550101", Some(1), false),
+        ("+15555550101", Some(3), true),
+        ("+15555550103", None, false),
+        ("+15555550103", Some(2400), true),
+        ("+15555550100", Some(2400), false),
+    ] {
+        let mut body = json!({"phoneNumber": phone});
+        if let Some(h) = max_age {
+            body["maxAge"] = json!(h);
+        }
+        let (status, resp) = env.post("/sim-swap/check", &body).await;
+        assert_eq!((status, resp), (200, json!({"swapped": swapped})), "{body}");
+    }
+    for bad in [
+        json!({"phoneNumber": "+15555550100", "maxAge": 0}),
+        json!({"phoneNumber": "+15555550100", "maxAge": 2401}),
+        json!({"phoneNumber": "nope"}),
+    ] {
+        let (status, resp) = env.post("/sim-swap/check", &bad).await;
+        assert_eq!(
+            (status, resp["code"].as_str()),
+            (400, Some("INVALID_ARGUMENT"))
+        );
+    }
+
+    let (status, resp) = env
+        .post(
+            "/sim-swap/retrieve-date",
+            &json!({"phoneNumber": "+15555550100"}),
+        )
+        .await;
+    assert_eq!((status, resp), (200, json!({"latestSimChange": null})));
+    let now = time::OffsetDateTime::now_utc();
+    for (phone, hours) in [("+15555550101", 2), ("+15555550103", 480)] {
+        let (_, resp) = env
+            .post("/sim-swap/retrieve-date", &json!({"phoneNumber": phone}))
+            .await;
+        let text = resp["latestSimChange"].as_str().expect("date");
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .expect("rfc3339");
+        let age = (now - at).whole_minutes();
+        assert!(
+            (hours * 60 - 5..=hours * 60 + 5).contains(&age),
+            "{phone}: {text}"
+        );
+    }
+    let r = env
+        .http
+        .post(env.url("/sim-swap/check"))
+        .json(&json!({"phoneNumber": "+15555550100"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn secrets_are_redacted_in_the_request_log() {
+    let env = Env::start().await;
+    let code = code_for(&env, "+15555550100").await;
+    exchange(&env, &code).await;
+    let log = env.sandbox.control().requests();
+    let text = serde_json::to_string(&log).expect("json");
+    assert!(!text.contains(&code), "the code leaked into the log");
+    assert!(log
+        .iter()
+        .any(|r| r.path == "/oauth2/token" && r.body["code"] == "[REDACTED]"));
+}
