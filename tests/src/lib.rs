@@ -1,3 +1,5 @@
 //! Shared test harness of glide-rs.
 
+pub mod harness;
 pub mod redis_server;
+pub mod scenarios;

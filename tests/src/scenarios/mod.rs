@@ -1,0 +1,114 @@
+//! The shared scenario list: every scenario is written once, over HTTP, and run against every
+//! adapter (see `tests/tests/scenarios.rs`). A scenario takes a fresh [`World`] and panics, with
+//! the adapter's name in the message, when the app under test misbehaves.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::harness::World;
+
+pub mod faults;
+pub mod flows;
+pub mod guards;
+pub mod policy;
+pub mod replay;
+pub mod routes;
+pub mod session;
+
+/// Calls `$callback! { module::scenario, … }` with the whole scenario list: the one list from
+/// which both [`all`] and the per-adapter tests are generated.
+#[macro_export]
+macro_rules! for_each_scenario {
+    ($callback:ident) => {
+        $callback! {
+            flows::ts43_verify_phone_number,
+            flows::ts43_get_phone_number,
+            flows::link_verify_phone_number,
+            flows::link_complete_without_binding_cookie,
+            flows::link_complete_in_another_browser_family,
+            flows::link_complete_replayed,
+            flows::desktop_waits_then_verifies,
+            flows::desktop_process_is_woken_by_approval,
+            policy::recent_sim_swap_is_denied,
+            policy::recent_device_swap_is_denied,
+            policy::medium_risk_is_allowed_with_signals,
+            policy::unchecked_signal_is_allowed,
+            policy::other_number_on_the_device_is_not_verified,
+            policy::ineligible_carrier_is_refused_at_prepare,
+            replay::process_twice_is_refused,
+            replay::concurrent_process_gives_one_session,
+            replay::credential_of_another_flow_is_refused,
+            session::bogus_session_cookie_is_not_adopted,
+            session::every_verification_gets_a_fresh_id,
+            session::logout_ends_the_session,
+            session::tampered_session_cookie_is_unauthenticated,
+            guards::foreign_origin_is_refused,
+            guards::null_origin_is_refused,
+            guards::cross_site_fetch_is_refused,
+            guards::wrong_method_is_refused,
+            guards::non_json_content_type_is_refused,
+            guards::malformed_json_is_refused,
+            guards::phone_number_of_the_wrong_type_is_refused,
+            guards::invalid_phone_numbers_are_refused,
+            guards::spaced_phone_number_is_canonicalised,
+            guards::oversized_body_is_refused,
+            guards::unknown_session_is_not_found,
+            routes::status_of_a_prepared_desktop_flow,
+            routes::report_invocation_always_succeeds,
+            routes::glide_js_is_served,
+            routes::completion_page_headers,
+            routes::app_routes_without_a_session,
+            faults::glide_error_on_prepare_is_opaque,
+            faults::glide_connection_drop_is_unavailable,
+            faults::glide_malformed_answer_is_bad_gateway,
+            faults::glide_error_on_process_loses_nothing,
+            faults::store_outage_is_opaque_and_lets_no_one_in,
+        }
+    };
+}
+
+/// A scenario's body: an async function of a [`World`].
+pub type ScenarioFn = for<'a> fn(&'a World) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// One named scenario.
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    /// The scenario's name (its function's name).
+    pub name: &'static str,
+    /// Runs it.
+    pub run: ScenarioFn,
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scenario")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+macro_rules! scenario_list {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        vec![$(
+            Scenario {
+                name: stringify!($name),
+                run: |world| Box::pin($module::$name(world)),
+            }
+        ),*]
+    };
+}
+
+/// Every scenario, in order.
+pub fn all() -> Vec<Scenario> {
+    for_each_scenario!(scenario_list)
+}
+
+/// Runs every scenario against `adapter`, each in a fresh [`World`]; panics naming the adapter
+/// and the first failing scenario.
+pub async fn run_all(adapter: &dyn crate::harness::Adapter) {
+    for scenario in all() {
+        let world = World::start(adapter).await;
+        eprintln!("[{}] {}", adapter.name(), scenario.name);
+        (scenario.run)(&world).await;
+    }
+}
