@@ -76,6 +76,10 @@
     $("status-detail").textContent = detail || "";
     if (stepIndex !== undefined) step(stepIndex);
   }
+  function reveal(id) {
+    var el = $(id);
+    if (el && !el.hidden && el.scrollIntoView) el.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
   function setBusy(busy) {
     buttons.forEach(function (b) { b.disabled = busy; });
     if (!busy) {
@@ -96,7 +100,9 @@
         }
       } else if (stage === "waiting-for-phone") progress("Scan the QR code", "Waiting for your phone to confirm.", 1);
       else if (stage === "processing") {
-        progress("Confirming with the carrier…", strategy === "desktop" ? "Waiting for your phone to confirm." : "Almost done.", 2);
+        // A desktop flow's process call is where the server waits for the phone.
+        if (strategy === "desktop") progress("Scan the QR code", "Waiting for your phone to confirm.", 1);
+        else progress("Confirming with the carrier…", "Almost done.", 2);
       }
     };
   }
@@ -113,6 +119,7 @@
     $("error-text").textContent = friendly ? friendly[1] : ((error && error.message) || "Please try again.");
     $("error-code").textContent = code + (error && error.status ? " · HTTP " + error.status : "");
     $("error").hidden = false;
+    reveal("error");
   }
   function formatPhone(number) {
     var m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(number || "");
@@ -152,6 +159,7 @@
     d.textContent = decision === "allowed" ? "Allowed" : decision === "denied" ? "Denied by risk policy" : "Not verified";
     $("decision-text").textContent = message;
     $("result").hidden = false;
+    reveal("result");
   }
 
   // ---- session -----------------------------------------------------------------------------
@@ -193,6 +201,7 @@
 
   function start(strategy) {
     var id = ++flow;
+    var allowed = false;
     var phoneNumber = useCase() === "VerifyPhoneNumber" ? $("phone").value.replace(/[\s().-]/g, "") : undefined;
     if (useCase() === "VerifyPhoneNumber" && !/^\+\d{6,15}$/.test(phoneNumber || "")) {
       hideOutcome();
@@ -209,6 +218,8 @@
     if (strategy === "link") {
       try { pendingTab = window.open("", "_blank"); } catch (e) { pendingTab = null; }
     }
+    progress("Starting…", "", 0);
+    reveal("progress");
     GlideAuth.verify({
       useCase: useCase(),
       phoneNumber: phoneNumber,
@@ -226,6 +237,7 @@
         $("qr").src = qr.image || "";
         $("qr-link").href = qr.url || "#";
         $("qr-box").hidden = false;
+        reveal("progress");
       }
     }).then(function (result) {
       if (id !== flow) return;
@@ -233,6 +245,7 @@
         showResult(result, result.strategy, "not-verified",
           "The carrier says this device's number is not " + formatPhone(phoneNumber) + ". No session was started.");
       } else {
+        allowed = true;
         showResult(result, result.strategy, "allowed",
           "The risk policy allowed this verification: a verified session started, and handlers now receive it.");
       }
@@ -248,7 +261,11 @@
       if (id !== flow) return;
       closePendingTab();
       setBusy(false);
-      refreshSession(false);
+      refreshSession(false).then(function (answer) {
+        if (allowed && answer && answer.status === 200 && answer.body.verified_at) {
+          $("result-time").textContent = "verified " + new Date(answer.body.verified_at).toLocaleString();
+        }
+      });
     });
   }
 
