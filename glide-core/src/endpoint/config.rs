@@ -59,6 +59,7 @@ pub(crate) struct Inner {
     pub(crate) flow_lease: Duration,
     pub(crate) busy_wait: Duration,
     pub(crate) completion_html: String,
+    pub(crate) legacy: super::legacy::LegacySettings,
 }
 
 /// Configures a [`GlideAuth`]. Every setting has a safe default; [`build`](Self::build) refuses
@@ -89,6 +90,8 @@ pub struct GlideAuthBuilder {
     body_limit: usize,
     flow_lease: Duration,
     busy_wait: Duration,
+    number_verify_callback_url: Option<String>,
+    legacy_return_path: String,
 }
 
 impl std::fmt::Debug for GlideAuthBuilder {
@@ -117,6 +120,8 @@ impl GlideAuthBuilder {
             body_limit: 64 * 1024,
             flow_lease: Duration::from_secs(40),
             busy_wait: Duration::from_secs(30),
+            number_verify_callback_url: None,
+            legacy_return_path: "/".into(),
         }
     }
 
@@ -208,6 +213,21 @@ impl GlideAuthBuilder {
         self
     }
 
+    /// The absolute URL of the Number Verify callback route, sent as `redirect_uri` (e.g.
+    /// `https://app.example.com/api/magical-auth/number-verify/callback`). Required for the
+    /// Number Verify routes; without it they answer 500.
+    pub fn number_verify_callback_url(mut self, url: impl Into<String>) -> Self {
+        self.number_verify_callback_url = Some(url.into());
+        self
+    }
+
+    /// Where the Number Verify callback sends the browser afterwards: a relative path starting
+    /// with a single `/` (default `/`); never taken from the request.
+    pub fn legacy_return_path(mut self, path: impl Into<String>) -> Self {
+        self.legacy_return_path = path.into();
+        self
+    }
+
     /// Checks the configuration and builds the engine.
     pub fn build(self) -> Result<GlideAuth, Error> {
         for (what, path) in [
@@ -261,6 +281,13 @@ impl GlideAuthBuilder {
         let events: Arc<dyn FlowEvents> = self
             .events
             .unwrap_or_else(|| Arc::new(LocalEvents::default()));
+        let legacy = super::legacy::LegacySettings::build(
+            &self.glide,
+            store.clone(),
+            secure,
+            self.number_verify_callback_url,
+            self.legacy_return_path,
+        )?;
         let completion_html = super::assets::completion_page(&self.routes.route("complete"));
         Ok(GlideAuth {
             inner: Arc::new(Inner {
@@ -280,6 +307,7 @@ impl GlideAuthBuilder {
                 flow_lease: self.flow_lease,
                 busy_wait: self.busy_wait,
                 completion_html,
+                legacy,
             }),
         })
     }

@@ -10,6 +10,7 @@ mod config;
 mod context;
 mod guard;
 mod http;
+mod legacy;
 mod magical;
 
 pub use config::{GlideAuthBuilder, RoutePaths};
@@ -42,6 +43,18 @@ pub enum Route {
     GlideJs,
     /// `GET {completion_path}` (default `/glide-complete`)
     CompletionPage,
+    /// `POST {base}/magic-auth/start`
+    MagicAuthStart,
+    /// `POST {base}/magic-auth/verify`
+    MagicAuthVerify,
+    /// `POST {base}/magic-auth/start-server-auth`
+    MagicAuthStartServerAuth,
+    /// `GET {base}/magic-auth/check-server-auth?session_id=`
+    MagicAuthCheckServerAuth,
+    /// `GET {base}/number-verify/start?phone_number=`
+    NumberVerifyStart,
+    /// `GET {base}/number-verify/callback?code=&state=`
+    NumberVerifyCallback,
 }
 
 /// The engine: the Glide client, the flow store, verified sessions, cookies and policy.
@@ -83,6 +96,12 @@ impl GlideAuth {
             "complete" => Route::Complete,
             "logout" => Route::Logout,
             "glide.js" => Route::GlideJs,
+            "magic-auth/start" => Route::MagicAuthStart,
+            "magic-auth/verify" => Route::MagicAuthVerify,
+            "magic-auth/start-server-auth" => Route::MagicAuthStartServerAuth,
+            "magic-auth/check-server-auth" => Route::MagicAuthCheckServerAuth,
+            "number-verify/start" => Route::NumberVerifyStart,
+            "number-verify/callback" => Route::NumberVerifyCallback,
             other if other.starts_with("status/") => Route::Status,
             _ => return None,
         })
@@ -110,6 +129,12 @@ impl GlideAuth {
             Route::Logout => self.logout(&request).await,
             Route::GlideJs => self.glide_js(&request),
             Route::CompletionPage => self.completion_page(&request),
+            Route::MagicAuthStart => self.legacy_start(&request).await,
+            Route::MagicAuthVerify => self.legacy_verify(&request).await,
+            Route::MagicAuthStartServerAuth => self.legacy_start_server_auth(&request).await,
+            Route::MagicAuthCheckServerAuth => self.legacy_check_server_auth(&request).await,
+            Route::NumberVerifyStart => self.number_verify_start(&request).await,
+            Route::NumberVerifyCallback => self.number_verify_callback(&request).await,
         };
         result.unwrap_or_else(EndpointResponse::from)
     }
