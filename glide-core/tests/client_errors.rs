@@ -206,6 +206,15 @@ async fn oversized_body_is_refused() {
         }
         other => panic!("{other:?}"),
     }
+    // without Content-Length the body is read in chunks and refused once over the cap
+    server.default_answer("/public/status/big", Canned::text(200, &big).chunked());
+    match server.glide().public_status("big").await.unwrap_err() {
+        Error::Decode { status, message } => {
+            assert_eq!(status, 200);
+            assert!(message.contains("larger than"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
     // a smaller configured cap applies to ordinary answers too
     server.default_answer("/public/status/k1", ok_status());
     let tiny = server.builder().max_response_bytes(10).build().unwrap();

@@ -26,6 +26,8 @@ pub struct Canned {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub delay: Duration,
+    /// Send the body in chunks, without `Content-Length`.
+    pub chunked: bool,
 }
 
 impl Canned {
@@ -35,6 +37,7 @@ impl Canned {
             headers: vec![("content-type".into(), "application/json".into())],
             body: serde_json::to_vec(&body).unwrap(),
             delay: Duration::ZERO,
+            chunked: false,
         }
     }
 
@@ -44,11 +47,17 @@ impl Canned {
             headers: vec![("content-type".into(), "text/plain".into())],
             body: body.as_bytes().to_vec(),
             delay: Duration::ZERO,
+            chunked: false,
         }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn chunked(mut self) -> Self {
+        self.chunked = true;
         self
     }
 
@@ -166,6 +175,16 @@ fn respond(canned: &Canned, correlation: Option<&str>) -> Response {
     }
     if let Some(id) = correlation {
         builder = builder.header("x-correlation-id", id);
+    }
+    if canned.chunked {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = canned
+            .body
+            .chunks(16 * 1024)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        return builder
+            .body(Body::from_stream(futures_util::stream::iter(chunks)))
+            .unwrap();
     }
     builder.body(Body::from(canned.body.clone())).unwrap()
 }
