@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use glide_core::api::Glide;
-use glide_core::endpoint::GlideAuth;
+use glide_core::endpoint::{GlideAuth, GlideAuthBuilder};
 use glide_core::store::{MemoryStore, Store, StoreError, Versioned};
 use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
@@ -207,6 +207,16 @@ impl Adapter for ActixAdapter {
             drop(handle.stop(false));
         })
     }
+}
+
+/// A Glide client for the sandbox's default credentials.
+fn sandbox_client(sandbox: &Sandbox) -> Glide {
+    let config = SandboxConfig::default();
+    Glide::builder(config.client_id, config.client_secret)
+        .base_url(sandbox.base_url())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("Glide client")
 }
 
 /// A [`Store`] that can be switched to fail every operation (a store outage).
@@ -725,6 +735,8 @@ impl Prepared {
 pub struct World {
     /// The adapter's name, for messages.
     pub adapter: &'static str,
+    /// The adapter, to start more apps with [`World::start_app`].
+    pub adapter_impl: &'static dyn Adapter,
     /// The sandbox the engine talks to.
     pub sandbox: Sandbox,
     /// The app under test.
@@ -751,7 +763,7 @@ impl std::fmt::Debug for World {
 
 impl World {
     /// Starts a sandbox (short desktop wait) and the app on `adapter`.
-    pub async fn start(adapter: &dyn Adapter) -> World {
+    pub async fn start(adapter: &'static dyn Adapter) -> World {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the app's listener");
         let app_url = format!(
             "http://{}",
@@ -761,13 +773,8 @@ impl World {
             .with_desktop_wait(DESKTOP_WAIT)
             .with_slow_carrier_delay(Duration::from_millis(300))
             .with_completion_redirect_url(format!("{app_url}/glide-complete"));
-        let (client_id, client_secret) = (config.client_id.clone(), config.client_secret.clone());
         let sandbox = Sandbox::start(config).await.expect("start the sandbox");
-        let glide = Glide::builder(client_id, client_secret)
-            .base_url(sandbox.base_url())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("Glide client");
+        let glide = sandbox_client(&sandbox);
         let store = FaultyStore::default();
         let auth = GlideAuth::builder(glide)
             .insecure_dev_cookies(true)
@@ -782,6 +789,7 @@ impl World {
         );
         World {
             adapter: adapter.name(),
+            adapter_impl: adapter,
             sandbox,
             browser: Browser::new(&app_url, DESKTOP_UA),
             other: Browser::new(&app_url, DESKTOP_UA),
@@ -789,6 +797,21 @@ impl World {
             store,
             auth,
         }
+    }
+
+    /// Starts another app on the same adapter and sandbox, with an engine configured by
+    /// `configure` (from `insecure_dev_cookies(true)` and a fresh memory store), and a browser
+    /// for it.
+    pub async fn start_app(
+        &self,
+        configure: impl FnOnce(GlideAuthBuilder) -> GlideAuthBuilder,
+    ) -> (RunningApp, Browser) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the app's listener");
+        let builder = GlideAuth::builder(sandbox_client(&self.sandbox)).insecure_dev_cookies(true);
+        let auth = configure(builder).build().expect("GlideAuth");
+        let app = self.adapter_impl.serve(auth, listener).await;
+        let browser = Browser::new(&app.base_url, DESKTOP_UA);
+        (app, browser)
     }
 
     /// The path of API route `name` (`prepare`, `process`, …).
@@ -916,7 +939,11 @@ impl World {
     pub async fn verify_ts43(&self, browser: &Browser, phone: &str) -> Reply {
         let prepared = self.prepare(browser, ANDROID_UA, Some(phone)).await;
         assert_eq!(prepared.strategy, "ts43");
-        let credential = self.ts43_credential(&prepared.session_key, None);
+        let credential = self
+            .sandbox
+            .control()
+            .ts43_credential(&prepared.session_key, browser.origin(), None)
+            .unwrap_or_else(|e| panic!("sandbox ts43_credential: {e}"));
         self.process(browser, &prepared, &credential).await
     }
 

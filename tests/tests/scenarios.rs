@@ -5,7 +5,7 @@ use glide_tests::harness::{ActixAdapter, Adapter, AxumAdapter, World};
 use glide_tests::scenarios::ScenarioFn;
 
 /// Starts a fresh world on `adapter` and runs one scenario in it.
-async fn run(adapter: &dyn Adapter, scenario: ScenarioFn) {
+async fn run(adapter: &'static dyn Adapter, scenario: ScenarioFn) {
     let world = World::start(adapter).await;
     scenario(&world).await;
 }

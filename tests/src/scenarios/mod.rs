@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use crate::harness::World;
 
+pub mod config;
 pub mod faults;
 pub mod flows;
 pub mod guards;
@@ -63,6 +64,11 @@ macro_rules! for_each_scenario {
             faults::glide_malformed_answer_is_bad_gateway,
             faults::glide_error_on_process_loses_nothing,
             faults::store_outage_is_opaque_and_lets_no_one_in,
+            config::secure_cookies_use_the_host_prefix,
+            config::stricter_risk_policy_denies_medium,
+            config::prepare_rate_limit_per_ip,
+            config::prepare_rate_limit_counts_every_spelling_of_a_number,
+            config::custom_route_paths,
         }
     };
 }
@@ -105,7 +111,7 @@ pub fn all() -> Vec<Scenario> {
 
 /// Runs every scenario against `adapter`, each in a fresh [`World`]; panics naming the adapter
 /// and the first failing scenario.
-pub async fn run_all(adapter: &dyn crate::harness::Adapter) {
+pub async fn run_all(adapter: &'static dyn crate::harness::Adapter) {
     for scenario in all() {
         let world = World::start(adapter).await;
         eprintln!("[{}] {}", adapter.name(), scenario.name);
