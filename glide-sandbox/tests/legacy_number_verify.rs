@@ -268,6 +268,25 @@ async fn denied_user_unknown_client_and_bad_response_type() {
 
     let r = env
         .http
+        .get(env.url(&auth_path("&dev_print=true&login_hint=tel:%2B15555550108")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 403);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "access_denied");
+
+    let (status, location, _) = get_raw(&env, &auth_path("&state=s&login_hint=5555550100")).await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        param(&query_of(&location), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let (status, _, _) = get_raw(&env, &auth_path("&redirect_uri=not%20a%20url")).await;
+    assert_eq!(status, 400);
+
+    let r = env
+        .http
         .get(env.url("/oauth2/auth?client_id=someone-else&response_type=code&state=s"))
         .send()
         .await
