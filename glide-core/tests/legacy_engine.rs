@@ -1,0 +1,535 @@
+//! The legacy routes driven through `GlideAuth::handle` against the real sandbox over 127.0.0.1:
+//! SMS fallback end to end, attempt limits, resend cooldown, single use, cross-number codes,
+//! server auth, Number Verify with its browser-bound state and fixed return path.
+
+use glide_core::api::Glide;
+use glide_core::endpoint::{EndpointRequest, EndpointResponse, GlideAuth};
+use glide_core::ratelimit::RateLimitConfig;
+use glide_sandbox::{Sandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+const ORIGIN: &str = "http://app.test";
+const CALLBACK: &str = "http://app.test/api/magical-auth/number-verify/callback";
+
+struct World {
+    sandbox: Sandbox,
+    auth: GlideAuth,
+    http: reqwest::Client,
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_port(0)
+            .with_number_verify_redirect_url(CALLBACK),
+    )
+    .await
+    .expect("sandbox starts");
+    let glide = Glide::builder("sandbox-client", "sandbox-secret")
+        .base_url(sandbox.base_url().as_str())
+        .build()
+        .expect("client builds");
+    let auth = GlideAuth::builder(glide)
+        .insecure_dev_cookies(true)
+        .rate_limits(RateLimitConfig::disabled())
+        .number_verify_callback_url(CALLBACK)
+        .legacy_return_path("/welcome")
+        .build()
+        .expect("engine builds");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    World {
+        sandbox,
+        auth,
+        http,
+    }
+}
+
+fn request(
+    method: &str,
+    path_and_query: &str,
+    body: Option<Value>,
+    cookies: &str,
+) -> EndpointRequest {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_owned())),
+        None => (path_and_query, None),
+    };
+    let mut headers = vec![("host".to_owned(), "app.test".to_owned())];
+    if body.is_some() {
+        headers.push(("origin".to_owned(), ORIGIN.to_owned()));
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    }
+    if !cookies.is_empty() {
+        headers.push(("cookie".to_owned(), cookies.to_owned()));
+    }
+    EndpointRequest {
+        method: method.into(),
+        path: path.into(),
+        query,
+        headers,
+        body: body.map(|b| b.to_string().into()).unwrap_or_default(),
+        peer_addr: Some([127, 0, 0, 1].into()),
+    }
+}
+
+async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value, EndpointResponse) {
+    let route = auth.match_route(&request.path).expect("one of our routes");
+    let response = auth.handle(route, request).await;
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, body, response)
+}
+
+/// `name=value` of the first live Set-Cookie whose name starts with `prefix`.
+fn cookie_pair(response: &EndpointResponse, prefix: &str) -> Option<String> {
+    response
+        .headers
+        .iter()
+        .filter(|(n, v)| n == "set-cookie" && v.starts_with(prefix) && !v.contains("Max-Age=0"))
+        .map(|(_, v)| v.split(';').next().unwrap_or_default().to_owned())
+        .next()
+}
+
+async fn otp(w: &World, phone: &str) -> String {
+    let answer: Value = control_otp(w, json!({ "phone_number": phone })).await;
+    answer["code"].as_str().expect("an OTP was sent").to_owned()
+}
+
+async fn start(w: &World, phone: &str, cookies: &str) -> (u16, Value, EndpointResponse) {
+    call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start",
+            Some(json!({ "phone_number": phone, "fallback_channel": "SMS" })),
+            cookies,
+        ),
+    )
+    .await
+}
+
+async fn verify(w: &World, code: &str, cookies: &str) -> (u16, Value, EndpointResponse) {
+    call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/verify",
+            Some(json!({ "code": code })),
+            cookies,
+        ),
+    )
+    .await
+}
+
+fn wrong(code: &str) -> String {
+    let n: u32 = code.parse().unwrap();
+    format!("{:06}", (n + 1) % 1_000_000)
+}
+
+#[tokio::test]
+async fn sms_fallback_end_to_end_and_single_use() {
+    let w = world().await;
+    let (status, body, response) = start(&w, "+15555550106", "").await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("SMS")),
+        "{body}"
+    );
+    let legacy = cookie_pair(&response, "glide_legacy=").expect("verification cookie");
+    assert!(response.headers.iter().any(|(n, v)| n == "set-cookie"
+        && v.starts_with("glide_legacy=")
+        && v.contains("HttpOnly")
+        && v.contains("Max-Age=600")));
+    let code = otp(&w, "+15555550106").await;
+
+    let (status, body, response) = verify(&w, &code, &legacy).await;
+    assert_eq!(status, 200, "{body}");
+    let session = cookie_pair(&response, "glide_session=").expect("verified session");
+    let phone = w
+        .auth
+        .verified_phone(Some(&session))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(phone.phone_number.as_str(), "+15555550106");
+    assert_eq!(phone.strategy.as_str(), "sms");
+
+    // reused: the record is gone
+    let (status, body, _) = verify(&w, &code, &legacy).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn five_wrong_codes_kill_the_verification_and_resend_keeps_the_count() {
+    let w = world().await;
+    let (_, _, response) = start(&w, "+15555550106", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550106").await;
+
+    // malformed codes are refused without counting
+    for bad in ["12", "abcdef"] {
+        let (status, body, _) = verify(&w, bad, &legacy).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("VALIDATION_ERROR"))
+        );
+    }
+    for i in 0..3 {
+        let (status, body, _) = verify(&w, &wrong(&code), &legacy).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("INVALID_CODE")),
+            "{i}"
+        );
+        assert_eq!(body["attempts_left"], json!(4 - i));
+    }
+    // a resend within the cooldown is refused
+    let (status, body, response) = start(&w, "+15555550106", &legacy).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("RATE_LIMIT_EXCEEDED"))
+    );
+    let retry: u64 = response.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry));
+
+    for _ in 0..2 {
+        let (status, _, _) = verify(&w, &wrong(&code), &legacy).await;
+        assert_eq!(status, 401);
+    }
+    // the 6th attempt, even with the right code
+    let (status, body, _) = verify(&w, &code, &legacy).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("TOO_MANY_ATTEMPTS"))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_wrong_codes_are_counted_exactly_once() {
+    let w = world().await;
+    let (_, _, response) = start(&w, "+15555550106", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550106").await;
+    let bad = wrong(&code);
+    let answers = futures_util::future::join_all((0..8).map(|_| verify(&w, &bad, &legacy))).await;
+    let unauthorized = answers.iter().filter(|(s, _, _)| *s == 401).count();
+    let dead = answers.iter().filter(|(s, _, _)| *s == 429).count();
+    assert_eq!((unauthorized, dead), (5, 3));
+    let (status, _, _) = verify(&w, &code, &legacy).await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn cross_number_code_is_refused() {
+    let w = world().await;
+    // verification A (ours) for …0106; a code sent for another verification of …0106's
+    // neighbour cannot be used: the sandbox checks the code against our number.
+    let (_, _, response) = start(&w, "+15555550106", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code_a = otp(&w, "+15555550106").await;
+    // another browser starts an e-mail fallback for another number (an OTP to another address)
+    let (status, body, _) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start",
+            Some(json!({ "phone_number": "+15555550106", "email": "eve@example.com", "fallback_channel": "EMAIL" })),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("EMAIL")),
+        "{body}"
+    );
+    let eve: Value = control_otp(&w, json!({ "email": "eve@example.com" })).await;
+    let eve_code = eve["code"].as_str().unwrap();
+    if eve_code != code_a {
+        let (status, body, _) = verify(&w, eve_code, &legacy).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some("INVALID_CODE")));
+    }
+    let (status, _, _) = verify(&w, &code_a, &legacy).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn magic_type_and_input_validation() {
+    let w = world().await;
+    let (status, body, _) = start(&w, "+15555550100", "").await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("MAGIC")),
+        "{body}"
+    );
+    assert!(body["auth_url"]
+        .as_str()
+        .unwrap()
+        .contains("/sandbox/legacy/magic/"));
+    for bad in [
+        json!({ "phone_number": "5555550100" }),
+        json!({ "email": "a@b.c" }),
+        json!({ "phone_number": "+15555550106", "email": "a@b@c" }),
+    ] {
+        let (status, body, _) = call(
+            &w.auth,
+            request("POST", "/api/magical-auth/magic-auth/start", Some(bad), ""),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{body}"
+        );
+    }
+    // cross-origin start refused
+    let mut cross = request(
+        "POST",
+        "/api/magical-auth/magic-auth/start",
+        Some(json!({ "phone_number": "+15555550106" })),
+        "",
+    );
+    cross.headers.retain(|(n, _)| n != "origin");
+    cross
+        .headers
+        .push(("origin".into(), "https://evil.example".into()));
+    let (status, _, _) = call(&w.auth, cross).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn server_auth_is_bound_to_the_browser() {
+    let w = world().await;
+    let (status, body, response) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start-server-auth",
+            Some(json!({ "phone_number": "+15555550100" })),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let session_id = body["session_id"].as_str().unwrap().to_owned();
+    let auth_url = body["auth_url"].as_str().unwrap().to_owned();
+    let check = format!("/api/magical-auth/magic-auth/check-server-auth?session_id={session_id}");
+
+    let (status, body, _) = call(&w.auth, request("GET", &check, None, &legacy)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("PENDING")));
+    // approve on the "device"
+    let approved = w
+        .http
+        .get(format!("{auth_url}?decision=approve"))
+        .send()
+        .await
+        .unwrap();
+    assert!(approved.status().is_success() || approved.status().is_redirection());
+    // another browser cannot claim it
+    let (status, _, _) = call(&w.auth, request("GET", &check, None, "")).await;
+    assert_eq!(status, 404);
+    let (status, body, response) = call(&w.auth, request("GET", &check, None, &legacy)).await;
+    assert_eq!(
+        (status, body["verified"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    let session = cookie_pair(&response, "glide_session=").expect("verified session");
+    let phone = w
+        .auth
+        .verified_phone(Some(&session))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(phone.strategy.as_str(), "magic");
+    // single use
+    let (status, _, _) = call(&w.auth, request("GET", &check, None, &legacy)).await;
+    assert_eq!(status, 404);
+}
+
+/// number-verify/start, then the sandbox's operator page, then its redirect to our callback.
+async fn nv_start(w: &World, phone: &str) -> (String, String) {
+    let (status, _, response) = call(
+        &w.auth,
+        request(
+            "GET",
+            &format!(
+                "/api/magical-auth/number-verify/start?phone_number={}",
+                phone.replace('+', "%2B")
+            ),
+            None,
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 302);
+    let location = response.header("location").unwrap().to_owned();
+    assert!(
+        location.starts_with(w.sandbox.base_url().as_str()),
+        "{location}"
+    );
+    assert!(location.contains(
+        "redirect_uri=http%3A%2F%2Fapp.test%2Fapi%2Fmagical-auth%2Fnumber-verify%2Fcallback"
+    ));
+    let state_cookie = cookie_pair(&response, "glide_nv_state=").expect("state cookie");
+    let operator = w.http.get(&location).send().await.unwrap();
+    assert_eq!(operator.status(), 302);
+    let back = operator.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let path_and_query = back.strip_prefix("http://app.test").unwrap().to_owned();
+    (state_cookie, path_and_query)
+}
+
+#[tokio::test]
+async fn number_verify_end_to_end() {
+    let w = world().await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550100").await;
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(status, 302);
+    assert_eq!(response.header("location"), Some("/welcome"));
+    let session = cookie_pair(&response, "glide_session=").expect("verified session");
+    let phone = w
+        .auth
+        .verified_phone(Some(&session))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (phone.phone_number.as_str(), phone.strategy.as_str()),
+        ("+15555550100", "number_verify")
+    );
+
+    // reused state
+    let (status, body, _) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("INVALID_STATE"))
+    );
+}
+
+#[tokio::test]
+async fn number_verify_forged_and_missing_state() {
+    let w = world().await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550100").await;
+    let forged = regex_free_replace_state(&callback, "forged-state");
+    for (path, cookie) in [
+        (forged.as_str(), state_cookie.as_str()),
+        (callback.as_str(), ""),
+        (
+            "/api/magical-auth/number-verify/callback?code=x",
+            state_cookie.as_str(),
+        ),
+    ] {
+        let (status, body, _) = call(&w.auth, request("GET", path, None, cookie)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("INVALID_STATE")),
+            "{path}"
+        );
+    }
+    // a forged state did not burn the real one, and the return path ignores the request
+    let with_next =
+        format!("{callback}&return_to=https://evil.example&redirect_uri=https://evil.example");
+    let (status, _, response) =
+        call(&w.auth, request("GET", &with_next, None, &state_cookie)).await;
+    assert_eq!(status, 302);
+    assert_eq!(response.header("location"), Some("/welcome"));
+}
+
+#[tokio::test]
+async fn number_verify_other_device_fails_to_the_return_path() {
+    let w = world().await;
+    // +15555550105's device number is +15555550199
+    let (state_cookie, callback) = nv_start(&w, "+15555550105").await;
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        response.header("location"),
+        Some("/welcome?verification=failed")
+    );
+    assert!(cookie_pair(&response, "glide_session=").is_none());
+    // the user denies
+    let (state_cookie, callback) = nv_start(&w, "+15555550108").await;
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        response.header("location"),
+        Some("/welcome?verification=failed")
+    );
+}
+
+#[tokio::test]
+async fn return_path_is_checked_when_building() {
+    let glide = Glide::builder("a", "b")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    for bad in [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil",
+        "welcome",
+    ] {
+        let built = GlideAuth::builder(glide.clone())
+            .legacy_return_path(bad)
+            .build();
+        assert!(built.is_err(), "{bad}");
+    }
+    let built = GlideAuth::builder(glide.clone())
+        .number_verify_callback_url("/relative")
+        .build();
+    assert!(built.is_err());
+    // without a callback URL the Number Verify start is a server error, not a redirect
+    let auth = GlideAuth::builder(glide).build().unwrap();
+    let (status, _, _) = call(
+        &auth,
+        request(
+            "GET",
+            "/api/magical-auth/number-verify/start?phone_number=%2B15555550100",
+            None,
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 500);
+}
+
+fn regex_free_replace_state(path: &str, state: &str) -> String {
+    let (base, query) = path.split_once('?').unwrap();
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|p| {
+            if p.starts_with("state=") {
+                format!("state={state}")
+            } else {
+                p.to_owned()
+            }
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
+}
+
+async fn control_otp(w: &World, body: Value) -> Value {
+    let text = w
+        .http
+        .post(format!(
+            "{}/sandbox/legacy/otp",
+            w.sandbox.base_url().as_str().trim_end_matches('/')
+        ))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
