@@ -160,7 +160,15 @@ fn verified_phone(
         };
         match context.verified_phone().await {
             Ok(phone) => Ok(phone.map(VerifiedPhone)),
-            Err(error) => Err(VerifiedPhoneError::Lookup(error)),
+            Err(error) => {
+                // Also logged here: an `Option<VerifiedPhone>` reads `None` and builds no response.
+                tracing::warn!(
+                    target: "glide::rejection",
+                    error = %glide_core::error::LogError(&error),
+                    "the verified session could not be looked up"
+                );
+                Err(VerifiedPhoneError::Lookup(error))
+            }
         }
     })
 }
