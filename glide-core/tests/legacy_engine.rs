@@ -2,6 +2,8 @@
 //! SMS fallback end to end, attempt limits, resend cooldown, single use, cross-number codes,
 //! server auth, Number Verify with its browser-bound state and fixed return path.
 
+#![allow(clippy::unwrap_used)]
+
 use glide_core::api::Glide;
 use glide_core::endpoint::{EndpointRequest, EndpointResponse, GlideAuth};
 use glide_core::ratelimit::RateLimitConfig;
