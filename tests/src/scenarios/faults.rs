@@ -36,23 +36,54 @@ fn assert_opaque(w: &World, reply: &Reply, what: &str) {
     );
 }
 
-/// Glide answers 500 to prepare: our 503, opaque.
+/// Glide answers 500 to prepare: our 503, opaque (Glide's own message is not passed on).
 pub async fn glide_error_on_prepare_is_opaque(w: &World) {
     w.sandbox
         .control()
-        .add_fault(Fault::status(PREPARE, 500).times(3));
+        .add_fault(Fault::status(PREPARE, 500).times(4));
+    // What Glide itself says, asked directly (this uses up one of the faults).
+    let glide_says: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}{PREPARE}", w.sandbox.base_url()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("the sandbox answers")
+        .json()
+        .await
+        .expect("Glide's error body is JSON");
+    let glide_message = glide_says["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !glide_message.is_empty(),
+        "the sandbox's fault has a message: {glide_says}"
+    );
+
     let reply = w
         .prepare_raw(
             &w.browser,
             &World::prepare_body(ANDROID_UA, Some("+15555550100")),
         )
         .await;
-    reply.assert_error(
+    let body = reply.assert_error(
         503,
         "SERVICE_UNAVAILABLE",
         &w.ctx("prepare while Glide fails"),
     );
     assert_opaque(w, &reply, "prepare while Glide fails");
+    assert_ne!(
+        body["message"].as_str(),
+        Some(glide_message.as_str()),
+        "{}",
+        w.ctx("Glide's message leaked")
+    );
+    assert!(
+        !reply.text().contains(&glide_message),
+        "{}: {}",
+        w.ctx("Glide's message leaked"),
+        reply.text()
+    );
     assert!(reply.set_cookies().is_empty(), "{}", w.ctx("no cookies"));
     w.sandbox.control().clear_faults();
     w.prepare(&w.browser, ANDROID_UA, Some("+15555550100"))
