@@ -2,12 +2,13 @@
 //! mount them explicitly.
 
 use actix_web::dev::{AppService, HttpServiceFactory};
-use actix_web::{web, HttpRequest, HttpResponse};
-use glide_core::endpoint::{GlideAuth, Route};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
+use glide_core::endpoint::GlideAuth;
 
 use crate::convert;
 
-/// The routes of contract §2 as actix-web resources: `.service(GlideRoutes::new(auth))`.
+/// The routes of contract §2 (Magical Auth, legacy Magic Auth, Number Verify) as an actix-web
+/// resource: `.service(GlideRoutes::new(auth))`.
 ///
 /// The same answers as [`GlideMiddleware`](crate::GlideMiddleware) gives, from the same engine
 /// code, for apps that want every route visible in the `App`. Mount it at the root of the app
@@ -51,28 +52,32 @@ impl GlideRoutes {
 
 impl HttpServiceFactory for GlideRoutes {
     fn register(self, config: &mut AppService) {
-        let paths = self.auth.routes().clone();
-        let resources = [
-            (paths.route("prepare"), Route::Prepare),
-            (paths.route("report-invocation"), Route::ReportInvocation),
-            (paths.route("process"), Route::Process),
-            (paths.route("complete"), Route::Complete),
-            (paths.route("status/{session_key}"), Route::Status),
-            (paths.route("logout"), Route::Logout),
-            (paths.route("glide.js"), Route::GlideJs),
-            (paths.completion_path.clone(), Route::CompletionPage),
+        // One resource over the engine's paths; the guard asks the engine, so a path it does not
+        // know (an app route under the same base path) falls through to the app's own resources,
+        // and routes added to glide-core need no change here.
+        let paths = self.auth.routes();
+        let patterns = vec![
+            paths.completion_path.clone(),
+            format!("{}/{{glide_tail:.*}}", paths.base_path),
         ];
-        for (path, route) in resources {
-            let auth = self.auth.clone();
-            let handler = move |request: HttpRequest, payload: web::Payload| {
-                let auth = auth.clone();
-                async move {
-                    let response: HttpResponse =
-                        convert::answer(&auth, route, &request, payload.into_inner()).await;
-                    response
+        let guard_auth = self.auth.clone();
+        let auth = self.auth;
+        let handler = move |request: HttpRequest, payload: web::Payload| {
+            let auth = auth.clone();
+            async move {
+                match auth.match_route(request.path()) {
+                    Some(route) => {
+                        convert::answer(&auth, route, &request, payload.into_inner()).await
+                    }
+                    None => HttpResponse::NotFound().finish(),
                 }
-            };
-            web::resource(path).to(handler).register(config);
-        }
+            }
+        };
+        web::resource(patterns)
+            .guard(guard::fn_guard(move |ctx| {
+                guard_auth.match_route(ctx.head().uri.path()).is_some()
+            }))
+            .to(handler)
+            .register(config);
     }
 }

@@ -435,3 +435,58 @@ async fn a_chunked_body_streaming_past_the_limit_is_413_on_a_real_server() {
     assert!(answer.ends_with("hello from the app"), "{answer}");
     handle.stop(true).await;
 }
+
+async fn custom() -> &'static str {
+    "the app's own route"
+}
+
+#[actix_web::test]
+async fn glide_routes_answer_every_engine_route_like_the_middleware_and_shadow_no_app_route() {
+    let auth = auth();
+    let routes = test::init_service(
+        App::new()
+            .app_data(auth.clone())
+            .service(GlideRoutes::new(auth.clone()))
+            .route("/api/magical-auth/custom", web::get().to(custom)),
+    )
+    .await;
+    let middleware = test::init_service(
+        App::new()
+            .wrap(GlideMiddleware::new(auth))
+            .route("/api/magical-auth/custom", web::get().to(custom)),
+    )
+    .await;
+
+    let response = test::call_service(
+        &routes,
+        TestRequest::get()
+            .uri("/api/magical-auth/custom")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(test::read_body(response).await, "the app's own route");
+
+    let requests = || {
+        [
+            TestRequest::get().uri("/api/magical-auth/magic-auth/check-server-auth"),
+            TestRequest::post()
+                .uri("/api/magical-auth/magic-auth/start")
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{}"),
+            TestRequest::get().uri("/api/magical-auth/number-verify/callback"),
+            TestRequest::put().uri("/api/magical-auth/process"),
+            TestRequest::get().uri("/api/magical-auth/status/nope"),
+        ]
+    };
+    for (via_routes, via_middleware) in requests().into_iter().zip(requests()) {
+        let a = test::call_service(&routes, via_routes.to_request()).await;
+        let b = test::call_service(&middleware, via_middleware.to_request()).await;
+        let (status_a, status_b) = (a.status(), b.status());
+        let (body_a, body_b) = (test::read_body(a).await, test::read_body(b).await);
+        assert!(status_a.is_client_error(), "{status_a} {body_a:?}");
+        assert_eq!((status_a, &body_a), (status_b, &body_b));
+        let body: Value = serde_json::from_slice(&body_a).expect("an error body");
+        assert_eq!(body["status"], status_a.as_u16());
+    }
+}
