@@ -1,5 +1,6 @@
 //! Shared test harness of glide-rs.
 
+pub mod browser;
 pub mod harness;
 pub mod redis_server;
 pub mod scenarios;
