@@ -12,7 +12,8 @@
 //! first, then reads the state it waits for, and only then waits:
 //!
 //! ```
-//! # async fn demo() -> Result<(), glide_core::store::StoreError> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), glide_core::store::StoreError> {
 //! use glide_core::events::{FlowEvents, LocalEvents};
 //! use std::time::Duration;
 //!
@@ -22,8 +23,10 @@
 //! # events.publish("flow-123").await?;
 //! if subscription.wait(Duration::from_secs(25)).await {
 //!     // something happened on the topic: read the flow again
+//! #   return Ok(());
 //! } else {
 //!     // timed out: answer "still waiting"
+//! #   unreachable!("the publish above wakes it");
 //! }
 //! # Ok(()) }
 //! ```
@@ -50,6 +53,9 @@ pub use self::redis::RedisEvents;
 #[async_trait]
 pub trait FlowEvents: fmt::Debug + Send + Sync + 'static {
     /// Wakes every current subscriber of `topic`, in every app instance this reaches.
+    ///
+    /// Call it after the new state is in the store. A failure leaves the store untouched; remote
+    /// waiters then only look again at their timeout, so callers usually log it and go on.
     async fn publish(&self, topic: &str) -> Result<(), StoreError>;
 
     /// Subscribes to `topic`. Every publish after this returns wakes the subscription.

@@ -2,7 +2,8 @@
 //! [`Store`], so that every app instance sharing a `RedisStore` shares the counts.
 //!
 //! ```
-//! # async fn demo() -> Result<(), glide_core::Error> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), glide_core::Error> {
 //! use glide_core::ratelimit::{RateLimit, RateLimiter};
 //! use glide_core::store::MemoryStore;
 //! use std::{sync::Arc, time::Duration};
