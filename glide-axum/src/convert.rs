@@ -39,6 +39,7 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
+        drain(body).await;
         return Err(auth.payload_too_large());
     }
     match Limited::new(body, limit).collect().await {
@@ -51,6 +52,14 @@ async fn read_body(
             )))
         }
     }
+}
+
+/// Reads and discards what is left of a refused body (bounded in size and time), so that the
+/// server does not close the connection under a client still sending, which would lose the 413.
+async fn drain(body: Body) {
+    const DRAIN_CAP: usize = 4 * 1024 * 1024;
+    let discard = Limited::new(body, DRAIN_CAP).collect();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), discard).await;
 }
 
 /// Whether a body error (or anything in its source chain) is the length limit.

@@ -116,6 +116,7 @@ impl GlideAuth {
     /// The 413 answer for a body over [`GlideAuth::body_limit`].
     pub fn payload_too_large(&self) -> EndpointResponse {
         EndpointResponse::error(&Error::Request(RequestError::PayloadTooLarge))
+            .with_header("connection", "close")
     }
 
     /// Answers a request to one of our routes.
