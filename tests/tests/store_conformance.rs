@@ -156,6 +156,48 @@ mod suite {
         assert_eq!(store.load("k").await.unwrap().unwrap().version, 1);
     }
 
+    /// The users of a store (verified sessions, rate limits) work the same on every backend.
+    pub async fn sessions_and_rate_limits_work_on_top(store: Arc<dyn Store>) {
+        use glide_core::clock::SystemClock;
+        use glide_core::ratelimit::{RateLimit, RateLimiter};
+        use glide_core::session::{SessionConfig, SessionManager};
+        use glide_core::{PhoneNumber, Strategy, UseCase, VerifiedPhone};
+
+        let sessions = SessionManager::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            SessionConfig::default(),
+        );
+        let number = PhoneNumber::parse("+15555550100").unwrap();
+        let phone = VerifiedPhone::new(
+            number.clone(),
+            UseCase::GetPhoneNumber,
+            Strategy::Desktop,
+            time::OffsetDateTime::now_utc(),
+        );
+        let a = sessions.create(phone.clone()).await.unwrap();
+        let b = sessions.create(phone.clone()).await.unwrap();
+        assert_ne!(a, b);
+        assert_eq!(sessions.load(a.as_str()).await.unwrap().unwrap(), phone);
+        sessions.destroy(a.as_str()).await.unwrap();
+        assert!(sessions.load(a.as_str()).await.unwrap().is_none());
+        assert_eq!(sessions.revoke_all(&number).await.unwrap(), 1);
+        assert!(sessions.load(b.as_str()).await.unwrap().is_none());
+
+        // Two limiters on one store (two app instances) share their counts.
+        let one = RateLimiter::new(store.clone(), Arc::new(SystemClock));
+        let two = RateLimiter::new(store.clone(), Arc::new(SystemClock));
+        let limit = RateLimit::new(2, Duration::from_secs(3600));
+        one.check_phone("prepare", &number, limit).await.unwrap();
+        two.check_phone("prepare", &number, limit).await.unwrap();
+        let err = one
+            .check_phone("prepare", &number, limit)
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), 429);
+        assert!(err.retry_after().is_some());
+    }
+
     pub async fn keys_are_independent(store: Arc<dyn Store>) {
         store.create("a", b"1", TTL).await.unwrap();
         store.create("b", b"2", TTL).await.unwrap();
@@ -180,10 +222,12 @@ macro_rules! conformance {
 
 conformance!(memory: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
-    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent);
+    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
+    sessions_and_rate_limits_work_on_top);
 conformance!(redis: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
-    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent);
+    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
+    sessions_and_rate_limits_work_on_top);
 
 // ---- TTL -------------------------------------------------------------------------------------
 
