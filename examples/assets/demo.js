@@ -2,6 +2,8 @@
   "use strict";
 
   var mode = document.body.getAttribute("data-mode");
+  var sandboxBase = document.body.getAttribute("data-sandbox") || "";
+  var API = "/api/magical-auth";
   // The sandbox sends Link completions to 127.0.0.1; the completion page signals this tab
   // through localStorage, which is per origin: stay on the same host.
   if (mode === "sandbox" && location.hostname === "localhost") {
@@ -29,8 +31,14 @@
     SESSION_EXPIRED: ["Session expired", "This verification expired. Please start again."],
     SESSION_NOT_FOUND: ["Verification ended", "This verification is no longer available. Please start again."],
     VERIFICATION_FAILED: ["Not verified", "The carrier could not confirm the number."],
-    ORIGIN_NOT_ALLOWED: ["Blocked", "This page is not allowed to call the verification routes."]
+    ORIGIN_NOT_ALLOWED: ["Blocked", "This page is not allowed to call the verification routes."],
+    UNSUPPORTED_PLATFORM: ["This device can't do that", "This device cannot verify silently. Try another way to verify."],
+    NUMBER_VERIFY_FAILED: ["Not verified", "The mobile operator could not confirm that this device has that number."],
+    NOT_VERIFIED: ["Not verified", "The verification did not start a session. Please try again."]
   };
+  // Magical Auth answers after which the page offers the one-time code instead.
+  var FALLBACK_CODES = { CARRIER_NOT_ELIGIBLE: true, UNSUPPORTED_PLATFORM: true, BROWSER_NOT_SUPPORTED: true };
+  var NV_PENDING = "glide-demo-number-verify";
 
   var flow = 0; // the current flow; answers of an abandoned one are ignored
   var pendingTab = null;
@@ -111,6 +119,7 @@
   function hideOutcome() {
     $("error").hidden = true;
     $("result").hidden = true;
+    hideFallback();
   }
   function showError(error) {
     var code = (error && error.code) || "ERROR";
@@ -256,6 +265,7 @@
           "The number was verified, but its signals are too risky for this app's policy: no session was started.");
       } else {
         showError(error);
+        if (error && FALLBACK_CODES[error.code] && phoneNumber) offerFallback(phoneNumber);
       }
     }).then(function () {
       if (id !== flow) return;
@@ -269,6 +279,274 @@
     });
   }
 
+
+  // ---- fallback: a one-time code by SMS or e-mail ---------------------------------------------
+  // POST {API}/magic-auth/start answers MAGIC (the carrier can check the number: fetch auth_url,
+  // post its `token` header), SMS or EMAIL (a code was sent: post it). The engine binds the
+  // verification to this browser with an HttpOnly cookie.
+  var fb = { phone: null, channel: null, email: null, authUrl: null, timer: null, busy: false };
+
+  function normalizedPhone() {
+    return $("phone").value.replace(/[\s().-]/g, "");
+  }
+  function validPhone(number) {
+    return /^\+\d{6,15}$/.test(number || "");
+  }
+  function fbStatus(text, tone) {
+    $("fallback-status").textContent = text || "";
+    if (tone) $("fallback-status").setAttribute("data-tone", tone);
+    else $("fallback-status").removeAttribute("data-tone");
+  }
+  function stopCountdown() {
+    if (fb.timer) clearInterval(fb.timer);
+    fb.timer = null;
+    $("resend").disabled = false;
+    $("resend").textContent = "Resend code";
+  }
+  function countdown(seconds) {
+    stopCountdown();
+    var left = Math.max(1, Math.ceil(seconds));
+    var tick = function () {
+      if (left <= 0) { stopCountdown(); return; }
+      $("resend").disabled = true;
+      $("resend").textContent = "Resend in " + left + " s";
+      left--;
+    };
+    tick();
+    fb.timer = setInterval(tick, 1000);
+  }
+  function hideFallback() {
+    stopCountdown();
+    fb.authUrl = null;
+    $("fallback").hidden = true;
+  }
+  function offerFallback(number) {
+    stopCountdown();
+    fb.phone = number;
+    fb.channel = null;
+    fb.authUrl = null;
+    $("fallback-phone").textContent = formatPhone(number);
+    $("code-box").hidden = true;
+    $("carrier-box").hidden = true;
+    $("sandbox-inbox").hidden = true;
+    $("inbox-code").textContent = "";
+    $("attempts").textContent = "";
+    $("code").value = "";
+    fbStatus("");
+    $("fallback").hidden = false;
+    reveal("fallback");
+  }
+  function setFallbackBusy(busy) {
+    fb.busy = busy;
+    ["fallback-sms", "fallback-email", "code-submit", "carrier-check", "inbox-read"].forEach(function (id) {
+      $(id).disabled = busy;
+    });
+    if (!fb.timer) $("resend").disabled = busy;
+  }
+  function postJson(path, body) {
+    return fetch(API + path, {
+      method: "POST",
+      credentials: "include",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.text().then(function (text) {
+        var json = {};
+        try { json = text ? JSON.parse(text) : {}; } catch (e) { json = {}; }
+        return { status: r.status, body: json, retryAfter: Number(r.headers.get("Retry-After")) || 0 };
+      });
+    });
+  }
+  function failureText(answer) {
+    var code = (answer.body && answer.body.code) || "ERROR";
+    if (code === "TOO_MANY_ATTEMPTS") return "Too many wrong codes: this verification is locked. Try again later.";
+    if (code === "SESSION_NOT_FOUND" || code === "SESSION_EXPIRED") return "This code request has expired. Send a new code.";
+    if (code === "VALIDATION_ERROR") return (answer.body && answer.body.message) || "Check what you typed.";
+    var friendly = FRIENDLY[code];
+    return (friendly ? friendly[1] : (answer.body && answer.body.message) || "Please try again.") +
+      " (" + code + " · HTTP " + answer.status + ")";
+  }
+
+  function sendCode(channel) {
+    if (fb.busy) return;
+    var number = fb.phone || normalizedPhone();
+    if (!validPhone(number)) { fbStatus("Enter your phone number in international format first.", "bad"); return; }
+    var body = { phone_number: number, fallback_channel: channel };
+    if (channel === "EMAIL") {
+      var email = $("email").value.trim();
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+        fbStatus("Enter the e-mail address the code should go to.", "bad");
+        $("email").focus();
+        return;
+      }
+      body.email = email;
+    }
+    setFallbackBusy(true);
+    fbStatus("Sending…");
+    postJson("/magic-auth/start", body).then(function (answer) {
+      if (answer.status === 200) {
+        fb.channel = channel;
+        fb.email = body.email || null;
+        codeSent(answer.body);
+      } else if (answer.status === 429 && answer.body.code === "RATE_LIMIT_EXCEEDED") {
+        fbStatus("A code was sent moments ago; you can ask for another one shortly.", "bad");
+        countdown(answer.retryAfter || 30);
+      } else {
+        fbStatus(failureText(answer), "bad");
+      }
+    }, function () {
+      fbStatus(FRIENDLY.NETWORK_ERROR[1], "bad");
+    }).then(function () { setFallbackBusy(false); });
+  }
+
+  function codeSent(answer) {
+    if (answer.type === "MAGIC") {
+      fb.authUrl = answer.auth_url || null;
+      $("code-box").hidden = true;
+      $("carrier-box").hidden = false;
+      fbStatus("");
+      reveal("carrier-box");
+      return;
+    }
+    var where = answer.type === "EMAIL" ? fb.email : formatPhone(fb.phone);
+    $("carrier-box").hidden = true;
+    $("code-box").hidden = false;
+    $("code-label").textContent = "Enter the code we sent " + (answer.type === "EMAIL" ? "by e-mail to " : "by SMS to ") + where;
+    $("sandbox-inbox").hidden = !sandboxBase;
+    $("inbox-code").textContent = "";
+    $("attempts").textContent = "";
+    $("code").value = "";
+    fbStatus("Code sent.", "ok");
+    $("code").focus();
+    reveal("code-box");
+  }
+
+  function verified(body, how) {
+    hideFallback();
+    $("error").hidden = true;
+    return refreshSession(false).then(function (answer) {
+      var me = answer && answer.status === 200 ? answer.body : body;
+      var strategy = me.strategy || body.strategy;
+      showResult(me, strategy, "allowed", how + " A verified session started, and handlers now receive it.");
+      if (me.verified_at) $("result-time").textContent = "verified " + new Date(me.verified_at).toLocaleString();
+    });
+  }
+
+  function checkCode() {
+    if (fb.busy) return;
+    var code = $("code").value.replace(/\s/g, "");
+    if (!/^\d{4,10}$/.test(code)) {
+      fbStatus("The code is 4 to 10 digits.", "bad");
+      $("code").focus();
+      return;
+    }
+    setFallbackBusy(true);
+    fbStatus("Checking…");
+    postJson("/magic-auth/verify", { code: code }).then(function (answer) {
+      if (answer.status === 200) {
+        return verified(answer.body, fb.channel === "EMAIL"
+          ? "The code sent by e-mail was right." : "The code sent by SMS was right.");
+      }
+      if (answer.status === 401 && answer.body.code === "INVALID_CODE") {
+        var left = answer.body.attempts_left;
+        $("attempts").textContent = typeof left === "number"
+          ? left + (left === 1 ? " attempt left" : " attempts left") : "";
+        fbStatus("That code is not right.", "bad");
+        $("code").select();
+      } else {
+        if (answer.body.code === "TOO_MANY_ATTEMPTS") $("attempts").textContent = "0 attempts left";
+        fbStatus(failureText(answer), "bad");
+      }
+    }, function () {
+      fbStatus(FRIENDLY.NETWORK_ERROR[1], "bad");
+    }).then(function () { setFallbackBusy(false); });
+  }
+
+  // The carrier check of a MAGIC answer: the carrier's page answers with a `token` header that
+  // proves the number; the engine checks it with Glide.
+  function carrierCheck() {
+    if (fb.busy || !fb.authUrl) return;
+    setFallbackBusy(true);
+    fbStatus("Checking with the carrier…");
+    fetch(fb.authUrl, { credentials: "omit" }).then(function (r) {
+      var token = r.headers.get("token");
+      if (!r.ok || !token) throw { carrier: r.status };
+      return postJson("/magic-auth/verify", { token: token });
+    }).then(function (answer) {
+      if (answer.status === 200) return verified(answer.body, "The carrier confirmed the number.");
+      fbStatus(failureText(answer), "bad");
+    }, function (e) {
+      fbStatus(e && e.carrier === 403
+        ? "The request was declined on the phone. Nothing was shared."
+        : "The carrier check did not succeed" + (e && e.carrier ? " (HTTP " + e.carrier + ")." : "."), "bad");
+    }).then(function () { setFallbackBusy(false); });
+  }
+
+  // Sandbox only: the sandbox keeps the code it "sent" (POST {sandbox}/sandbox/legacy/otp).
+  function readInbox() {
+    if (!sandboxBase) return;
+    var query = fb.channel === "EMAIL" ? { email: fb.email } : { phone_number: fb.phone };
+    $("inbox-code").textContent = "…";
+    fetch(sandboxBase + "/sandbox/legacy/otp", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(query)
+    }).then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); })
+      .then(function (answer) {
+        $("inbox-code").textContent = answer.status === 200 && answer.body.code
+          ? answer.body.code : "no code (HTTP " + answer.status + ")";
+      }, function () { $("inbox-code").textContent = "the sandbox did not answer"; });
+  }
+
+  $("fallback-sms").addEventListener("click", function () { sendCode("SMS"); });
+  $("fallback-email").addEventListener("click", function () { sendCode("EMAIL"); });
+  $("resend").addEventListener("click", function () { if (fb.channel) sendCode(fb.channel); });
+  $("code-submit").addEventListener("click", checkCode);
+  $("code").addEventListener("keydown", function (e) { if (e.key === "Enter") checkCode(); });
+  $("carrier-check").addEventListener("click", carrierCheck);
+  $("inbox-read").addEventListener("click", readInbox);
+  $("btn-code").addEventListener("click", function () {
+    var number = normalizedPhone();
+    hideOutcome();
+    if (!validPhone(number)) { showError({ code: "VALIDATION_ERROR" }); $("phone").focus(); return; }
+    offerFallback(number);
+  });
+
+  // ---- Number Verify: the operator's OAuth redirect flow ---------------------------------------
+  // The engine redirects to the operator and back to its callback, which starts the session and
+  // sends the browser back here (or here with ?verification=failed).
+  $("btn-number-verify").addEventListener("click", function () {
+    var number = normalizedPhone();
+    hideOutcome();
+    if (!validPhone(number)) { showError({ code: "VALIDATION_ERROR" }); $("phone").focus(); return; }
+    try { sessionStorage.setItem(NV_PENDING, number); } catch (e) {}
+    location.href = API + "/number-verify/start?phone_number=" + encodeURIComponent(number);
+  });
+
+  function numberVerifyReturn() {
+    var failed = /(?:^|[?&])verification=failed(?:&|$)/.test(location.search);
+    var pending = null;
+    try { pending = sessionStorage.getItem(NV_PENDING); sessionStorage.removeItem(NV_PENDING); } catch (e) {}
+    if (!failed && !pending) return false;
+    if (history.replaceState) history.replaceState(null, "", location.pathname);
+    if (pending) { $("uc-verify").checked = true; $("phone").value = pending; }
+    if (failed) {
+      showError({ code: "NUMBER_VERIFY_FAILED" });
+      refreshSession(false);
+      return true;
+    }
+    refreshSession(false).then(function (answer) {
+      if (answer && answer.status === 200 && answer.body.strategy === "number_verify") {
+        showResult(answer.body, "number_verify", "allowed",
+          "The mobile operator confirmed this device's number. A verified session started, and handlers now receive it.");
+        if (answer.body.verified_at) $("result-time").textContent = "verified " + new Date(answer.body.verified_at).toLocaleString();
+      } else {
+        showError({ code: "NOT_VERIFIED", status: answer && answer.status });
+      }
+    });
+    return true;
+  }
+
   buttons.forEach(function (b) {
     b.addEventListener("click", function () { start(b.getAttribute("data-strategy")); });
   });
@@ -279,5 +557,5 @@
   });
 
   syncUseCase();
-  refreshSession(false);
+  if (!numberVerifyReturn()) refreshSession(false);
 })();

@@ -60,6 +60,13 @@ impl fmt::Debug for DemoConfig {
     }
 }
 
+/// The engine's Number Verify callback route (default base path).
+pub const NUMBER_VERIFY_CALLBACK_PATH: &str = "/api/magical-auth/number-verify/callback";
+
+/// Where the Number Verify callback sends the browser afterwards: the demo page, which then
+/// shows the session from `/me` (or the error, on `?verification=failed`).
+pub const RETURN_PATH: &str = "/";
+
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -145,13 +152,20 @@ impl DemoConfig {
             .unwrap_or_else(|| format!("http://127.0.0.1:{}", self.port))
     }
 
-    /// The embedded sandbox's configuration (Link completions come back to this demo), or `None`
-    /// with real Glide credentials.
+    /// The absolute URL of the engine's Number Verify callback route on this demo: the operator
+    /// sends the browser back there.
+    pub fn number_verify_callback_url(&self) -> String {
+        format!("{}{NUMBER_VERIFY_CALLBACK_PATH}", self.origin())
+    }
+
+    /// The embedded sandbox's configuration (Link completions and Number Verify operator
+    /// redirects come back to this demo), or `None` with real Glide credentials.
     pub fn sandbox_config(&self) -> Option<SandboxConfig> {
         self.uses_sandbox().then(|| {
             SandboxConfig::default()
                 .with_port(self.sandbox_port)
                 .with_completion_redirect_url(format!("{}/glide-complete", self.origin()))
+                .with_number_verify_redirect_url(self.number_verify_callback_url())
         })
     }
 }
@@ -220,7 +234,10 @@ pub async fn build_auth_on(
         .public_url
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"));
-    let mut builder = GlideAuth::builder(glide).insecure_dev_cookies(!secure);
+    let mut builder = GlideAuth::builder(glide)
+        .insecure_dev_cookies(!secure)
+        .number_verify_callback_url(config.number_verify_callback_url())
+        .legacy_return_path(RETURN_PATH);
     if let Some(url) = &config.redis_url {
         builder = builder
             .store(glide_core::store::RedisStore::connect(url).await?)
@@ -254,7 +271,8 @@ const INDEX_CSS: &str = include_str!("../assets/demo.css");
 const INDEX_JS: &str = include_str!("../assets/demo.js");
 
 /// The demo page. With `sandbox_base` (the sandbox's base URL), it loads the sandbox wallet so
-/// that TS43 works in any browser, and lists the fixture numbers.
+/// that TS43 works in any browser, lists the fixture numbers and offers the sandbox inbox (the
+/// one-time code the sandbox "sent", for the SMS / e-mail fallback).
 pub fn index_html(sandbox_base: Option<&str>) -> String {
     let wallet = sandbox_base
         .map(|base| {
@@ -269,11 +287,13 @@ pub fn index_html(sandbox_base: Option<&str>) -> String {
     } else {
         "glide"
     };
+    let sandbox_attr = sandbox_base.map(html_attr).unwrap_or_default();
     INDEX_HTML
         .replace("/*__CSS__*/", INDEX_CSS)
         .replace("/*__JS__*/", INDEX_JS)
         .replace("<!--__WALLET__-->", &wallet)
         .replace("__MODE__", mode)
+        .replace("__SANDBOX__", &sandbox_attr)
 }
 
 /// The headers of the demo page: HTML, no caching, no framing, a CSP allowing only this origin
@@ -325,14 +345,26 @@ mod tests {
             "qr",
             "qr-link",
             "logout",
+            "fallback",
+            "fallback-sms",
+            "fallback-email",
+            "email",
+            "code",
+            "code-submit",
+            "resend",
+            "sandbox-inbox",
+            "fallback-status",
+            "btn-number-verify",
         ] {
             assert!(page.contains(&format!("id=\"{id}\"")), "missing #{id}");
         }
-        for placeholder in ["/*__", "<!--__", "__MODE__"] {
+        assert!(page.contains("data-sandbox=\"http://127.0.0.1:8910\""));
+        for placeholder in ["/*__", "<!--__", "__MODE__", "__SANDBOX__"] {
             assert!(!page.contains(placeholder), "{placeholder} was left");
         }
         let real = index_html(None);
         assert!(!real.contains("wallet.js"));
+        assert!(real.contains("data-sandbox=\"\""));
     }
 
     #[test]
@@ -363,6 +395,10 @@ mod tests {
         assert_eq!(
             sandbox.completion_redirect_url,
             "http://127.0.0.1:3456/glide-complete"
+        );
+        assert_eq!(
+            sandbox.number_verify_redirect_url,
+            "http://127.0.0.1:3456/api/magical-auth/number-verify/callback"
         );
         let real = DemoConfig {
             glide: Some(GlideCredentials {
