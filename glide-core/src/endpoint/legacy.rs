@@ -438,11 +438,7 @@ impl GlideAuth {
         guard::method(request, "POST")?;
         guard::same_origin(request, &inner.allowed_origins)?;
         let body: VerifyBody = guard::json(request)?;
-        if let (Some(limit), Some(ip)) =
-            (inner.rate_limits.check_per_ip, self.client_ip_text(request))
-        {
-            inner.limiter.check_ip("legacy_check", ip, limit).await?;
-        }
+        self.check_code_limits(request).await?;
         let legacy = self.legacy();
         let id = self
             .cookie_value(request, &legacy.verify_cookie)

@@ -529,7 +529,7 @@ impl GlideAuth {
     }
 
     /// Per-IP limit on the routes that check a code or a credential.
-    async fn check_code_limits(&self, request: &EndpointRequest) -> Result<(), Error> {
+    pub(super) async fn check_code_limits(&self, request: &EndpointRequest) -> Result<(), Error> {
         let inner = &self.inner;
         let ip = inner
             .rate_limits
