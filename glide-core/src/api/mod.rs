@@ -55,7 +55,7 @@ mod calls;
 mod client;
 mod error_body;
 pub mod http;
-mod token;
+pub(crate) mod token;
 mod transport;
 pub mod types;
 mod validate;

@@ -26,6 +26,24 @@ pub(crate) struct TokenAnswer {
     pub(crate) expires_in: Option<i64>,
 }
 
+impl TokenAnswer {
+    /// The token and its lifetime ([`DEFAULT_LIFETIME`] when `expires_in` is missing or not
+    /// positive); an answer without `access_token` is [`Error::Decode`].
+    pub(crate) fn into_token(self) -> Result<(AccessToken, Duration), Error> {
+        if self.access_token.is_empty() {
+            return Err(Error::Decode {
+                status: 200,
+                message: "token answer without access_token".to_owned(),
+            });
+        }
+        let lifetime = match self.expires_in {
+            Some(secs) if secs > 0 => Duration::from_secs(secs.unsigned_abs()),
+            _ => DEFAULT_LIFETIME,
+        };
+        Ok((AccessToken::new(self.access_token), lifetime))
+    }
+}
+
 struct Cached {
     token: AccessToken,
     refresh_at: OffsetDateTime,
@@ -66,19 +84,8 @@ impl TokenCache {
             }
         }
         *slot = None;
-        let answer = fetch().await?;
-        if answer.access_token.is_empty() {
-            return Err(Error::Decode {
-                status: 200,
-                message: "token answer without access_token".to_owned(),
-            });
-        }
-        let lifetime = match answer.expires_in {
-            Some(secs) if secs > 0 => Duration::from_secs(secs.unsigned_abs()),
-            _ => DEFAULT_LIFETIME,
-        };
+        let (token, lifetime) = fetch().await?.into_token()?;
         let ahead = REFRESH_AHEAD.min(lifetime / 2);
-        let token = AccessToken::new(answer.access_token);
         *slot = Some(Cached {
             token: token.clone(),
             refresh_at: clock.now() + (lifetime - ahead),

@@ -62,7 +62,7 @@ pub(crate) struct Inner {
     timeout: Duration,
     max_response_bytes: usize,
     clock: Arc<dyn Clock>,
-    token: transport::TokenCache,
+    token: crate::api::token::TokenCache,
 }
 
 /// The legacy API client. Cheap to clone; `Send + Sync`.
@@ -96,7 +96,7 @@ impl LegacyClient {
                 timeout: g.timeout,
                 max_response_bytes: g.max_response_bytes,
                 clock: Arc::clone(&g.clock),
-                token: transport::TokenCache::default(),
+                token: crate::api::token::TokenCache::default(),
             }),
         }
     }
@@ -136,7 +136,7 @@ impl LegacyClient {
                 timeout: DEFAULT_TIMEOUT,
                 max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
                 clock: Arc::new(SystemClock),
-                token: transport::TokenCache::default(),
+                token: crate::api::token::TokenCache::default(),
             }),
         })
     }

@@ -4,7 +4,6 @@
 //! paths, which use another token endpoint (`/oauth2/token`, scope `magic-auth`) and tokens
 //! obtained by code exchange.
 
-use std::future::Future;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -13,17 +12,12 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT}
 use http::{HeaderMap, HeaderValue, Method};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use time::OffsetDateTime;
-use tokio::sync::Mutex;
 
 use super::LegacyClient;
+use crate::api::token::TokenAnswer;
 use crate::api::{code_for_status, BodyTooLarge, CLIENT_USER_AGENT};
-use crate::clock::Clock;
 use crate::error::{ApiError, Error};
 use crate::secret::AccessToken;
-
-/// Refresh a cached token this long before it expires.
-pub(crate) const REFRESH_AHEAD: Duration = Duration::from_secs(60);
 
 /// How a call authenticates.
 pub(crate) enum Auth<'a> {
@@ -110,68 +104,6 @@ pub(crate) fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ApiErr
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     error
-}
-
-/// The token endpoint's 200 body.
-#[derive(Deserialize)]
-pub(crate) struct TokenAnswer {
-    pub(crate) access_token: String,
-    #[serde(default)]
-    pub(crate) expires_in: Option<i64>,
-}
-
-impl TokenAnswer {
-    pub(crate) fn into_token(self) -> Result<(AccessToken, Duration), Error> {
-        if self.access_token.is_empty() {
-            return Err(Error::Decode {
-                status: 200,
-                message: "token answer without access_token".to_owned(),
-            });
-        }
-        let lifetime = match self.expires_in {
-            Some(secs) if secs > 0 => Duration::from_secs(secs.unsigned_abs()),
-            _ => Duration::from_secs(3600),
-        };
-        Ok((AccessToken::new(self.access_token), lifetime))
-    }
-}
-
-/// The client-credentials token cache: one fetch in flight (the mutex is held while fetching),
-/// refreshed [`REFRESH_AHEAD`] before expiry, replaced once when the API refuses it.
-#[derive(Default)]
-pub(crate) struct TokenCache {
-    slot: Mutex<Option<(AccessToken, OffsetDateTime)>>,
-}
-
-impl std::fmt::Debug for TokenCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenCache([redacted])")
-    }
-}
-
-impl TokenCache {
-    pub(crate) async fn get<F, Fut>(
-        &self,
-        clock: &dyn Clock,
-        rejected: Option<&AccessToken>,
-        fetch: F,
-    ) -> Result<AccessToken, Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenAnswer, Error>>,
-    {
-        let mut slot = self.slot.lock().await;
-        if let Some((token, refresh_at)) = slot.as_ref() {
-            if clock.now() < *refresh_at && !rejected.is_some_and(|r| r == token) {
-                return Ok(token.clone());
-            }
-        }
-        *slot = None;
-        let (token, lifetime) = fetch().await?.into_token()?;
-        let ahead = REFRESH_AHEAD.min(lifetime / 2);
-        *slot = Some((token.clone(), clock.now() + (lifetime - ahead)));
-        Ok(token)
-    }
 }
 
 impl LegacyClient {
