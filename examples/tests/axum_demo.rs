@@ -1,45 +1,18 @@
 //! `axum-demo` as a user starts it: the banner on stdout, then the page, `/me` and `/healthz`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-/// Kills the demo when the test ends, however it ends.
-struct Demo(Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::Demo;
 
 #[tokio::test]
 async fn the_demo_prints_its_urls_and_serves_the_page() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_axum-demo"))
-        .env("PORT", "0")
-        .env("GLIDE_SANDBOX_PORT", "0")
-        .env_remove("GLIDE_CLIENT_ID")
-        .env_remove("GLIDE_CLIENT_SECRET")
-        .env_remove("GLIDE_REDIS_URL")
-        .env_remove("GLIDE_DEMO_PUBLIC_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start axum-demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let demo = Demo(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut next = || lines.next().expect("a line").expect("utf-8 line");
-    let sandbox = next();
-    let listening = next();
-    let sandbox = sandbox
-        .strip_prefix("sandbox on http://127.0.0.1:")
-        .unwrap_or_else(|| panic!("unexpected first line {sandbox:?}"));
+    let demo = Demo::start(env!("CARGO_BIN_EXE_axum-demo"));
+    let sandbox = demo
+        .sandbox
+        .strip_prefix("http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("unexpected sandbox URL {:?}", demo.sandbox));
     assert!(sandbox.parse::<u16>().is_ok(), "{sandbox}");
-    let app = listening
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected second line {listening:?}"))
-        .to_owned();
+    let app = demo.app.clone();
     assert!(app.starts_with("http://127.0.0.1:"), "{app}");
 
     let http = reqwest::Client::new();
