@@ -124,24 +124,24 @@ pub fn api_error(status: u16, headers: &HeaderMap, body: &Bytes) -> ApiError {
     }
 }
 
-/// An error answer of the token endpoint: OAuth `{error, error_description}` (`invalid_client`
-/// → 401 `UNAUTHORIZED`, any other OAuth error → `BAD_REQUEST`), else as [`api_error`].
+/// An error answer of a token endpoint: OAuth `{error, error_description}` (`invalid_client`
+/// → 401 `UNAUTHORIZED`, `invalid_grant` → `INVALID_GRANT`, any other OAuth error →
+/// `BAD_REQUEST`; a 5xx keeps the code of its status), else as [`api_error`].
 pub fn token_error(status: u16, headers: &HeaderMap, body: &Bytes) -> ApiError {
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
     match parsed {
         Some(ErrorBody {
-            code: None,
+            code,
             error: Some(oauth),
             error_description,
             ..
-        }) => {
+        }) if code.as_deref().is_none_or(str::is_empty) => {
             let message = error_description.unwrap_or_else(|| oauth.clone());
-            let mut error = if oauth == "invalid_client" {
-                ApiError::new(401, "UNAUTHORIZED", message)
-            } else if status >= 500 {
-                ApiError::new(status, code_for_status(status), message)
-            } else {
-                ApiError::new(status, "BAD_REQUEST", message)
+            let mut error = match oauth.as_str() {
+                "invalid_client" => ApiError::new(401, "UNAUTHORIZED", message),
+                _ if status >= 500 => ApiError::new(status, code_for_status(status), message),
+                "invalid_grant" => ApiError::new(status, "INVALID_GRANT", message),
+                _ => ApiError::new(status, "BAD_REQUEST", message),
             };
             error.retry_after = retry_after_header(headers);
             error
@@ -202,5 +202,30 @@ mod tests {
         let body = Bytes::from_static(br#"{"error":"unsupported_grant_type"}"#);
         let e = token_error(400, &HeaderMap::new(), &body);
         assert_eq!((e.status, e.code.as_str()), (400, "BAD_REQUEST"));
+        let body = Bytes::from_static(br#"{"error":"invalid_grant","error_description":"used"}"#);
+        let e = token_error(400, &HeaderMap::new(), &body);
+        assert_eq!(
+            (e.status, e.code.as_str(), e.message.as_str()),
+            (400, "INVALID_GRANT", "used")
+        );
+        let body = Bytes::from_static(br#"{"error":"server_error"}"#);
+        let e = token_error(503, &HeaderMap::new(), &body);
+        assert_eq!((e.status, e.code.as_str()), (503, "INTERNAL_SERVER_ERROR"));
+        // Glide's own body keeps its code
+        let body =
+            Bytes::from_static(br#"{"code":"VALIDATION_ERROR","message":"bad","status":400}"#);
+        let e = token_error(400, &HeaderMap::new(), &body);
+        assert_eq!(
+            (e.status, e.code.as_str(), e.message.as_str()),
+            (400, "VALIDATION_ERROR", "bad")
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("7"),
+        );
+        let e = token_error(429, &headers, &Bytes::from_static(b"<html>"));
+        assert_eq!(e.code, "RATE_LIMIT_EXCEEDED");
+        assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
     }
 }

@@ -53,7 +53,7 @@
 
 mod calls;
 mod client;
-mod error_body;
+pub(crate) mod error_body;
 pub mod http;
 pub(crate) mod token;
 mod transport;

@@ -4,19 +4,17 @@
 //! paths, which use another token endpoint (`/oauth2/token`, scope `magic-auth`) and tokens
 //! obtained by code exchange.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use super::LegacyClient;
+use crate::api::error_body::token_error;
 use crate::api::token::TokenAnswer;
-use crate::api::{code_for_status, BodyTooLarge, CLIENT_USER_AGENT};
-use crate::error::{ApiError, Error};
+use crate::api::{BodyTooLarge, CLIENT_USER_AGENT};
+use crate::error::Error;
 use crate::secret::AccessToken;
 
 /// How a call authenticates.
@@ -47,63 +45,13 @@ impl Reply {
                     e.column()
                 ),
             }),
-            400.. => Err(api_error(self.status, &self.headers, &self.body).into()),
+            400.. => Err(token_error(self.status, &self.headers, &self.body).into()),
             status => Err(Error::Decode {
                 status,
                 message: "unexpected status (redirects are not followed)".to_owned(),
             }),
         }
     }
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
-}
-
-/// Maps an error answer: `{code, message, status}` keeps Glide's code; OAuth `{error}` maps
-/// `invalid_client` → 401 `UNAUTHORIZED`, `invalid_grant` → 400 `INVALID_GRANT`, other OAuth
-/// errors → `BAD_REQUEST`; without a body the code comes from the status.
-pub(crate) fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ApiError {
-    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let reason = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("error");
-    let mut error = match (parsed.code, parsed.error) {
-        (Some(code), _) if !code.is_empty() => ApiError::new(
-            status,
-            code,
-            parsed.message.unwrap_or_else(|| reason.into()),
-        ),
-        (_, Some(oauth)) => {
-            let message = parsed.error_description.unwrap_or_else(|| oauth.clone());
-            match oauth.as_str() {
-                "invalid_client" => ApiError::new(401, "UNAUTHORIZED", message),
-                "invalid_grant" if status < 500 => ApiError::new(status, "INVALID_GRANT", message),
-                _ if status < 500 => ApiError::new(status, "BAD_REQUEST", message),
-                _ => ApiError::new(status, code_for_status(status), message),
-            }
-        }
-        _ => ApiError::new(
-            status,
-            code_for_status(status),
-            parsed.message.unwrap_or_else(|| reason.into()),
-        ),
-    };
-    error.retry_after = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    error
 }
 
 impl LegacyClient {
@@ -285,33 +233,5 @@ impl LegacyClient {
         self.call(Method::POST, path, Some((bytes, "application/json")), auth)
             .await?
             .json()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_mapping() {
-        let h = HeaderMap::new();
-        let e = api_error(
-            400,
-            &h,
-            br#"{"code":"VALIDATION_ERROR","message":"bad","status":400}"#,
-        );
-        assert_eq!(
-            (e.status, e.code.as_str(), e.message.as_str()),
-            (400, "VALIDATION_ERROR", "bad")
-        );
-        let e = api_error(401, &h, br#"{"error":"invalid_client"}"#);
-        assert_eq!((e.status, e.code.as_str()), (401, "UNAUTHORIZED"));
-        let e = api_error(400, &h, br#"{"error":"invalid_grant"}"#);
-        assert_eq!((e.status, e.code.as_str()), (400, "INVALID_GRANT"));
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        let e = api_error(429, &h, b"<html>");
-        assert_eq!(e.code, "RATE_LIMIT_EXCEEDED");
-        assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
     }
 }
