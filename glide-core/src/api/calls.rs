@@ -8,7 +8,7 @@ use rand::Rng;
 
 use super::client::Glide;
 use super::error_body::retry_after_header;
-use super::transport::{decode, Auth, Reply};
+use super::transport::{decode, json_body, Auth, Reply};
 use super::types::process::{PendingWire, ProcessWire};
 use super::types::{
     complete::CompleteWire, CompleteRequest, EligibilityRequest, EligibilityResponse, Pending,
@@ -42,12 +42,12 @@ impl Glide {
         request: &EligibilityRequest,
     ) -> Result<EligibilityResponse, Error> {
         request.validate()?;
-        let body = Self::json_body(request)?;
+        let body = json_body(request)?;
         self.call(
             Method::POST,
             &auth_path("eligibility"),
             Some(body),
-            Auth::Bearer,
+            Auth::ClientCredentials,
         )
         .await?
         .json()
@@ -66,12 +66,12 @@ impl Glide {
         if let Some(hash) = &mut request.fe_hash {
             hash.make_ascii_lowercase();
         }
-        let body = Self::json_body(&request)?;
+        let body = json_body(&request)?;
         self.call(
             Method::POST,
             &auth_path("prepare"),
             Some(body),
-            Auth::Bearer,
+            Auth::ClientCredentials,
         )
         .await?
         .json()
@@ -146,9 +146,14 @@ impl Glide {
         request: &ProcessRequest,
     ) -> Result<ProcessOutcome, Error> {
         request.validate()?;
-        let body = Self::json_body(&ProcessWire::from(request))?;
+        let body = json_body(&ProcessWire::from(request))?;
         let reply = self
-            .call(Method::POST, &auth_path(endpoint), Some(body), Auth::Bearer)
+            .call(
+                Method::POST,
+                &auth_path(endpoint),
+                Some(body),
+                Auth::ClientCredentials,
+            )
             .await?;
         if reply.status == 202 {
             return pending(&reply, request).map(ProcessOutcome::Pending);
@@ -160,12 +165,12 @@ impl Glide {
     /// Any 2xx (200 with any body, 204) is success.
     pub async fn complete(&self, request: &CompleteRequest) -> Result<(), Error> {
         request.validate()?;
-        let body = Self::json_body(&CompleteWire::from(request))?;
+        let body = json_body(&CompleteWire::from(request))?;
         self.call(
             Method::POST,
             &auth_path("complete"),
             Some(body),
-            Auth::Bearer,
+            Auth::ClientCredentials,
         )
         .await?
         .check()
@@ -175,12 +180,12 @@ impl Glide {
     /// button (analytics; idempotent).
     pub async fn report_invocation(&self, session_key: &str) -> Result<(), Error> {
         validate_session_key(session_key)?;
-        let body = Self::json_body(&serde_json::json!({ "session_id": session_key }))?;
+        let body = json_body(&serde_json::json!({ "session_id": session_key }))?;
         self.call(
             Method::POST,
             &auth_path("report-invocation"),
             Some(body),
-            Auth::Bearer,
+            Auth::ClientCredentials,
         )
         .await?
         .check()
@@ -193,7 +198,7 @@ impl Glide {
             Method::GET,
             &[AUTH[0], AUTH[1], AUTH[2], "status", session_key],
             None,
-            Auth::Bearer,
+            Auth::ClientCredentials,
         )
         .await?
         .json()

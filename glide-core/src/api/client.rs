@@ -8,7 +8,7 @@ use http::HeaderValue;
 use url::Url;
 
 use super::http::{HttpClient, DEFAULT_MAX_RESPONSE_BYTES};
-use super::token::TokenCache;
+use super::transport::{TokenEndpoint, Transport};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::secret::{ClientId, ClientSecret};
@@ -76,18 +76,6 @@ impl Default for RetryPolicy {
     }
 }
 
-pub(crate) struct Inner {
-    pub(crate) client_id: ClientId,
-    pub(crate) client_secret: ClientSecret,
-    pub(crate) base_url: Url,
-    pub(crate) http: Arc<dyn HttpClient>,
-    pub(crate) timeout: Duration,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) token: TokenCache,
-}
-
 /// The client for Glide's Magical Auth API.
 ///
 /// Cheap to clone (an `Arc` inside); `Send + Sync`. Every method returns
@@ -107,7 +95,7 @@ pub(crate) struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct Glide {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<Transport>,
     pub(crate) correlation_id: Option<HeaderValue>,
 }
 
@@ -263,27 +251,8 @@ impl GlideBuilder {
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Glide, Error> {
-        if self.client_id.as_str().is_empty() {
-            return Err(Error::Config("Glide client id is empty".to_owned()));
-        }
-        if self.client_secret.secret().is_empty() {
-            return Err(Error::Config("Glide client secret is empty".to_owned()));
-        }
-        let base_url = Url::parse(self.base_url.trim())
-            .map_err(|e| Error::Config(format!("invalid Glide base URL: {e}")))?;
-        if !matches!(base_url.scheme(), "http" | "https")
-            || base_url.cannot_be_a_base()
-            || base_url.host().is_none()
-        {
-            return Err(Error::Config(
-                "Glide base URL must be an absolute http(s) URL".to_owned(),
-            ));
-        }
-        if base_url.query().is_some() || base_url.fragment().is_some() {
-            return Err(Error::Config(
-                "Glide base URL must not have a query or fragment".to_owned(),
-            ));
-        }
+        check_credentials(&self.client_id, &self.client_secret)?;
+        let base_url = parse_base_url(&self.base_url)?;
         if self.timeout.is_zero() {
             return Err(Error::Config("timeout must be positive".to_owned()));
         }
@@ -297,20 +266,53 @@ impl GlideBuilder {
             None => default_http(self.timeout, self.max_response_bytes)?,
         };
         Ok(Glide {
-            inner: Arc::new(Inner {
-                client_id: self.client_id,
-                client_secret: self.client_secret,
-                base_url,
-                http,
+            inner: Arc::new(Transport {
                 timeout: self.timeout,
                 max_response_bytes: self.max_response_bytes,
                 retry: self.retry,
                 clock: self.clock,
-                token: TokenCache::default(),
+                ..Transport::new(
+                    self.client_id,
+                    self.client_secret,
+                    base_url,
+                    http,
+                    TokenEndpoint::MAGICAL_AUTH,
+                )
             }),
             correlation_id: None,
         })
     }
+}
+
+/// Refuses an empty client id or secret.
+pub(crate) fn check_credentials(id: &ClientId, secret: &ClientSecret) -> Result<(), Error> {
+    if id.as_str().is_empty() {
+        return Err(Error::Config("Glide client id is empty".to_owned()));
+    }
+    if secret.secret().is_empty() {
+        return Err(Error::Config("Glide client secret is empty".to_owned()));
+    }
+    Ok(())
+}
+
+/// Parses a base URL: absolute `http(s)` with a host, no query, no fragment.
+pub(crate) fn parse_base_url(text: &str) -> Result<Url, Error> {
+    let base_url = Url::parse(text.trim())
+        .map_err(|e| Error::Config(format!("invalid Glide base URL: {e}")))?;
+    if !matches!(base_url.scheme(), "http" | "https")
+        || base_url.cannot_be_a_base()
+        || base_url.host().is_none()
+    {
+        return Err(Error::Config(
+            "Glide base URL must be an absolute http(s) URL".to_owned(),
+        ));
+    }
+    if base_url.query().is_some() || base_url.fragment().is_some() {
+        return Err(Error::Config(
+            "Glide base URL must not have a query or fragment".to_owned(),
+        ));
+    }
+    Ok(base_url)
 }
 
 #[cfg(feature = "reqwest")]

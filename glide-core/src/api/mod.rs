@@ -52,11 +52,11 @@
 #![allow(clippy::result_large_err)]
 
 mod calls;
-mod client;
+pub(crate) mod client;
 pub(crate) mod error_body;
 pub mod http;
 pub(crate) mod token;
-mod transport;
+pub(crate) mod transport;
 pub mod types;
 mod validate;
 

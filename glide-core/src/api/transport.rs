@@ -1,17 +1,25 @@
 //! Sending one API call: URL, headers, token, timeout, size cap, 503 retries, 401 refresh.
+//!
+//! [`Transport`] serves both clients: [`Glide`] (token endpoint `/oauth2-cc/token`) and the
+//! legacy client (`/oauth2/token` with scope `magic-auth`, and tokens from a code exchange).
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method};
 use serde::de::DeserializeOwned;
+use url::Url;
 
-use super::client::Glide;
+use super::client::{Glide, RetryPolicy, DEFAULT_TIMEOUT};
 use super::error_body::{api_error, retry_after_header, token_error};
-use super::http::BodyTooLarge;
-use super::token::TokenAnswer;
+use super::http::{BodyTooLarge, HttpClient, DEFAULT_MAX_RESPONSE_BYTES};
+use super::token::{TokenAnswer, TokenCache};
+use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, ClientId, ClientSecret};
 
 /// The `User-Agent` sent to Glide.
 pub const CLIENT_USER_AGENT: &str = concat!("glide-rs/", env!("CARGO_PKG_VERSION"));
@@ -19,11 +27,31 @@ pub const CLIENT_USER_AGENT: &str = concat!("glide-rs/", env!("CARGO_PKG_VERSION
 /// The correlation header.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
-/// How a call authenticates.
+/// Where a client's client-credentials token comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Auth {
-    /// `Authorization: Bearer` from the token cache.
-    Bearer,
+pub(crate) struct TokenEndpoint {
+    /// Path segments under the base URL.
+    pub(crate) path: &'static [&'static str],
+    /// The `scope` sent with `grant_type=client_credentials`, if any.
+    pub(crate) scope: Option<&'static str>,
+}
+
+impl TokenEndpoint {
+    /// Magical Auth's `POST /oauth2-cc/token` (no scope).
+    pub(crate) const MAGICAL_AUTH: Self = Self {
+        path: &["oauth2-cc", "token"],
+        scope: None,
+    };
+}
+
+/// How a call authenticates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Auth<'a> {
+    /// `Authorization: Bearer` with the cached client-credentials token; a `401` refreshes it
+    /// once and the call is sent once more.
+    ClientCredentials,
+    /// `Authorization: Bearer` with a token obtained elsewhere (a code exchange).
+    Token(&'a AccessToken),
     /// No authorization (the public status endpoint).
     None,
 }
@@ -41,6 +69,19 @@ impl Reply {
     pub(crate) fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
         self.check()?;
         decode(self.status, &self.body)
+    }
+
+    /// A token endpoint's answer: 2xx → [`TokenAnswer`]; ≥ 400 → [`Error::Api`] read as an
+    /// OAuth error ([`token_error`]); anything else → [`Error::Decode`].
+    pub(crate) fn token_answer(self) -> Result<TokenAnswer, Error> {
+        if self.status >= 400 {
+            return Err(Error::from(token_error(
+                self.status,
+                &self.headers,
+                &self.body,
+            )));
+        }
+        self.json()
     }
 
     /// 2xx → `Ok`; ≥ 400 → [`Error::Api`]; 1xx/3xx → [`Error::Decode`] (redirects are never
@@ -79,9 +120,72 @@ pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T,
     })
 }
 
-impl Glide {
-    pub(crate) fn url(&self, segments: &[&str]) -> Result<url::Url, Error> {
-        let mut url = self.inner.base_url.clone();
+/// A request body as JSON.
+pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Bytes, Error> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| Error::Config(format!("cannot encode a request: {e}")))
+}
+
+/// A client's connection to Glide: credentials, base URL, HTTP client, limits, retry policy and
+/// its client-credentials token cache.
+pub(crate) struct Transport {
+    pub(crate) client_id: ClientId,
+    pub(crate) client_secret: ClientSecret,
+    pub(crate) base_url: Url,
+    pub(crate) http: Arc<dyn HttpClient>,
+    pub(crate) timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(super) token_endpoint: TokenEndpoint,
+    pub(super) token: TokenCache,
+}
+
+impl Transport {
+    /// A transport with the default timeout (30 s), response cap (1 MiB), retry policy and
+    /// system clock, and an empty token cache.
+    pub(crate) fn new(
+        client_id: ClientId,
+        client_secret: ClientSecret,
+        base_url: Url,
+        http: Arc<dyn HttpClient>,
+        token_endpoint: TokenEndpoint,
+    ) -> Self {
+        Self {
+            client_id,
+            client_secret,
+            base_url,
+            http,
+            timeout: DEFAULT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            retry: RetryPolicy::new(),
+            clock: Arc::new(SystemClock),
+            token_endpoint,
+            token: TokenCache::default(),
+        }
+    }
+
+    /// The same credentials, base URL, HTTP client, limits and clock, with another token
+    /// endpoint, another retry policy and a token cache of its own.
+    pub(crate) fn sibling(&self, token_endpoint: TokenEndpoint, retry: RetryPolicy) -> Self {
+        Self {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            base_url: self.base_url.clone(),
+            http: Arc::clone(&self.http),
+            timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+            retry,
+            clock: Arc::clone(&self.clock),
+            token_endpoint,
+            token: TokenCache::default(),
+        }
+    }
+
+    /// `segments` appended to the base URL's path.
+    pub(crate) fn url(&self, segments: &[&str]) -> Result<Url, Error> {
+        let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| Error::Config("Glide base URL cannot be a base".to_owned()))?
             .pop_if_empty()
@@ -92,9 +196,10 @@ impl Glide {
     fn request(
         &self,
         method: &Method,
-        url: &url::Url,
+        url: &Url,
         authorization: Option<HeaderValue>,
         body: Option<(&Bytes, &'static str)>,
+        correlation_id: Option<&HeaderValue>,
     ) -> Result<http::Request<Bytes>, Error> {
         let mut builder = http::Request::builder()
             .method(method.clone())
@@ -104,7 +209,7 @@ impl Glide {
         if let Some(value) = authorization {
             builder = builder.header(AUTHORIZATION, value);
         }
-        if let Some(id) = &self.correlation_id {
+        if let Some(id) = correlation_id {
             builder = builder.header(CORRELATION_HEADER, id.clone());
         }
         let body = match body {
@@ -120,14 +225,18 @@ impl Glide {
     }
 
     /// Sends once, with the timeout and the size cap.
-    async fn execute_once(&self, request: http::Request<Bytes>) -> Result<Reply, Error> {
+    async fn execute_once(
+        &self,
+        request: http::Request<Bytes>,
+        correlation_id: Option<&HeaderValue>,
+    ) -> Result<Reply, Error> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let limit = self.inner.max_response_bytes;
-        let sent = tokio::time::timeout(self.inner.timeout, self.inner.http.execute(request)).await;
+        let limit = self.max_response_bytes;
+        let sent = tokio::time::timeout(self.timeout, self.http.execute(request)).await;
         let outcome = match sent {
             Err(_) => Err(Error::Transport(
-                format!("no answer within {:?}", self.inner.timeout).into(),
+                format!("no answer within {:?}", self.timeout).into(),
             )),
             Ok(Err(e)) => match e.downcast_ref::<BodyTooLarge>() {
                 Some(too_large) => Err(Error::Decode {
@@ -153,7 +262,7 @@ impl Glide {
                 }
             }
         };
-        let correlation_id = self.correlation_id.as_ref().and_then(|v| v.to_str().ok());
+        let correlation_id = correlation_id.and_then(|v| v.to_str().ok());
         match &outcome {
             Ok(reply) => tracing::debug!(
                 %method, path, status = reply.status, correlation_id, "glide api call"
@@ -169,15 +278,16 @@ impl Glide {
     async fn execute_retrying(
         &self,
         method: &Method,
-        url: &url::Url,
+        url: &Url,
         authorization: Option<HeaderValue>,
         body: Option<(&Bytes, &'static str)>,
+        correlation_id: Option<&HeaderValue>,
     ) -> Result<Reply, Error> {
-        let policy = self.inner.retry;
+        let policy = self.retry;
         let mut retries = 0;
         loop {
-            let request = self.request(method, url, authorization.clone(), body)?;
-            let reply = self.execute_once(request).await?;
+            let request = self.request(method, url, authorization.clone(), body, correlation_id)?;
+            let reply = self.execute_once(request, correlation_id).await?;
             if reply.status == 503 && retries < policy.retries() {
                 if let Some(wait) = retry_after_header(&reply.headers) {
                     retries += 1;
@@ -191,12 +301,12 @@ impl Glide {
         }
     }
 
-    async fn fetch_token(&self) -> Result<TokenAnswer, Error> {
-        let url = self.url(&["oauth2-cc", "token"])?;
+    /// `Authorization: Basic` with the client id and secret.
+    fn basic(&self) -> Result<HeaderValue, Error> {
         let credentials = format!(
             "{}:{}",
-            self.inner.client_id.as_str(),
-            self.inner.client_secret.secret()
+            self.client_id.as_str(),
+            self.client_secret.secret()
         );
         let basic = format!(
             "Basic {}",
@@ -205,78 +315,110 @@ impl Glide {
         let mut basic = HeaderValue::from_str(&basic)
             .map_err(|_| Error::Config("client credentials are not valid header text".into()))?;
         basic.set_sensitive(true);
-        let body = Bytes::from_static(b"grant_type=client_credentials");
-        let reply = self
-            .execute_retrying(
-                &Method::POST,
-                &url,
-                Some(basic),
-                Some((&body, "application/x-www-form-urlencoded")),
-            )
-            .await?;
-        match reply.status {
-            200..=299 => decode(reply.status, &reply.body),
-            400.. => Err(Error::from(token_error(
-                reply.status,
-                &reply.headers,
-                &reply.body,
-            ))),
-            _ => reply
-                .check()
-                .and_then(|()| decode(reply.status, &reply.body)),
-        }
+        Ok(basic)
     }
 
-    /// A valid access token (from the cache, or fetched once for all waiting callers).
-    pub(crate) async fn access_token(
+    /// `POST` to the token endpoint with Basic auth and `form` as the body; error answers are
+    /// read as OAuth errors.
+    pub(crate) async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+        correlation_id: Option<&HeaderValue>,
+    ) -> Result<TokenAnswer, Error> {
+        let url = self.url(self.token_endpoint.path)?;
+        let body = Bytes::from(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish(),
+        );
+        self.execute_retrying(
+            &Method::POST,
+            &url,
+            Some(self.basic()?),
+            Some((&body, "application/x-www-form-urlencoded")),
+            correlation_id,
+        )
+        .await?
+        .token_answer()
+    }
+
+    /// A valid client-credentials token (from the cache, or fetched once for all waiting
+    /// callers); `rejected` is a token the API just refused.
+    async fn access_token(
         &self,
         rejected: Option<&AccessToken>,
+        correlation_id: Option<&HeaderValue>,
     ) -> Result<AccessToken, Error> {
-        self.inner
-            .token
-            .get(self.inner.clock.as_ref(), rejected, || self.fetch_token())
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = self.token_endpoint.scope {
+            form.push(("scope", scope));
+        }
+        self.token
+            .get(self.clock.as_ref(), rejected, || {
+                self.token_request(&form, correlation_id)
+            })
             .await
     }
 
-    /// One API call: for `Auth::Bearer`, a `401` refreshes the token once and retries once.
+    /// One call; with [`Auth::ClientCredentials`] a `401` refreshes the token once and the call
+    /// is sent once more.
+    pub(crate) async fn call(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<(&Bytes, &'static str)>,
+        auth: Auth<'_>,
+        correlation_id: Option<&HeaderValue>,
+    ) -> Result<Reply, Error> {
+        let send =
+            |authorization| self.execute_retrying(method, url, authorization, body, correlation_id);
+        match auth {
+            Auth::None => send(None).await,
+            Auth::Token(token) => send(Some(bearer(token)?)).await,
+            Auth::ClientCredentials => {
+                let mut rejected: Option<AccessToken> = None;
+                loop {
+                    let token = self.access_token(rejected.as_ref(), correlation_id).await?;
+                    let reply = send(Some(bearer(&token)?)).await?;
+                    if reply.status == 401 && rejected.is_none() {
+                        tracing::debug!(
+                            "glide answered 401; refreshing the token and retrying once"
+                        );
+                        rejected = Some(token);
+                        continue;
+                    }
+                    return Ok(reply);
+                }
+            }
+        }
+    }
+}
+
+/// `Authorization: Bearer` with `token`, marked sensitive.
+fn bearer(token: &AccessToken) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
+        Error::Decode {
+            status: 200,
+            message: "access token is not valid header text".to_owned(),
+        }
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+impl Glide {
+    /// One API call to `segments` under the base URL, with this handle's correlation id.
     pub(crate) async fn call(
         &self,
         method: Method,
         segments: &[&str],
         json: Option<Bytes>,
-        auth: Auth,
+        auth: Auth<'_>,
     ) -> Result<Reply, Error> {
-        let url = self.url(segments)?;
+        let url = self.inner.url(segments)?;
         let body = json.as_ref().map(|b| (b, "application/json"));
-        if auth == Auth::None {
-            return self.execute_retrying(&method, &url, None, body).await;
-        }
-        let mut rejected: Option<AccessToken> = None;
-        loop {
-            let token = self.access_token(rejected.as_ref()).await?;
-            let mut bearer =
-                HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
-                    Error::Decode {
-                        status: 200,
-                        message: "access token is not valid header text".to_owned(),
-                    }
-                })?;
-            bearer.set_sensitive(true);
-            let reply = self
-                .execute_retrying(&method, &url, Some(bearer), body)
-                .await?;
-            if reply.status == 401 && rejected.is_none() {
-                tracing::debug!("glide answered 401; refreshing the token and retrying once");
-                rejected = Some(token);
-                continue;
-            }
-            return Ok(reply);
-        }
-    }
-
-    pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Bytes, Error> {
-        serde_json::to_vec(value)
-            .map(Bytes::from)
-            .map_err(|e| Error::Config(format!("cannot encode a request: {e}")))
+        self.inner
+            .call(&method, &url, body, auth, self.correlation_id.as_ref())
+            .await
     }
 }

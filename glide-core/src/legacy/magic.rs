@@ -2,12 +2,12 @@
 
 use http::Method;
 
-use super::transport::Auth;
 use super::types::{
     CheckServerAuthResponse, StartAuthRequest, StartAuthResponse, StartServerAuthRequest,
     StartServerAuthResponse, VerifyAuthRequest, VerifyAuthResponse,
 };
 use super::LegacyClient;
+use crate::api::transport::Auth;
 use crate::error::Error;
 
 /// Magic Auth calls; from [`LegacyClient::magic_auth`].

@@ -2,7 +2,7 @@
 //! Magic Auth, Number Verify (operator OAuth code flow) and the SIM swap check.
 //!
 //! A [`LegacyClient`] shares the credentials, base URL and [`HttpClient`] of a
-//! [`Glide`](crate::api::Glide) client ([`LegacyClient::new`]) or is built from parts
+//! [`Glide`] client ([`LegacyClient::new`]) or is built from parts
 //! ([`LegacyClient::from_parts`]). It keeps its own client-credentials token
 //! (`POST /oauth2/token`, scope `magic-auth`), cached, refreshed 60 s before expiry with one
 //! request in flight, and refreshed once when a call answers 401.
@@ -47,28 +47,17 @@ pub use types::{
 };
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::api::{Glide, HttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
-use crate::clock::{Clock, SystemClock};
+use crate::api::client::{check_credentials, parse_base_url};
+use crate::api::transport::Transport;
+use crate::api::{Glide, HttpClient};
 use crate::error::Error;
 use crate::secret::{ClientId, ClientSecret};
-
-pub(crate) struct Inner {
-    client_id: ClientId,
-    client_secret: ClientSecret,
-    base_url: url::Url,
-    http: Arc<dyn HttpClient>,
-    timeout: Duration,
-    max_response_bytes: usize,
-    clock: Arc<dyn Clock>,
-    token: crate::api::token::TokenCache,
-}
 
 /// The legacy API client. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct LegacyClient {
-    inner: Arc<Inner>,
+    inner: Arc<Transport>,
 }
 
 impl std::fmt::Debug for LegacyClient {
@@ -86,18 +75,12 @@ impl LegacyClient {
     /// A client sharing `glide`'s credentials, base URL, HTTP client, timeout, size cap and
     /// clock (with a token cache of its own).
     pub fn new(glide: &Glide) -> Self {
-        let g = &glide.inner;
         Self {
-            inner: Arc::new(Inner {
-                client_id: g.client_id.clone(),
-                client_secret: g.client_secret.clone(),
-                base_url: g.base_url.clone(),
-                http: Arc::clone(&g.http),
-                timeout: g.timeout,
-                max_response_bytes: g.max_response_bytes,
-                clock: Arc::clone(&g.clock),
-                token: crate::api::token::TokenCache::default(),
-            }),
+            inner: Arc::new(
+                glide
+                    .inner
+                    .sibling(transport::TOKEN_ENDPOINT, transport::RETRY),
+            ),
         }
     }
 
@@ -110,34 +93,18 @@ impl LegacyClient {
     ) -> Result<Self, Error> {
         let client_id = client_id.into();
         let client_secret = client_secret.into();
-        if client_id.as_str().is_empty() || client_secret.secret().is_empty() {
-            return Err(Error::Config(
-                "Glide client id and secret are required".into(),
-            ));
-        }
-        let base_url = url::Url::parse(base_url.trim())
-            .map_err(|e| Error::Config(format!("invalid Glide base URL: {e}")))?;
-        if !matches!(base_url.scheme(), "http" | "https")
-            || base_url.cannot_be_a_base()
-            || base_url.host().is_none()
-            || base_url.query().is_some()
-            || base_url.fragment().is_some()
-        {
-            return Err(Error::Config(
-                "Glide base URL must be an absolute http(s) URL without query".into(),
-            ));
-        }
+        check_credentials(&client_id, &client_secret)?;
+        let base_url = parse_base_url(base_url)?;
+        let mut shared = Transport::new(
+            client_id,
+            client_secret,
+            base_url,
+            http,
+            transport::TOKEN_ENDPOINT,
+        );
+        shared.retry = transport::RETRY;
         Ok(Self {
-            inner: Arc::new(Inner {
-                client_id,
-                client_secret,
-                base_url,
-                http,
-                timeout: DEFAULT_TIMEOUT,
-                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-                clock: Arc::new(SystemClock),
-                token: crate::api::token::TokenCache::default(),
-            }),
+            inner: Arc::new(shared),
         })
     }
 

@@ -2,9 +2,9 @@
 
 use http::Method;
 
-use super::transport::Auth;
 use super::types::{AuthCode, NumberVerifyResponse};
 use super::LegacyClient;
+use crate::api::transport::Auth;
 use crate::error::Error;
 use crate::secret::AccessToken;
 use crate::PhoneNumber;
@@ -116,7 +116,7 @@ impl NumberVerifyUser {
             .post_json(
                 &["number-verification", "verify"],
                 &serde_json::json!({ "phoneNumber": phone }),
-                Auth::Bearer(&self.token),
+                Auth::Token(&self.token),
             )
             .await
     }
@@ -134,7 +134,7 @@ impl NumberVerifyUser {
                 Method::GET,
                 &["number-verification", "device-phone-number"],
                 None,
-                Auth::Bearer(&self.token),
+                Auth::Token(&self.token),
             )
             .await?
             .json()?;

@@ -1,8 +1,8 @@
 //! The SIM swap check.
 
-use super::transport::Auth;
 use super::types::{SimSwapCheckResponse, SimSwapDateResponse};
 use super::LegacyClient;
+use crate::api::transport::Auth;
 use crate::error::Error;
 use crate::PhoneNumber;
 
