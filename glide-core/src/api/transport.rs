@@ -127,6 +127,41 @@ pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Bytes, Error> 
         .map_err(|e| Error::Config(format!("cannot encode a request: {e}")))
 }
 
+/// One request to send (built again for each retry).
+struct Outgoing<'a> {
+    method: &'a Method,
+    url: &'a Url,
+    authorization: Option<HeaderValue>,
+    body: Option<(&'a Bytes, &'static str)>,
+    correlation_id: Option<&'a HeaderValue>,
+}
+
+impl Outgoing<'_> {
+    fn build(&self) -> Result<http::Request<Bytes>, Error> {
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(self.url.as_str())
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, CLIENT_USER_AGENT);
+        if let Some(value) = &self.authorization {
+            builder = builder.header(AUTHORIZATION, value.clone());
+        }
+        if let Some(id) = self.correlation_id {
+            builder = builder.header(CORRELATION_HEADER, id.clone());
+        }
+        let body = match self.body {
+            Some((bytes, content_type)) => {
+                builder = builder.header(CONTENT_TYPE, content_type);
+                bytes.clone()
+            }
+            None => Bytes::new(),
+        };
+        builder
+            .body(body)
+            .map_err(|e| Error::Config(format!("cannot build a request to Glide: {e}")))
+    }
+}
+
 /// A client's connection to Glide: credentials, base URL, HTTP client, limits, retry policy and
 /// its client-credentials token cache.
 pub(crate) struct Transport {
@@ -193,37 +228,6 @@ impl Transport {
         Ok(url)
     }
 
-    fn request(
-        &self,
-        method: &Method,
-        url: &Url,
-        authorization: Option<HeaderValue>,
-        body: Option<(&Bytes, &'static str)>,
-        correlation_id: Option<&HeaderValue>,
-    ) -> Result<http::Request<Bytes>, Error> {
-        let mut builder = http::Request::builder()
-            .method(method.clone())
-            .uri(url.as_str())
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, CLIENT_USER_AGENT);
-        if let Some(value) = authorization {
-            builder = builder.header(AUTHORIZATION, value);
-        }
-        if let Some(id) = correlation_id {
-            builder = builder.header(CORRELATION_HEADER, id.clone());
-        }
-        let body = match body {
-            Some((bytes, content_type)) => {
-                builder = builder.header(CONTENT_TYPE, content_type);
-                bytes.clone()
-            }
-            None => Bytes::new(),
-        };
-        builder
-            .body(body)
-            .map_err(|e| Error::Config(format!("cannot build a request to Glide: {e}")))
-    }
-
     /// Sends once, with the timeout and the size cap.
     async fn execute_once(
         &self,
@@ -275,19 +279,12 @@ impl Transport {
     }
 
     /// Sends, waiting out and retrying `503` + `Retry-After` as the retry policy allows.
-    async fn execute_retrying(
-        &self,
-        method: &Method,
-        url: &Url,
-        authorization: Option<HeaderValue>,
-        body: Option<(&Bytes, &'static str)>,
-        correlation_id: Option<&HeaderValue>,
-    ) -> Result<Reply, Error> {
+    async fn execute_retrying(&self, outgoing: Outgoing<'_>) -> Result<Reply, Error> {
         let policy = self.retry;
         let mut retries = 0;
         loop {
-            let request = self.request(method, url, authorization.clone(), body, correlation_id)?;
-            let reply = self.execute_once(request, correlation_id).await?;
+            let request = outgoing.build()?;
+            let reply = self.execute_once(request, outgoing.correlation_id).await?;
             if reply.status == 503 && retries < policy.retries() {
                 if let Some(wait) = retry_after_header(&reply.headers) {
                     retries += 1;
@@ -331,13 +328,13 @@ impl Transport {
                 .extend_pairs(form)
                 .finish(),
         );
-        self.execute_retrying(
-            &Method::POST,
-            &url,
-            Some(self.basic()?),
-            Some((&body, "application/x-www-form-urlencoded")),
+        self.execute_retrying(Outgoing {
+            method: &Method::POST,
+            url: &url,
+            authorization: Some(self.basic()?),
+            body: Some((&body, "application/x-www-form-urlencoded")),
             correlation_id,
-        )
+        })
         .await?
         .token_answer()
     }
@@ -370,8 +367,15 @@ impl Transport {
         auth: Auth<'_>,
         correlation_id: Option<&HeaderValue>,
     ) -> Result<Reply, Error> {
-        let send =
-            |authorization| self.execute_retrying(method, url, authorization, body, correlation_id);
+        let send = |authorization| {
+            self.execute_retrying(Outgoing {
+                method,
+                url,
+                authorization,
+                body,
+                correlation_id,
+            })
+        };
         match auth {
             Auth::None => send(None).await,
             Auth::Token(token) => send(Some(bearer(token)?)).await,
