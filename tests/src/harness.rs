@@ -39,6 +39,10 @@ pub const SESSION_COOKIE: &str = "glide_session";
 /// The base path of the middleware's routes.
 pub const BASE: &str = "/api/magical-auth";
 
+/// The path of the Number Verify callback route (the engine's `number_verify_callback_url` is
+/// the app's base URL followed by it).
+pub const NUMBER_VERIFY_CALLBACK: &str = "/api/magical-auth/number-verify/callback";
+
 /// How long the sandbox holds a desktop process call before answering 202.
 pub const DESKTOP_WAIT: Duration = Duration::from_secs(1);
 
@@ -210,7 +214,7 @@ impl Adapter for ActixAdapter {
 }
 
 /// A Glide client for the sandbox's default credentials.
-fn sandbox_client(sandbox: &Sandbox) -> Glide {
+pub fn sandbox_client(sandbox: &Sandbox) -> Glide {
     let config = SandboxConfig::default();
     Glide::builder(config.client_id, config.client_secret)
         .base_url(sandbox.base_url())
@@ -772,7 +776,8 @@ impl World {
         let config = SandboxConfig::default()
             .with_desktop_wait(DESKTOP_WAIT)
             .with_slow_carrier_delay(Duration::from_millis(300))
-            .with_completion_redirect_url(format!("{app_url}/glide-complete"));
+            .with_completion_redirect_url(format!("{app_url}/glide-complete"))
+            .with_number_verify_redirect_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"));
         let sandbox = Sandbox::start(config).await.expect("start the sandbox");
         let glide = sandbox_client(&sandbox);
         let store = FaultyStore::default();
@@ -780,6 +785,7 @@ impl World {
             .insecure_dev_cookies(true)
             .shared_store(Arc::new(store.clone()))
             .busy_wait(Duration::from_secs(10))
+            .number_verify_callback_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"))
             .build()
             .expect("GlideAuth");
         let app = adapter.serve(auth.clone(), listener).await;
@@ -800,14 +806,30 @@ impl World {
     }
 
     /// Starts another app on the same adapter and sandbox, with an engine configured by
-    /// `configure` (from `insecure_dev_cookies(true)` and a fresh memory store), and a browser
-    /// for it.
+    /// `configure` (from `insecure_dev_cookies(true)`, a fresh memory store and the app's own
+    /// Number Verify callback URL), and a browser for it.
     pub async fn start_app(
         &self,
         configure: impl FnOnce(GlideAuthBuilder) -> GlideAuthBuilder,
     ) -> (RunningApp, Browser) {
+        self.start_app_on(&self.sandbox, configure).await
+    }
+
+    /// [`start_app`](Self::start_app) with an engine talking to `sandbox` (e.g. one started
+    /// with another [`SandboxConfig`]).
+    pub async fn start_app_on(
+        &self,
+        sandbox: &Sandbox,
+        configure: impl FnOnce(GlideAuthBuilder) -> GlideAuthBuilder,
+    ) -> (RunningApp, Browser) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the app's listener");
-        let builder = GlideAuth::builder(sandbox_client(&self.sandbox)).insecure_dev_cookies(true);
+        let app_url = format!(
+            "http://{}",
+            listener.local_addr().expect("the app's address")
+        );
+        let builder = GlideAuth::builder(sandbox_client(sandbox))
+            .insecure_dev_cookies(true)
+            .number_verify_callback_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"));
         let auth = configure(builder).build().expect("GlideAuth");
         let app = self.adapter_impl.serve(auth, listener).await;
         let browser = Browser::new(&app.base_url, DESKTOP_UA);
@@ -950,6 +972,14 @@ impl World {
     /// `GET /me`.
     pub async fn me(&self, browser: &Browser) -> Reply {
         browser.get("/me").await
+    }
+
+    /// The last OTP the sandbox "sent" to `phone_or_email` (panics when none was sent).
+    pub fn legacy_otp(&self, phone_or_email: &str) -> String {
+        self.sandbox
+            .control()
+            .legacy_otp(phone_or_email)
+            .unwrap_or_else(|| panic!("{}: no OTP was sent", self.ctx(phone_or_email)))
     }
 
     /// A context string for assertion messages.

@@ -11,6 +11,8 @@ pub mod config;
 pub mod faults;
 pub mod flows;
 pub mod guards;
+pub mod legacy;
+pub mod legacy_number_verify;
 pub mod policy;
 pub mod replay;
 pub mod routes;
@@ -69,6 +71,28 @@ macro_rules! for_each_scenario {
             config::prepare_rate_limit_per_ip,
             config::prepare_rate_limit_counts_every_spelling_of_a_number,
             config::custom_route_paths,
+            legacy::legacy_sms_fallback_end_to_end,
+            legacy::legacy_email_fallback_end_to_end,
+            legacy::legacy_magic_flow_end_to_end,
+            legacy::legacy_wrong_code_counts_attempts,
+            legacy::legacy_five_wrong_codes_kill_the_verification,
+            legacy::legacy_resend_cooldown_keeps_the_count,
+            legacy::legacy_reused_code_is_refused,
+            legacy::legacy_wrong_code_during_the_check_of_the_right_one,
+            legacy::legacy_expired_code_is_refused,
+            legacy::legacy_cross_recipient_code_is_refused,
+            legacy::legacy_verify_from_another_browser_is_refused,
+            legacy::legacy_server_auth_end_to_end,
+            legacy::legacy_foreign_origin_is_refused,
+            legacy_number_verify::number_verify_end_to_end,
+            legacy_number_verify::number_verify_other_device_number_fails,
+            legacy_number_verify::number_verify_missing_state_is_refused,
+            legacy_number_verify::number_verify_forged_state_is_refused,
+            legacy_number_verify::number_verify_state_of_another_browser_is_refused,
+            legacy_number_verify::number_verify_reused_state_is_refused,
+            legacy_number_verify::number_verify_ignores_return_urls_in_the_request,
+            legacy_number_verify::number_verify_uses_the_configured_return_path,
+            legacy_number_verify::number_verify_open_redirect_return_paths_are_refused_at_build,
         }
     };
 }

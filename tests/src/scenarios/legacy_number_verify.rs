@@ -1,0 +1,456 @@
+//! Number Verify through the adapter: `number-verify/start` → the operator's `/oauth2/auth`
+//! (the sandbox) → `number-verify/callback`; the browser-bound `state`; the fixed return path.
+
+use glide_core::endpoint::GlideAuth;
+use serde_json::Value;
+
+use crate::harness::{
+    sandbox_client, Browser, Reply, World, NUMBER_VERIFY_CALLBACK, SESSION_COOKIE,
+};
+use crate::scenarios::flows::{assert_me, assert_session_cookie};
+use crate::scenarios::legacy::plain_http;
+
+/// The name of the Number Verify state cookie with insecure development cookies.
+const STATE_COOKIE: &str = "glide_nv_state";
+/// A number whose device is itself (verified).
+const PHONE: &str = "+15555550100";
+
+/// `GET number-verify/start?phone_number=…`: must be a 302 to the sandbox's `/oauth2/auth`
+/// carrying the state, the app's callback as `redirect_uri` and the number as login hint, with
+/// the state cookie. Returns the operator URL.
+async fn start(w: &World, browser: &Browser, phone: &str) -> String {
+    let encoded: String = phone.replace('+', "%2B");
+    let reply = browser
+        .get(&format!(
+            "{}?phone_number={encoded}",
+            World::route("number-verify/start")
+        ))
+        .await;
+    reply.assert_status(302, &w.ctx("number-verify/start"));
+    let location = reply
+        .header("location")
+        .unwrap_or_else(|| panic!("{}: no Location", w.ctx("number-verify/start")))
+        .to_owned();
+    let operator = format!("{}/oauth2/auth?", w.sandbox.base_url());
+    assert!(
+        location.starts_with(&operator),
+        "{}: {location}",
+        w.ctx("start redirects to the operator")
+    );
+    let url = reqwest::Url::parse(&location).expect("operator URL");
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let state =
+        query("state").unwrap_or_else(|| panic!("{}: no state: {location}", w.ctx("start")));
+    assert!(
+        state.len() >= 43,
+        "{}: state too short: {state}",
+        w.ctx("start")
+    );
+    assert_eq!(
+        query("redirect_uri").as_deref(),
+        Some(format!("{}{NUMBER_VERIFY_CALLBACK}", browser.origin()).as_str()),
+        "{}: {location}",
+        w.ctx("redirect_uri")
+    );
+    assert_eq!(
+        query("login_hint").as_deref(),
+        Some(format!("tel:{phone}").as_str()),
+        "{}: {location}",
+        w.ctx("login_hint")
+    );
+    let cookie = reply.set_cookie(STATE_COOKIE).unwrap_or_else(|| {
+        panic!(
+            "{}: no {STATE_COOKIE} cookie: {:?}",
+            w.ctx("start"),
+            reply.set_cookies()
+        )
+    });
+    cookie.assert_dev_attributes(&w.ctx("state cookie"));
+    assert_eq!(
+        cookie.attr("max-age"),
+        Some("300"),
+        "{}: {}",
+        w.ctx("state cookie"),
+        cookie.raw
+    );
+    assert!(
+        !cookie.value.contains(&state),
+        "{}: the cookie must not carry the state itself",
+        w.ctx("state cookie")
+    );
+    location
+}
+
+/// Opens the operator URL (no cookies, no redirects followed): must be a 302 back to the app's
+/// callback. Returns the callback's path and query on the app.
+async fn operator(w: &World, browser: &Browser, operator_url: &str) -> String {
+    let response = plain_http()
+        .get(operator_url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}: GET {operator_url}: {e}", w.ctx("operator")));
+    assert_eq!(
+        response.status().as_u16(),
+        302,
+        "{}: {operator_url}",
+        w.ctx("operator answer")
+    );
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("{}: no Location", w.ctx("operator")))
+        .to_owned();
+    let prefix = format!("{}{NUMBER_VERIFY_CALLBACK}?", browser.origin());
+    assert!(
+        location.starts_with(&prefix),
+        "{}: {location}",
+        w.ctx("operator redirects to the app's callback")
+    );
+    location[browser.origin().len()..].to_owned()
+}
+
+/// `start` then `operator`: the callback path (with `code` and `state`) for `browser`.
+async fn callback_path(w: &World, browser: &Browser, phone: &str) -> String {
+    let operator_url = start(w, browser, phone).await;
+    operator(w, browser, &operator_url).await
+}
+
+/// The value of query parameter `name` in `path`.
+fn param(path: &str, name: &str) -> String {
+    let url = reqwest::Url::parse(&format!("http://x{path}")).expect("path");
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {path}"))
+}
+
+/// `path` with `name` set to `value` (URL-encoded), other parameters kept.
+fn with_param(path: &str, name: &str, value: Option<&str>) -> String {
+    let mut url = reqwest::Url::parse(&format!("http://x{path}")).expect("path");
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut query = url.query_pairs_mut();
+        query.clear();
+        for (k, v) in &pairs {
+            query.append_pair(k, v);
+        }
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    format!("{}?{}", url.path(), url.query().unwrap_or_default())
+}
+
+/// Asserts 403 INVALID_STATE with no session and no exchange at the operator.
+async fn assert_invalid_state(w: &World, reply: &Reply, what: &str) {
+    reply.assert_error(403, "INVALID_STATE", &w.ctx(what));
+    assert!(
+        reply.set_cookie(SESSION_COOKIE).is_none(),
+        "{}: {:?}",
+        w.ctx(what),
+        reply.set_cookies()
+    );
+    assert!(
+        reply.header("location").is_none(),
+        "{}: no redirect",
+        w.ctx(what)
+    );
+}
+
+/// Asserts that no code was exchanged at the operator since the last `clear_requests`.
+fn assert_no_exchange(w: &World, what: &str) {
+    let exchanges: Vec<Value> = w
+        .sandbox
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path.starts_with("/oauth2/token") || r.path.starts_with("/number-verification")
+        })
+        .map(|r| Value::String(r.path.clone()))
+        .collect();
+    assert!(
+        exchanges.is_empty(),
+        "{}: no exchange may happen: {exchanges:?}",
+        w.ctx(what)
+    );
+}
+
+/// Asserts a successful callback: 302 to `return_path` exactly, the session cookie, the state
+/// cookie removed.
+#[track_caller]
+fn assert_verified_redirect(w: &World, reply: &Reply, return_path: &str) {
+    reply.assert_status(302, &w.ctx("callback"));
+    assert_eq!(
+        reply.header("location"),
+        Some(return_path),
+        "{}",
+        w.ctx("callback redirects to the configured return path")
+    );
+    assert_session_cookie(w, reply);
+    assert!(
+        reply
+            .set_cookie(STATE_COOKIE)
+            .is_some_and(|c| c.is_removal()),
+        "{}: {:?}",
+        w.ctx("the state cookie is removed"),
+        reply.set_cookies()
+    );
+}
+
+/// Asserts that `browser` has no verified session.
+async fn assert_not_verified(w: &World, browser: &Browser, what: &str) {
+    w.me(browser)
+        .await
+        .assert_error(401, "NOT_VERIFIED", &w.ctx(what));
+}
+
+/// Number Verify end to end: start → operator → callback → 302 to `/` with the verified session
+/// (strategy `number_verify`).
+pub async fn number_verify_end_to_end(w: &World) {
+    let b = &w.browser;
+    let path = callback_path(w, b, PHONE).await;
+    assert_not_verified(w, b, "/me before the callback").await;
+    let reply = b.get(&path).await;
+    assert_verified_redirect(w, &reply, "/");
+    assert_me(w, b, PHONE, "VerifyPhoneNumber", "number_verify").await;
+}
+
+/// Number Verify for a number that is not the device's (`+15555550105`'s device is
+/// `+15555550199`): 302 to `/?verification=failed`, no session.
+pub async fn number_verify_other_device_number_fails(w: &World) {
+    let b = &w.browser;
+    let path = callback_path(w, b, "+15555550105").await;
+    let reply = b.get(&path).await;
+    reply.assert_status(302, &w.ctx("callback for another device's number"));
+    assert_eq!(
+        reply.header("location"),
+        Some("/?verification=failed"),
+        "{}",
+        w.ctx("failure redirect")
+    );
+    assert!(
+        reply.set_cookie(SESSION_COOKIE).is_none(),
+        "{}",
+        w.ctx("no session")
+    );
+    assert_not_verified(w, b, "/me after a failed Number Verify").await;
+}
+
+/// A callback without `state` (or without the state cookie): 403 INVALID_STATE, no exchange.
+pub async fn number_verify_missing_state_is_refused(w: &World) {
+    let b = &w.browser;
+    let path = callback_path(w, b, PHONE).await;
+    w.sandbox.control().clear_requests();
+    let reply = b.get(&with_param(&path, "state", None)).await;
+    assert_invalid_state(w, &reply, "callback without state").await;
+    let reply = b.get(&with_param(&path, "state", Some(""))).await;
+    assert_invalid_state(w, &reply, "callback with an empty state").await;
+    let cookie = b.cookie(STATE_COOKIE).expect("state cookie");
+    b.remove_cookie(STATE_COOKIE);
+    let reply = b.get(&path).await;
+    assert_invalid_state(w, &reply, "callback without the state cookie").await;
+    assert_no_exchange(w, "missing state");
+    assert_not_verified(w, b, "/me after a missing state").await;
+    // The refusals took nothing: the real callback still works.
+    b.set_cookie(STATE_COOKIE, &cookie);
+    let reply = b.get(&path).await;
+    assert_verified_redirect(w, &reply, "/");
+}
+
+/// A forged `state` (or a forged state cookie): 403 INVALID_STATE, no exchange.
+pub async fn number_verify_forged_state_is_refused(w: &World) {
+    let b = &w.browser;
+    let path = callback_path(w, b, PHONE).await;
+    let state = param(&path, "state");
+    w.sandbox.control().clear_requests();
+    let mut forged = state.clone();
+    let last = if forged.ends_with('A') { "B" } else { "A" };
+    forged.replace_range(forged.len() - 1.., last);
+    for (what, value) in [
+        ("one character changed", forged.as_str()),
+        ("a prefix of the state", &state[..state.len() - 1]),
+        ("the state twice", &format!("{state}{state}")),
+        ("another random state", &"x".repeat(43)),
+    ] {
+        let reply = b.get(&with_param(&path, "state", Some(value))).await;
+        assert_invalid_state(w, &reply, &format!("forged state: {what}")).await;
+    }
+    let cookie = b.cookie(STATE_COOKIE).expect("state cookie");
+    b.set_cookie(STATE_COOKIE, &"A".repeat(43));
+    let reply = b.get(&path).await;
+    assert_invalid_state(w, &reply, "forged state cookie").await;
+    b.set_cookie(STATE_COOKIE, "not-a-valid-id");
+    let reply = b.get(&path).await;
+    assert_invalid_state(w, &reply, "malformed state cookie").await;
+    assert_no_exchange(w, "forged state");
+    assert_not_verified(w, b, "/me after forged states").await;
+    b.set_cookie(STATE_COOKIE, &cookie);
+    let reply = b.get(&path).await;
+    assert_verified_redirect(w, &reply, "/");
+}
+
+/// The callback of one browser's flow opened in another browser (with no state cookie, or with
+/// the cookie of its own flow): 403 INVALID_STATE; the first browser still finishes.
+pub async fn number_verify_state_of_another_browser_is_refused(w: &World) {
+    let (alice, mallory) = (&w.browser, &w.other);
+    let alice_path = callback_path(w, alice, PHONE).await;
+    w.sandbox.control().clear_requests();
+    let reply = mallory.get(&alice_path).await;
+    assert_invalid_state(w, &reply, "alice's callback in a browser without a flow").await;
+    let _mallory_path = callback_path(w, mallory, "+15555550103").await;
+    w.sandbox.control().clear_requests();
+    let reply = mallory.get(&alice_path).await;
+    assert_invalid_state(w, &reply, "alice's callback in a browser with its own flow").await;
+    assert_no_exchange(w, "state of another browser");
+    assert_not_verified(w, mallory, "/me for the other browser").await;
+    let reply = alice.get(&alice_path).await;
+    assert_verified_redirect(w, &reply, "/");
+    assert_me(w, alice, PHONE, "VerifyPhoneNumber", "number_verify").await;
+}
+
+/// A used state cannot be replayed: not by the same browser (cookie put back), not by another
+/// browser with a copy of both cookie and URL.
+pub async fn number_verify_reused_state_is_refused(w: &World) {
+    let b = &w.browser;
+    let path = callback_path(w, b, PHONE).await;
+    let cookie = b.cookie(STATE_COOKIE).expect("state cookie");
+    let reply = b.get(&path).await;
+    assert_verified_redirect(w, &reply, "/");
+    let session = b.cookie(SESSION_COOKIE).expect("session cookie");
+    w.sandbox.control().clear_requests();
+
+    let reply = b.get(&path).await;
+    assert_invalid_state(w, &reply, "replayed callback").await;
+    b.set_cookie(STATE_COOKIE, &cookie);
+    let reply = b.get(&path).await;
+    assert_invalid_state(w, &reply, "replayed callback with the old cookie").await;
+    w.other.set_cookie(STATE_COOKIE, &cookie);
+    let reply = w.other.get(&path).await;
+    assert_invalid_state(w, &reply, "replayed callback in another browser").await;
+    assert_no_exchange(w, "reused state");
+    assert_not_verified(w, &w.other, "/me for the replaying browser").await;
+    assert_eq!(
+        b.cookie(SESSION_COOKIE).as_deref(),
+        Some(session.as_str()),
+        "{}",
+        w.ctx("the first session stays")
+    );
+}
+
+/// Redirect targets smuggled into the callback URL are ignored: success and failure both go to
+/// the configured path only.
+pub async fn number_verify_ignores_return_urls_in_the_request(w: &World) {
+    let smuggled = [
+        ("return_to", "https://evil.com"),
+        ("next", "//evil.com"),
+        ("redirect", "https://evil.com/x"),
+        ("redirect_uri", "https://evil.com/cb"),
+        ("return_path", "/\\evil.com"),
+        ("url", "javascript:alert(1)"),
+    ];
+    let b = &w.browser;
+    let mut path = callback_path(w, b, PHONE).await;
+    for (name, value) in smuggled {
+        path = with_param(&path, name, Some(value));
+    }
+    let reply = b.get(&path).await;
+    assert_verified_redirect(w, &reply, "/");
+
+    // The operator refuses (+15555550108 denies): the failure redirect ignores them too.
+    let c = &w.other;
+    let operator_url = start(w, c, "+15555550108").await;
+    let mut path = operator(w, c, &operator_url).await;
+    assert_eq!(
+        param(&path, "error"),
+        "access_denied",
+        "{}",
+        w.ctx("denial")
+    );
+    for (name, value) in smuggled {
+        path = with_param(&path, name, Some(value));
+    }
+    let reply = c.get(&path).await;
+    reply.assert_status(302, &w.ctx("denied callback"));
+    assert_eq!(
+        reply.header("location"),
+        Some("/?verification=failed"),
+        "{}",
+        w.ctx("denied callback redirect")
+    );
+    assert!(
+        reply.set_cookie(SESSION_COOKIE).is_none(),
+        "{}",
+        w.ctx("no session when denied")
+    );
+    assert_not_verified(w, c, "/me after a denial").await;
+}
+
+/// A configured return path is used as is, for success and failure, whatever the request says.
+pub async fn number_verify_uses_the_configured_return_path(w: &World) {
+    let (_app, b) = w
+        .start_app(|builder| builder.legacy_return_path("/account?tab=phone"))
+        .await;
+    let mut path = callback_path(w, &b, PHONE).await;
+    path = with_param(&path, "return_to", Some("https://evil.com"));
+    path = with_param(&path, "next", Some("//evil.com"));
+    let reply = b.get(&path).await;
+    assert_verified_redirect(w, &reply, "/account?tab=phone");
+    b.get("/me").await.assert_status(200, &w.ctx("/me"));
+
+    let c = Browser::new(b.origin(), crate::harness::DESKTOP_UA);
+    let path = callback_path(w, &c, "+15555550105").await;
+    let path = with_param(&path, "next", Some("https://evil.com"));
+    let reply = c.get(&path).await;
+    reply.assert_status(302, &w.ctx("failed callback"));
+    assert_eq!(
+        reply.header("location"),
+        Some("/account?tab=phone&verification=failed"),
+        "{}",
+        w.ctx("failure redirect with the configured path")
+    );
+}
+
+/// A return path that leaves the app (`//evil.com`, `https://evil.com`, …) is refused when the
+/// engine is built.
+pub async fn number_verify_open_redirect_return_paths_are_refused_at_build(w: &World) {
+    for bad in [
+        "//evil.com",
+        "https://evil.com",
+        "http://evil.com/",
+        "/\\evil.com",
+        "\\\\evil.com",
+        "evil.com",
+        "",
+        "javascript:alert(1)",
+        "/\t/evil.com",
+        "/ok//evil.com",
+        "/a\r\nLocation: https://evil.com",
+    ] {
+        let built = GlideAuth::builder(sandbox_client(&w.sandbox))
+            .insecure_dev_cookies(true)
+            .legacy_return_path(bad)
+            .build();
+        assert!(
+            built.is_err(),
+            "{}: legacy_return_path({bad:?}) must be refused",
+            w.ctx("build")
+        );
+    }
+    for good in ["/", "/account", "/a/b?x=1"] {
+        GlideAuth::builder(sandbox_client(&w.sandbox))
+            .insecure_dev_cookies(true)
+            .legacy_return_path(good)
+            .build()
+            .unwrap_or_else(|e| panic!("{}: {good:?}: {e}", w.ctx("build")));
+    }
+}
