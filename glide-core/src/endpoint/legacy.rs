@@ -151,6 +151,13 @@ struct StartBody {
     fallback_channel: Option<FallbackChannel>,
 }
 
+/// A start body, checked.
+struct StartInput {
+    phone: PhoneNumber,
+    email: Option<Email>,
+    fallback_channel: Option<FallbackChannel>,
+}
+
 #[derive(Debug, Deserialize)]
 struct VerifyBody {
     code: Option<String>,
@@ -254,6 +261,28 @@ impl GlideAuth {
             .client_ip(request.peer_addr, request.header("x-forwarded-for"))
     }
 
+    /// A start route's input: `POST` from an allowed origin, a JSON body with a valid number
+    /// and e-mail.
+    fn start_input(&self, request: &EndpointRequest) -> Result<StartInput, Error> {
+        guard::method(request, "POST")?;
+        guard::same_origin(request, &self.inner.allowed_origins)?;
+        let body: StartBody = guard::json(request)?;
+        Ok(StartInput {
+            phone: parse_phone(body.phone_number.as_deref())?,
+            email: parse_email(body.email.as_deref())?,
+            fallback_channel: body.fallback_channel,
+        })
+    }
+
+    /// Glide's start request for `input`, with this browser's address.
+    fn glide_start(&self, request: &EndpointRequest, input: &StartInput) -> StartAuthRequest {
+        let mut start = StartAuthRequest::phone(input.phone.clone());
+        start.email = input.email.clone();
+        start.fallback_channel = input.fallback_channel;
+        start.device_ip_address = self.client_ip_text(request).map(|ip| ip.to_string());
+        start
+    }
+
     async fn start_limits(
         &self,
         request: &EndpointRequest,
@@ -318,17 +347,14 @@ impl GlideAuth {
         &self,
         request: &EndpointRequest,
     ) -> Result<EndpointResponse, Error> {
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &self.inner.allowed_origins)?;
-        let body: StartBody = guard::json(request)?;
-        let phone = parse_phone(body.phone_number.as_deref())?;
-        let email = parse_email(body.email.as_deref())?;
-        if body.fallback_channel == Some(FallbackChannel::Rcs) {
+        let input = self.start_input(request)?;
+        if input.fallback_channel == Some(FallbackChannel::Rcs) {
             return Err(Error::validation(
                 "fallback_channel",
                 "fallback_channel must be SMS, EMAIL or NO_FALLBACK",
             ));
         }
+        let (phone, email) = (&input.phone, &input.email);
         let legacy = self.legacy();
         let now = self.now_unix();
 
@@ -342,8 +368,9 @@ impl GlideAuth {
                 .transpose()?,
             None => None,
         };
-        let resend = existing
-            .filter(|(_, r, _)| r.server_session.is_none() && r.phone == phone && r.email == email);
+        let resend = existing.filter(|(_, r, _)| {
+            r.server_session.is_none() && r.phone == *phone && r.email == *email
+        });
         if let Some((_, record, _)) = &resend {
             if record.attempts >= MAX_ATTEMPTS {
                 return Ok(too_many_attempts());
@@ -356,7 +383,7 @@ impl GlideAuth {
                 });
             }
         }
-        self.start_limits(request, &phone).await?;
+        self.start_limits(request, phone).await?;
 
         let (id, record) = match resend {
             Some((id, mut record, version)) => {
@@ -388,10 +415,7 @@ impl GlideAuth {
             ),
         };
 
-        let mut start = StartAuthRequest::phone(phone);
-        start.email = email;
-        start.fallback_channel = body.fallback_channel;
-        start.device_ip_address = self.client_ip_text(request).map(|ip| ip.to_string());
+        let start = self.glide_start(request, &input);
         let started = legacy.client.magic_auth().start_auth(&start).await?;
 
         let key = verification_key(&id);
@@ -528,17 +552,10 @@ impl GlideAuth {
         &self,
         request: &EndpointRequest,
     ) -> Result<EndpointResponse, Error> {
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &self.inner.allowed_origins)?;
-        let body: StartBody = guard::json(request)?;
-        let phone = parse_phone(body.phone_number.as_deref())?;
-        let email = parse_email(body.email.as_deref())?;
-        self.start_limits(request, &phone).await?;
+        let input = self.start_input(request)?;
+        self.start_limits(request, &input.phone).await?;
         let legacy = self.legacy();
-        let mut start = StartAuthRequest::phone(phone.clone());
-        start.email = email.clone();
-        start.fallback_channel = body.fallback_channel;
-        start.device_ip_address = self.client_ip_text(request).map(|ip| ip.to_string());
+        let start = self.glide_start(request, &input);
         let started = legacy
             .client
             .magic_auth()
@@ -553,8 +570,8 @@ impl GlideAuth {
         let now = self.now_unix();
         let id = random_id();
         let record = Verification {
-            phone,
-            email,
+            phone: input.phone,
+            email: input.email,
             channel: AuthType::Magic,
             attempts: 0,
             last_sent: now,
