@@ -212,6 +212,12 @@ pub async fn legacy_magic_flow_end_to_end(w: &World) {
     let reply = verify(b, &json!({ "token": token })).await;
     assert_verified(w, &reply, MAGIC, "magic");
     assert_me(w, b, MAGIC, "VerifyPhoneNumber", "magic").await;
+
+    // The carrier token is single use: a new verification of the number cannot reuse it.
+    start_ok(w, &w.other, &json!({ "phone_number": MAGIC }), "MAGIC").await;
+    let reply = verify(&w.other, &json!({ "token": token })).await;
+    assert_invalid_code(w, &reply, 4, "a used carrier token");
+    assert_not_verified(w, &w.other, "/me after a used token").await;
 }
 
 /// Wrong codes answer 401 INVALID_CODE with `attempts_left` going down; a malformed code is

@@ -1,6 +1,9 @@
 //! Number Verify through the adapter: `number-verify/start` → the operator's `/oauth2/auth`
 //! (the sandbox) → `number-verify/callback`; the browser-bound `state`; the fixed return path.
 
+use std::sync::Arc;
+
+use glide_core::clock::{ManualClock, SharedClock};
 use glide_core::endpoint::GlideAuth;
 use serde_json::Value;
 
@@ -316,6 +319,28 @@ pub async fn number_verify_state_of_another_browser_is_refused(w: &World) {
     let reply = alice.get(&alice_path).await;
     assert_verified_redirect(w, &reply, "/");
     assert_me(w, alice, PHONE, "VerifyPhoneNumber", "number_verify").await;
+}
+
+/// A state older than its 300 s lifetime (the engine's clock moved on) is refused with no
+/// exchange, and cannot be used afterwards either.
+pub async fn number_verify_expired_state_is_refused(w: &World) {
+    let clock = ManualClock::new();
+    let shared: SharedClock = Arc::new(clock.clone());
+    let (_app, b) = w.start_app(move |builder| builder.clock(shared)).await;
+    let path = callback_path(w, &b, PHONE).await;
+    let cookie = b.cookie(STATE_COOKIE).expect("state cookie");
+    clock.advance(time::Duration::seconds(301));
+    w.sandbox.control().clear_requests();
+    let reply = b.get(&path).await;
+    assert_invalid_state(w, &reply, "callback with an expired state").await;
+    assert_no_exchange(w, "expired state");
+    clock.advance(time::Duration::seconds(-301));
+    b.set_cookie(STATE_COOKIE, &cookie);
+    let reply = b.get(&path).await;
+    assert_invalid_state(w, &reply, "the expired state once the clock is back").await;
+    b.get("/me")
+        .await
+        .assert_error(401, "NOT_VERIFIED", &w.ctx("/me after an expired state"));
 }
 
 /// A used state cannot be replayed: not by the same browser (cookie put back), not by another

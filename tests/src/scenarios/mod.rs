@@ -89,6 +89,7 @@ macro_rules! for_each_scenario {
             legacy_number_verify::number_verify_missing_state_is_refused,
             legacy_number_verify::number_verify_forged_state_is_refused,
             legacy_number_verify::number_verify_state_of_another_browser_is_refused,
+            legacy_number_verify::number_verify_expired_state_is_refused,
             legacy_number_verify::number_verify_reused_state_is_refused,
             legacy_number_verify::number_verify_ignores_return_urls_in_the_request,
             legacy_number_verify::number_verify_uses_the_configured_return_path,
