@@ -490,3 +490,84 @@ async fn glide_routes_answer_every_engine_route_like_the_middleware_and_shadow_n
         assert_eq!(body["status"], status_a.as_u16());
     }
 }
+
+/// A store whose backend is down: every operation times out.
+#[derive(Debug)]
+struct DownStore;
+
+#[async_trait::async_trait]
+impl glide_actix::core::store::Store for DownStore {
+    async fn create(
+        &self,
+        _: &str,
+        _: &[u8],
+        _: std::time::Duration,
+    ) -> Result<bool, glide_actix::core::store::StoreError> {
+        Err(glide_actix::core::store::StoreError::Timeout)
+    }
+    async fn load(
+        &self,
+        _: &str,
+    ) -> Result<Option<glide_actix::core::store::Versioned>, glide_actix::core::store::StoreError>
+    {
+        Err(glide_actix::core::store::StoreError::Timeout)
+    }
+    async fn compare_and_set(
+        &self,
+        _: &str,
+        _: u64,
+        _: &[u8],
+        _: std::time::Duration,
+    ) -> Result<bool, glide_actix::core::store::StoreError> {
+        Err(glide_actix::core::store::StoreError::Timeout)
+    }
+    async fn take(
+        &self,
+        _: &str,
+    ) -> Result<Option<glide_actix::core::store::Versioned>, glide_actix::core::store::StoreError>
+    {
+        Err(glide_actix::core::store::StoreError::Timeout)
+    }
+    async fn delete(&self, _: &str) -> Result<(), glide_actix::core::store::StoreError> {
+        Err(glide_actix::core::store::StoreError::Timeout)
+    }
+}
+
+#[actix_web::test]
+async fn a_store_failure_is_an_opaque_5xx_for_the_extractor_and_none_for_option() {
+    let glide = Glide::builder("sandbox-client", "sandbox-secret")
+        .base_url(sandbox().base_url())
+        .build()
+        .expect("client");
+    let auth = GlideAuth::builder(glide)
+        .insecure_dev_cookies(true)
+        .store(DownStore)
+        .build()
+        .expect("engine");
+    let service = test::init_service(app(auth)).await;
+    let with_cookie = |uri: &str| {
+        TestRequest::get()
+            .uri(uri)
+            .insert_header(("cookie", "glide_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+            .to_request()
+    };
+
+    let response = test::call_service(&service, with_cookie("/me")).await;
+    assert!(response.status().is_server_error(), "{}", response.status());
+    let status = response.status().as_u16();
+    let body = body_json(response).await;
+    assert_eq!(body["status"], status);
+    assert!(body["code"].is_string());
+    assert!(
+        !body.to_string().to_lowercase().contains("timed out"),
+        "{body}"
+    );
+
+    let response = test::call_service(&service, with_cookie("/maybe")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(test::read_body(response).await, "none");
+
+    // Without a session cookie there is nothing to look up: a plain 401.
+    let response = test::call_service(&service, TestRequest::get().uri("/me").to_request()).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
