@@ -4,6 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::{Rng as _, RngCore as _};
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -111,6 +112,11 @@ pub(crate) fn mask_phone(phone: &str) -> String {
     let head: String = chars[..4].iter().collect();
     let tail: String = chars[chars.len() - 2..].iter().collect();
     format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
+}
+
+/// Compares two strings in constant time (for their length).
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 #[cfg(test)]

@@ -13,19 +13,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rand::Rng as _;
-use subtle::ConstantTimeEq as _;
 
 use crate::fixtures;
 use crate::state::lock;
-use crate::util;
+use crate::util::{self, ct_eq};
 
 /// How long expired entries are kept before they are dropped.
 const KEEP_EXPIRED: Duration = Duration::from_secs(600);
-
-/// Constant-time string equality.
-pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
-    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
 
 /// The map key of a secret: its SHA-256 digest.
 fn digest(secret: &str) -> String {

@@ -12,13 +12,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq as _;
 
 use super::extract::{Authed, JsonBody};
 use crate::error::ApiError;
 use crate::fixtures;
 use crate::state::{lock, AppState, Status, Strategy};
-use crate::util;
+use crate::util::{self, ct_eq};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CompleteRequest {
@@ -26,10 +25,6 @@ pub(crate) struct CompleteRequest {
     fe_code: Option<String>,
     agg_code: Option<String>,
     user_agent: Option<String>,
-}
-
-fn ct_eq(a: &str, b: &str) -> bool {
-    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 pub(crate) async fn complete(

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::pages::{buttons, control_error, escape, message, page, Decision};
+use super::pages::{buttons, control_error, escape, found, message, page, Decision};
 use crate::control::SandboxControl;
 use crate::error::ControlError;
 use crate::fixtures::{self, CARRIER_NAME};
@@ -60,20 +59,13 @@ pub(crate) async fn magic_page(
 }
 
 fn redirect(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => {
-            let mut r = StatusCode::FOUND.into_response();
-            r.headers_mut().insert(LOCATION, v);
-            r.headers_mut()
-                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(_) => message(
+    found(location).unwrap_or_else(|| {
+        message(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Cannot continue",
             "The redirect URL is not valid.",
-        ),
-    }
+        )
+    })
 }
 
 /// `GET /sandbox/legacy/server-auth/{id}`.

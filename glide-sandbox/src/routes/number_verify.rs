@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use super::extract::JsonBody;
 use crate::error::ApiError;
-use crate::legacy::ct_eq;
 use crate::state::AppState;
 use crate::util;
+use crate::util::ct_eq;
 
 /// A request carrying a valid Number Verify token: the device number it is bound to.
 #[derive(Debug)]

@@ -5,24 +5,20 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::token::{credentials, oauth_error};
-use crate::legacy::{ct_eq, device_for_hint};
+use super::token::{authenticated_form, form_value, invalid_client, oauth_error};
+use crate::legacy::device_for_hint;
 use crate::state::AppState;
+use crate::util::ct_eq;
 use crate::{fixtures, util};
 
 /// The scope of a Number Verify token.
 const NV_SCOPE: &str = "openid dpv:FraudPreventionAndDetection:number-verification";
-
-fn form_value<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
 
 /// `POST /oauth2/token`: `client_credentials` (scope `magic-auth`) or `authorization_code`.
 pub(crate) async fn token(
@@ -30,20 +26,9 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let authenticated = credentials(&headers, &form).is_some_and(|(id, secret)| {
-        // Both comparisons always run.
-        let id_ok = ct_eq(&id, &state.config.client_id);
-        let secret_ok = ct_eq(&secret, &state.config.client_secret);
-        id_ok & secret_ok
-    });
-    if !authenticated {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        );
-    }
+    let Some(form) = authenticated_form(&state, &headers, &body) else {
+        return invalid_client();
+    };
     let lifetime = state.config.token_lifetime;
     match form_value(&form, "grant_type") {
         Some("client_credentials") => {
@@ -97,21 +82,15 @@ pub(crate) struct AuthQuery {
     dev_print: Option<String>,
 }
 
+/// `302 Found` to `location`; an invalid one is an OAuth `invalid_request`.
 fn found(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => {
-            let mut r = StatusCode::FOUND.into_response();
-            r.headers_mut().insert(LOCATION, v);
-            r.headers_mut()
-                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(_) => oauth_error(
+    super::pages::found(location).unwrap_or_else(|| {
+        oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "redirect_uri is not valid",
-        ),
-    }
+        )
+    })
 }
 
 /// `redirect` with `pairs` and `state` (when given) appended to its query.

@@ -43,6 +43,17 @@ border:0;font-size:16px;font-weight:600;cursor:pointer}.ok{background:#2563eb;co
 .no{background:#e2e8f0;color:#0f172a}.chip{display:inline-block;margin-top:8px;padding:6px 14px;\
 border-radius:999px;color:#fff;font-weight:600}.small{font-size:12px;color:#94a3b8;margin-top:20px}";
 
+/// `302 Found` to `location`, not cached; `None` when `location` is not valid header text.
+pub(crate) fn found(location: &str) -> Option<Response> {
+    let location = HeaderValue::from_str(location).ok()?;
+    let mut response = StatusCode::FOUND.into_response();
+    response.headers_mut().insert(LOCATION, location);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Some(response)
+}
+
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -107,20 +118,13 @@ pub(crate) async fn link_page(
     let control = SandboxControl::new(state);
     match q.decision.as_deref() {
         Some("approve") => match control.link_approve(&key) {
-            Ok(url) => match HeaderValue::from_str(&url) {
-                Ok(location) => {
-                    let mut r = StatusCode::FOUND.into_response();
-                    r.headers_mut().insert(LOCATION, location);
-                    r.headers_mut()
-                        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                    r
-                }
-                Err(_) => message(
+            Ok(url) => found(&url).unwrap_or_else(|| {
+                message(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Cannot continue",
                     "The completion URL is not valid.",
-                ),
-            },
+                )
+            }),
             Err(e) => control_error(&e),
         },
         Some("deny") => match control.link_deny(&key) {

@@ -38,13 +38,41 @@ pub(crate) fn credentials(
                 .map(|(id, secret)| (id.to_owned(), secret.to_owned()))
         });
     from_header.or_else(|| {
-        let get = |k: &str| {
-            form.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
-        Some((get("client_id")?, get("client_secret")?))
+        let id = form_value(form, "client_id")?;
+        let secret = form_value(form, "client_secret")?;
+        Some((id.to_owned(), secret.to_owned()))
     })
+}
+
+/// The first value of `key` in a form.
+pub(crate) fn form_value<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The form of a token request whose client authenticated (Basic, else client_secret_post);
+/// `None` when it did not (answer [`invalid_client`]). Both comparisons always run, in
+/// constant time.
+pub(crate) fn authenticated_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Vec<(String, String)>> {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let (id, secret) = credentials(headers, &form)?;
+    let id_ok = id.as_bytes().ct_eq(state.config.client_id.as_bytes());
+    let secret_ok = secret
+        .as_bytes()
+        .ct_eq(state.config.client_secret.as_bytes());
+    bool::from(id_ok & secret_ok).then_some(form)
+}
+
+/// `401 invalid_client`.
+pub(crate) fn invalid_client() -> Response {
+    oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "Client authentication failed",
+    )
 }
 
 pub(crate) async fn token(
@@ -52,29 +80,10 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let Some((id, secret)) = credentials(&headers, &form) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        );
+    let Some(form) = authenticated_form(&state, &headers, &body) else {
+        return invalid_client();
     };
-    let id_ok = id.as_bytes().ct_eq(state.config.client_id.as_bytes());
-    let secret_ok = secret
-        .as_bytes()
-        .ct_eq(state.config.client_secret.as_bytes());
-    if !bool::from(id_ok & secret_ok) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        );
-    }
-    let grant = form
-        .iter()
-        .find(|(k, _)| k == "grant_type")
-        .map(|(_, v)| v.as_str());
+    let grant = form_value(&form, "grant_type");
     if grant != Some("client_credentials") {
         return oauth_error(
             StatusCode::BAD_REQUEST,
