@@ -470,7 +470,7 @@ impl GlideAuth {
         let key = verification_key(&id);
 
         // Reserve one attempt (CAS) before asking Glide.
-        let (record, version) = loop {
+        let record = loop {
             let current = legacy.store.load(&key).await?.ok_or(FlowError::NotFound)?;
             let mut record: Verification = decode(&current.value)?;
             if record.server_session.is_some() {
@@ -489,7 +489,7 @@ impl GlideAuth {
                 .compare_and_set(&key, current.version, &encode(&record)?, ttl)
                 .await?
             {
-                break (record, current.version + 1);
+                break record;
             }
         };
         if let Some(limit) = inner.rate_limits.check_per_phone {
@@ -531,9 +531,10 @@ impl GlideAuth {
             response.body = payload.to_string().into();
             return Ok(response);
         }
-        // Single use: the one request that takes the record issues the session.
-        let taken = legacy.store.take(&key).await?;
-        if taken.is_none_or_version(version) {
+        // Single use: the one request that takes the record issues the session. The version may
+        // have moved since this request read it (a concurrent wrong code reserved an attempt);
+        // Glide's check is itself single use, so the taker is the only holder of a right code.
+        if legacy.store.take(&key).await?.is_none() {
             return Err(FlowError::AlreadyUsed.into());
         }
         let strategy = strategy_of(record.channel);
