@@ -125,7 +125,13 @@ async fn lookup(parts: &Parts) -> Result<Option<VerifiedPhone>, VerifiedPhoneRej
     let context = parts
         .extensions
         .get::<RequestContext>()
-        .ok_or(VerifiedPhoneRejection::MissingLayer)?;
+        .ok_or_else(|| {
+            tracing::error!(
+                target: "glide::rejection",
+                "VerifiedPhone needs GlideLayer: add `.layer(GlideLayer::new(auth))` to the Router"
+            );
+            VerifiedPhoneRejection::MissingLayer
+        })?;
     context
         .verified_phone()
         .await

@@ -52,11 +52,8 @@ impl RequestContext {
     }
 
     /// The 500 answer of an extractor used without its middleware, naming the middleware.
+    /// Adapters log the misconfiguration where they detect it (once per request).
     pub fn missing_middleware(middleware: &str) -> EndpointResponse {
-        tracing::error!(
-            target: "glide::rejection",
-            "VerifiedPhone was extracted but {middleware} is not installed on this route"
-        );
         EndpointResponse::json(
             500,
             &serde_json::json!({
