@@ -323,24 +323,7 @@ impl GlideAuth {
             return Err(RequestError::RiskPolicyDenied(reason).into());
         }
         let id = inner.sessions.create(verified).await?;
-        if let Some(old) = request
-            .cookie_header()
-            .as_deref()
-            .and_then(|h| crate::cookie::find_cookie(h, &inner.session_cookie.name))
-        {
-            if old != id.as_str() {
-                if let Err(e) = inner.sessions.destroy(old).await {
-                    tracing::warn!(error = %e, "could not end the previous session");
-                }
-            }
-        }
-        tracing::info!(
-            target: "glide::verification",
-            phone = %phone.masked(),
-            strategy = %strategy,
-            "phone number verified"
-        );
-        Ok(inner.session_cookie.set_header(id.as_str()))
+        Ok(self.hand_over_session(request, &id, &phone, strategy).await)
     }
 
     pub(super) async fn legacy_start(

@@ -434,25 +434,10 @@ impl GlideAuth {
             }
             return Err(error);
         }
-        if let Some(old) = request
-            .cookie_header()
-            .as_deref()
-            .and_then(|h| crate::cookie::find_cookie(h, &inner.session_cookie.name))
-        {
-            if old != session_id.as_str() {
-                if let Err(e) = inner.sessions.destroy(old).await {
-                    tracing::warn!(error = %e, "could not end the previous session");
-                }
-            }
-        }
-        tracing::info!(
-            target: "glide::verification",
-            phone = %result.phone_number.masked(),
-            strategy = %record.strategy,
-            "phone number verified"
-        );
-        let mut response = EndpointResponse::json(200, &body)
-            .with_cookie(inner.session_cookie.set_header(session_id.as_str()));
+        let set_cookie = self
+            .hand_over_session(request, &session_id, &result.phone_number, record.strategy)
+            .await;
+        let mut response = EndpointResponse::json(200, &body).with_cookie(set_cookie);
         if record.strategy == Strategy::Link {
             response =
                 response.with_cookie(binding::clear_binding_cookie(&inner.binding_cookie, key)?);
@@ -487,12 +472,8 @@ impl GlideAuth {
         let inner = &self.inner;
         guard::method(request, "POST")?;
         guard::same_origin(request, &inner.allowed_origins)?;
-        if let Some(id) = request
-            .cookie_header()
-            .as_deref()
-            .and_then(|h| crate::cookie::find_cookie(h, &inner.session_cookie.name))
-        {
-            inner.sessions.destroy(id).await?;
+        if let Some(id) = self.session_id_of(request) {
+            inner.sessions.destroy(&id).await?;
         }
         Ok(EndpointResponse::empty(204).with_cookie(inner.session_cookie.removal_header()))
     }

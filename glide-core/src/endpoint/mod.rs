@@ -10,6 +10,7 @@ mod config;
 mod context;
 mod guard;
 mod http;
+mod issue;
 mod legacy;
 mod magical;
 
