@@ -811,3 +811,140 @@ pub async fn run_case(adapter: &'static dyn Adapter, endpoint: Endpoint, case: F
 
     recover(&w, endpoint, &setup).await;
 }
+
+/// How long Redis may take to be usable again after a restart (the store reconnects on its
+/// next command, the pub/sub listener with a backoff of at most 2 s).
+pub const REDIS_RECOVERY: Duration = Duration::from_secs(10);
+
+/// Sends the request `send` makes until it answers something else than 503 (Redis coming
+/// back), at most for [`REDIS_RECOVERY`]; returns that answer.
+async fn first_answer_after_recovery<F, Fut>(w: &World, what: &str, mut send: F) -> Reply
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let deadline = tokio::time::Instant::now() + REDIS_RECOVERY;
+    loop {
+        let reply = send().await;
+        if reply.status != 503 {
+            return reply;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: still 503 {REDIS_RECOVERY:?} after Redis came back: {}",
+            w.ctx(what),
+            reply.text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Redis stopped and restarted in the middle of a flow, on an engine with `RedisStore` and
+/// `RedisEvents` (returns early, after `SKIPPED: …`, without `redis-server`; see
+/// [`RedisServer::start`](crate::redis_server::RedisServer::start)).
+///
+/// What is asserted:
+///
+/// 1. Before the outage a whole verification works through Redis (session A, another browser).
+/// 2. Redis stops after prepare: process answers 503 `SERVICE_UNAVAILABLE`, opaque, without a
+///    session cookie; `/me` without a session is 401; `/me` with session A is an opaque 503
+///    (neither let in nor logged out); a new prepare is an opaque 503 without cookies.
+/// 3. Redis restarts, **empty** (the test server has no persistence, like a cache-only Redis):
+///    the same engine, not rebuilt, serves again. The flow prepared before the outage is gone:
+///    its process answers 404 `SESSION_NOT_FOUND` and issues no session; session A is gone too
+///    (`/me` 401). Nothing is let in on lost data; the user starts again:
+/// 4. a new flow (prepare, credential, process) gives a verified session and `/me` 200.
+pub async fn redis_outage_mid_flow(adapter: &'static dyn Adapter) {
+    use glide_core::events::RedisEvents;
+    use glide_core::store::{RedisStore, RedisTimeouts};
+
+    let Some(mut redis) = crate::redis_server::RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect_with_timeouts(
+        &redis.url(),
+        RedisTimeouts::both(Duration::from_millis(500)),
+    )
+    .await
+    .expect("connect the Redis store");
+    let events = RedisEvents::connect(&redis.url())
+        .await
+        .expect("connect Redis events");
+    let w = start_world(adapter, |b| b.store(store).events(events.clone())).await;
+    let (b, other) = (&w.browser, &w.other);
+
+    // 1. Before the outage.
+    let Setup::Ts43 {
+        prepared,
+        credential,
+    } = ts43_flow(&w, other, Some(WARM_UP)).await
+    else {
+        unreachable!()
+    };
+    let reply = w.process(other, &prepared, &credential).await;
+    assert_session(&w, other, &reply, WARM_UP, "process before the outage").await;
+
+    // 2. The outage, after prepare.
+    let Setup::Ts43 {
+        prepared,
+        credential,
+    } = ts43_flow(&w, b, Some(FAULTED)).await
+    else {
+        unreachable!()
+    };
+    redis.stop();
+    let what = "process while Redis is down";
+    let reply = w.process(b, &prepared, &credential).await;
+    assert_opaque_error(&w, &reply, 503, "SERVICE_UNAVAILABLE", what);
+    assert_no_session(&w, b, &reply, what).await;
+    let me = w.me(other).await;
+    assert_opaque_error(
+        &w,
+        &me,
+        503,
+        "SERVICE_UNAVAILABLE",
+        "/me with a session while Redis is down",
+    );
+    assert!(
+        me.set_cookie(SESSION_COOKIE).is_none(),
+        "{}: an outage does not log out: {:?}",
+        w.ctx("/me while Redis is down"),
+        me.set_cookies()
+    );
+    let what = "prepare while Redis is down";
+    let reply = w
+        .prepare_raw(b, &World::prepare_body(ANDROID_UA, Some(RECOVERY)))
+        .await;
+    assert_opaque_error(&w, &reply, 503, "SERVICE_UNAVAILABLE", what);
+    assert!(
+        reply.set_cookies().is_empty(),
+        "{}: {:?}",
+        w.ctx(what),
+        reply.set_cookies()
+    );
+
+    // 3. Redis is back, empty; the same engine.
+    redis.restart();
+    let what = "process of a flow prepared before the outage";
+    let reply =
+        first_answer_after_recovery(&w, what, || w.process(b, &prepared, &credential)).await;
+    assert_opaque_error(&w, &reply, 404, "SESSION_NOT_FOUND", what);
+    assert_no_session(&w, b, &reply, what).await;
+    let what = "/me with a session lost with Redis's data";
+    let me = first_answer_after_recovery(&w, what, || w.me(other)).await;
+    me.assert_error(401, "NOT_VERIFIED", &w.ctx(what));
+
+    // 4. The user starts again.
+    let Setup::Ts43 {
+        prepared,
+        credential,
+    } = ts43_flow(&w, b, Some(RECOVERY)).await
+    else {
+        unreachable!()
+    };
+    let what = "process after Redis came back";
+    let reply =
+        first_answer_after_recovery(&w, what, || w.process(b, &prepared, &credential)).await;
+    assert_session(&w, b, &reply, RECOVERY, what).await;
+    assert!(events.is_connected(), "{}", w.ctx("events reconnected"));
+}

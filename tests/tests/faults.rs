@@ -109,3 +109,18 @@ fn every_endpoint_and_case_has_an_expectation() {
         }
     }
 }
+
+/// Redis stopped after prepare and restarted: see `glide_tests::faults::redis_outage_mid_flow`.
+mod redis_outage {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn axum() {
+        glide_tests::faults::redis_outage_mid_flow(&AxumAdapter).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn actix() {
+        glide_tests::faults::redis_outage_mid_flow(&ActixAdapter).await;
+    }
+}
