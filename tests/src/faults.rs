@@ -464,10 +464,20 @@ enum Setup {
 }
 
 /// A TS43 flow up to its credential: VerifyPhoneNumber for `phone`, GetPhoneNumber without.
-async fn ts43_flow(w: &World, browser: &Browser, phone: Option<&str>) -> Setup {
+async fn ts43_prepared(
+    w: &World,
+    browser: &Browser,
+    phone: Option<&str>,
+) -> (crate::harness::Prepared, String) {
     let prepared = w.prepare(browser, ANDROID_UA, phone).await;
     assert_eq!(prepared.strategy, "ts43", "{}", w.ctx("strategy"));
     let credential = w.ts43_credential(&prepared.session_key, None);
+    (prepared, credential)
+}
+
+/// [`ts43_prepared`] as a [`Setup`].
+async fn ts43_flow(w: &World, browser: &Browser, phone: Option<&str>) -> Setup {
+    let (prepared, credential) = ts43_prepared(w, browser, phone).await;
     Setup::Ts43 {
         prepared,
         credential,
@@ -700,13 +710,7 @@ async fn recover(w: &World, endpoint: Endpoint, setup: &Setup) {
             assert_session(w, b, &processed, RECOVERY, "recovery").await;
         }
         (Endpoint::GetPhoneNumber, _) => {
-            let Setup::Ts43 {
-                prepared,
-                credential,
-            } = ts43_flow(w, b, None).await
-            else {
-                unreachable!()
-            };
+            let (prepared, credential) = ts43_prepared(w, b, None).await;
             let processed = w.process(b, &prepared, &credential).await;
             processed.assert_status(200, &w.ctx("recovery"));
             let phone = processed.json()["phone_number"]
@@ -721,13 +725,7 @@ async fn recover(w: &World, endpoint: Endpoint, setup: &Setup) {
             assert_session(w, b, &verified, RECOVERY, "recovery").await;
         }
         _ => {
-            let Setup::Ts43 {
-                prepared,
-                credential,
-            } = ts43_flow(w, b, Some(RECOVERY)).await
-            else {
-                unreachable!()
-            };
+            let (prepared, credential) = ts43_prepared(w, b, Some(RECOVERY)).await;
             let processed = w.process(b, &prepared, &credential).await;
             assert_session(w, b, &processed, RECOVERY, "recovery").await;
         }
@@ -874,24 +872,12 @@ pub async fn redis_outage_mid_flow(adapter: &'static dyn Adapter) {
     let (b, other) = (&w.browser, &w.other);
 
     // 1. Before the outage.
-    let Setup::Ts43 {
-        prepared,
-        credential,
-    } = ts43_flow(&w, other, Some(WARM_UP)).await
-    else {
-        unreachable!()
-    };
+    let (prepared, credential) = ts43_prepared(&w, other, Some(WARM_UP)).await;
     let reply = w.process(other, &prepared, &credential).await;
     assert_session(&w, other, &reply, WARM_UP, "process before the outage").await;
 
     // 2. The outage, after prepare.
-    let Setup::Ts43 {
-        prepared,
-        credential,
-    } = ts43_flow(&w, b, Some(FAULTED)).await
-    else {
-        unreachable!()
-    };
+    let (prepared, credential) = ts43_prepared(&w, b, Some(FAULTED)).await;
     redis.stop();
     let what = "process while Redis is down";
     let reply = w.process(b, &prepared, &credential).await;
@@ -935,13 +921,7 @@ pub async fn redis_outage_mid_flow(adapter: &'static dyn Adapter) {
     me.assert_error(401, "NOT_VERIFIED", &w.ctx(what));
 
     // 4. The user starts again.
-    let Setup::Ts43 {
-        prepared,
-        credential,
-    } = ts43_flow(&w, b, Some(RECOVERY)).await
-    else {
-        unreachable!()
-    };
+    let (prepared, credential) = ts43_prepared(&w, b, Some(RECOVERY)).await;
     let what = "process after Redis came back";
     let reply =
         first_answer_after_recovery(&w, what, || w.process(b, &prepared, &credential)).await;
