@@ -1,0 +1,187 @@
+//! Per-request cost of a protected route on axum, in process (`tower::ServiceExt::oneshot`, no
+//! sockets): a bare handler, `GlideLayer` + `VerifiedPhone` with a valid session (memory store,
+//! Redis store), and tower-sessions with its `MemoryStore` reading one value.
+//!
+//! Every variant answers the same small JSON (`{"phone_number":"+15555550100"}`) to the same
+//! request shape (a `GET /me` with one session cookie).
+//!
+//! `cargo bench -p glide-tests --bench verified_phone_axum`
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use criterion::{criterion_group, criterion_main, Criterion};
+use glide_axum::{GlideLayer, VerifiedPhone};
+use glide_core::endpoint::GlideAuth;
+use glide_core::store::{RedisStore, Store};
+use glide_tests::redis_server::RedisServer;
+use serde::Serialize;
+use tower::ServiceExt;
+
+mod common;
+
+/// The body every variant answers.
+#[derive(Serialize)]
+struct Me {
+    phone_number: String,
+}
+
+async fn bare() -> Json<Me> {
+    Json(Me {
+        phone_number: common::PHONE.to_owned(),
+    })
+}
+
+async fn glide_me(phone: VerifiedPhone) -> Json<Me> {
+    Json(Me {
+        phone_number: phone.phone_number.as_str().to_owned(),
+    })
+}
+
+async fn layer_only() -> Json<Me> {
+    bare().await
+}
+
+async fn sessions_me(session: tower_sessions::Session) -> Result<Json<Me>, StatusCode> {
+    let phone = session
+        .get::<String>("phone_number")
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    Ok(Json(Me {
+        phone_number: phone,
+    }))
+}
+
+async fn sessions_login(session: tower_sessions::Session) -> StatusCode {
+    match session.insert("phone_number", common::PHONE).await {
+        Ok(()) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn get_me(cookie: &str) -> Request<Body> {
+    Request::get("/me")
+        .header(header::HOST, "app.test")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .expect("a request")
+}
+
+/// One request through `app`; panics unless it answers 200 (checked once before timing).
+async fn one(app: &Router, cookie: &str) -> StatusCode {
+    let response = app
+        .clone()
+        .oneshot(get_me(cookie))
+        .await
+        .expect("infallible");
+    response.status()
+}
+
+/// The glide app with a verified session made by one real TS43 flow; returns the app and the
+/// `Cookie` header.
+async fn glide_app(
+    sandbox: &glide_sandbox::Sandbox,
+    store: Option<Arc<dyn Store>>,
+) -> (Router, String) {
+    let auth: GlideAuth = common::engine(&sandbox.base_url(), store);
+    let cookie = common::engine_flow(
+        &auth,
+        &sandbox.control(),
+        common::PHONE,
+        [127, 0, 0, 1].into(),
+    )
+    .await;
+    let app = Router::new()
+        .route("/me", get(glide_me))
+        .layer(GlideLayer::new(auth));
+    (app, cookie)
+}
+
+/// The tower-sessions app with a session holding `phone_number`; returns the app and the
+/// `Cookie` header.
+async fn tower_sessions_app() -> (Router, String) {
+    let layer = tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
+        .with_secure(false);
+    let app = Router::new()
+        .route("/me", get(sessions_me))
+        .route("/login", get(sessions_login))
+        .layer(layer);
+    let login = app
+        .clone()
+        .oneshot(
+            Request::get("/login")
+                .body(Body::empty())
+                .expect("a request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(login.status(), StatusCode::NO_CONTENT);
+    let cookie = login
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    (app, cookie)
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let sandbox = rt.block_on(common::sandbox());
+
+    let mut variants: Vec<(&str, Router, String)> = Vec::new();
+    let bare_app = Router::new().route("/me", get(bare));
+    variants.push(("bare_handler", bare_app, "glide_session=unused".to_owned()));
+
+    let (glide_memory, glide_cookie) = rt.block_on(glide_app(&sandbox, None));
+    let layer_only_app = Router::new()
+        .route("/me", get(layer_only))
+        .layer(GlideLayer::new(common::engine(&sandbox.base_url(), None)));
+    variants.push((
+        "glide_layer_no_extractor",
+        layer_only_app,
+        glide_cookie.clone(),
+    ));
+    variants.push(("glide_verified_phone_memory", glide_memory, glide_cookie));
+
+    // Kept alive until the end of the function: the Redis variant needs it.
+    let redis = RedisServer::start();
+    match &redis {
+        Some(server) => {
+            let store = rt
+                .block_on(RedisStore::connect(&server.url()))
+                .expect("RedisStore connects");
+            let (app, cookie) = rt.block_on(glide_app(&sandbox, Some(Arc::new(store))));
+            variants.push(("glide_verified_phone_redis", app, cookie));
+        }
+        None => eprintln!("note: redis-server not found; glide_verified_phone_redis skipped"),
+    }
+
+    let (sessions, sessions_cookie) = rt.block_on(tower_sessions_app());
+    variants.push(("tower_sessions_memory", sessions, sessions_cookie));
+
+    let mut group = c.benchmark_group("axum_protected_route");
+    for (name, app, cookie) in &variants {
+        assert_eq!(rt.block_on(one(app, cookie)), StatusCode::OK, "{name}");
+        group.bench_function(*name, |b| {
+            b.to_async(&rt).iter(|| one(app, cookie));
+        });
+    }
+    group.finish();
+    drop(redis);
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = bench
+}
+criterion_main!(benches);
