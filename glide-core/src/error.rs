@@ -80,7 +80,8 @@ impl Error {
         match self {
             Self::Config(_) => "INTERNAL_SERVER_ERROR",
             Self::Validation { .. } => "VALIDATION_ERROR",
-            Self::Api(api) if api.status >= 500 => "SERVICE_UNAVAILABLE",
+            // Glide refusing *our* credentials is our outage, not the user's fault.
+            Self::Api(api) if api.status >= 500 || api.status == 401 => "SERVICE_UNAVAILABLE",
             Self::Api(api) => &api.code,
             Self::Transport(_) | Self::Store(_) => "SERVICE_UNAVAILABLE",
             Self::Decode { .. } => "BAD_GATEWAY",
@@ -96,7 +97,7 @@ impl Error {
         match self {
             Self::Config(_) => 500,
             Self::Validation { .. } => 400,
-            Self::Api(api) if api.status >= 500 => 503,
+            Self::Api(api) if api.status >= 500 || api.status == 401 => 503,
             Self::Api(api) => api.status,
             Self::Transport(_) | Self::Store(_) => 503,
             Self::Decode { .. } => 502,
@@ -338,6 +339,9 @@ mod tests {
         assert!(!e.public_message().contains("10.0.0.3"));
         let e = Error::Config("secret path /etc/x".into());
         assert!(!e.public_message().contains("/etc/x"));
+        let e = Error::from(ApiError::new(401, "UNAUTHORIZED", "bad client secret"));
+        assert_eq!((e.code(), e.http_status()), ("SERVICE_UNAVAILABLE", 503));
+        assert!(!e.public_message().contains("secret"));
         let e = Error::from(ApiError::new(422, "BROWSER_MISMATCH", "Browser mismatch"));
         assert_eq!((e.code(), e.http_status()), ("BROWSER_MISMATCH", 422));
         assert_eq!(e.public_message(), "Browser mismatch");

@@ -266,7 +266,7 @@ async fn verify_and_get_phone_number() {
 }
 
 #[tokio::test]
-async fn complete_accepts_200_with_a_body_and_204() {
+async fn complete_accepts_json_or_empty_2xx_and_refuses_garbage() {
     let server = TestServer::start().await;
     let path = "/magic-auth/v2/auth/complete";
     server.script(
@@ -283,7 +283,9 @@ async fn complete_accepts_200_with_a_body_and_204() {
     let request = CompleteRequest::new("k1", fe_code.clone(), agg).with_user_agent("Safari");
     glide.complete(&request).await.unwrap();
     glide.complete(&request).await.unwrap();
-    glide.complete(&request).await.unwrap();
+    // A 2xx that is not Glide speaking is not a completion.
+    let error = glide.complete(&request).await.unwrap_err();
+    assert!(matches!(error, glide_core::Error::Decode { status: 200, .. }), "{error:?}");
     let body = server.calls_to(path)[0].json();
     assert_eq!(
         body,

@@ -173,7 +173,7 @@ impl Glide {
             Auth::ClientCredentials,
         )
         .await?
-        .check()
+        .check_json_or_empty()
     }
 
     /// `POST /magic-auth/v2/auth/report-invocation` `{session_id}`: the user pressed the
@@ -188,7 +188,7 @@ impl Glide {
             Auth::ClientCredentials,
         )
         .await?
-        .check()
+        .check_json_or_empty()
     }
 
     /// `GET /magic-auth/v2/auth/status/{session_key}` (Bearer).

@@ -84,6 +84,17 @@ impl Reply {
         self.json()
     }
 
+    /// Like [`check`](Self::check), for answers whose body carries nothing we need: a 2xx must
+    /// have an empty body or a JSON one (`{"status":"completed"}`); anything else is not Glide
+    /// speaking, and gives [`Error::Decode`] rather than a success.
+    pub(crate) fn check_json_or_empty(&self) -> Result<(), Error> {
+        self.check()?;
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        decode::<serde_json::Value>(self.status, &self.body).map(drop)
+    }
+
     /// 2xx → `Ok`; ≥ 400 → [`Error::Api`]; 1xx/3xx → [`Error::Decode`] (redirects are never
     /// followed).
     pub(crate) fn check(&self) -> Result<(), Error> {
