@@ -31,10 +31,11 @@
 //!   `--user-data-dir`, so own cookies and `localStorage`), ended (`DELETE /session`) on drop.
 //! * [`DemoApp`]: `axum-demo` / `actix-demo` as a child process on free ports with the embedded
 //!   sandbox. Integration tests of `glide-tests` cannot use `CARGO_BIN_EXE_…` of another package,
-//!   so [`demo_binary`] runs `cargo build --workspace --all-features --bins` once per test process
-//!   (same cargo, same target directory and profile as the running test, found from the test
-//!   executable's path `…/<target>/<profile>/deps/<test>`), and takes the binaries from
-//!   `…/<target>/<profile>/`.
+//!   so [`demo_binary`] runs `cargo build --workspace --all-features --bin axum-demo --bin
+//!   actix-demo` once per test process (same cargo, same target directory and profile as the
+//!   running test, found from the test executable's path `…/<target>/<profile>/deps/<test>`),
+//!   and takes the binaries from `…/<target>/<profile>/`. `--workspace --all-features` resolves
+//!   features as the README's test command does, so the build reuses that command's artifacts.
 //!
 //! # Missing Chromium
 //!
@@ -207,6 +208,7 @@ impl ChromeDriver {
     ///
     /// When chromedriver refuses the session.
     pub async fn new_session(&self, options: SessionOptions) -> Session {
+        let started = Instant::now();
         let profile = TempDir::new("glide-e2e-profile");
         let (width, height) = options.window;
         let mut args = vec![
@@ -247,6 +249,10 @@ impl ChromeDriver {
             .as_str()
             .unwrap_or_else(|| panic!("new session answer without sessionId: {value}"))
             .to_owned();
+        trace(&format!(
+            "started a Chromium session in {:.1?}",
+            started.elapsed()
+        ));
         Session {
             base: format!("{url}/{id}"),
             id,
@@ -385,7 +391,13 @@ impl Session {
                 .try_cmd(reqwest::Method::POST, "/execute/sync", Some(body))
                 .await
             {
-                Ok(value) if is_truthy(&value) => return value,
+                Ok(value) if is_truthy(&value) => {
+                    trace(&format!(
+                        "waited {:.1?} for {what}",
+                        timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()))
+                    ));
+                    return value;
+                }
                 Ok(value) => last = value.to_string(),
                 Err(e) => last = format!("error: {e}"),
             }
@@ -496,6 +508,17 @@ impl Session {
             Some(json!({ "text": text })),
         )
         .await;
+    }
+
+    /// Scrolls the element `css` to the middle of the viewport (for screenshots). Does nothing
+    /// when there is no such element.
+    pub async fn scroll_into_view(&self, css: &str) {
+        let script = format!(
+            "var e = document.querySelector({sel}); \
+             if (e) e.scrollIntoView({{ block: 'center', behavior: 'instant' }}); return !!e;",
+            sel = js_string(css)
+        );
+        self.execute(&script, vec![]).await;
     }
 
     /// The handle of the current tab.
@@ -661,25 +684,61 @@ impl Drop for Session {
     fn drop(&mut self) {
         if !self.ended {
             // Drop cannot await: a blocking HTTP/1.1 DELETE on a plain socket.
+            let started = Instant::now();
             delete_session_blocking(self.driver.port, &self.id);
+            trace(&format!(
+                "ended a Chromium session in {:.1?}",
+                started.elapsed()
+            ));
         }
         drop(self.profile.take());
     }
 }
 
 fn delete_session_blocking(port: u16, id: &str) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-        return;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
-    let request = format!(
-        "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    let _ = blocking_request(
+        port,
+        "DELETE",
+        &format!("/session/{id}"),
+        Duration::from_secs(30),
     );
-    if stream.write_all(request.as_bytes()).is_ok() {
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
+}
+
+/// A bodiless HTTP/1.1 request to chromedriver on a plain socket (for `Drop` and start-up, where
+/// nothing can be awaited); the answer's body, read up to its `Content-Length`.
+fn blocking_request(port: u16, method: &str, path: &str, timeout: Duration) -> Option<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if let Some(length) = length {
+                if answer.len() >= end + 4 + length {
+                    return Some(
+                        String::from_utf8_lossy(&answer[end + 4..end + 4 + length]).into_owned(),
+                    );
+                }
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(_) => return None,
+        }
     }
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    Some(String::from_utf8_lossy(&answer[end + 4..]).into_owned())
 }
 
 /// Where the suite writes its screenshots: `docs/screenshots/` of the repository.
@@ -696,6 +755,13 @@ fn is_truthy(value: &Value) -> bool {
         Value::Bool(b) => *b,
         Value::String(s) => !s.is_empty(),
         _ => true,
+    }
+}
+
+/// Prints `line` to stderr when `GLIDE_E2E_TRACE=1` (timings of the suite's steps).
+fn trace(line: &str) {
+    if std::env::var("GLIDE_E2E_TRACE").as_deref() == Ok("1") {
+        eprintln!("[e2e] {line}");
     }
 }
 
@@ -770,19 +836,9 @@ async fn send(
 }
 
 fn driver_ready(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request =
-        format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.contains("\"ready\":true")
+    blocking_request(port, "GET", "/status", Duration::from_secs(2))
+        .and_then(|body| serde_json::from_str::<Value>(&body).ok())
+        .is_some_and(|status| status["value"]["ready"] == true)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -842,12 +898,12 @@ impl DemoApp {
     /// When the build fails or the demo does not start within a minute.
     pub fn start(demo: Demo) -> Self {
         let binary = demo_binary(demo);
+        let started = Instant::now();
         let deadline = Instant::now() + START_TIMEOUT;
-        let port = free_port();
-        let sandbox_port = free_port();
+        // Port 0: the demo binds any free port and prints it (no race with other tests).
         let mut child = Command::new(&binary)
-            .env("PORT", port.to_string())
-            .env("GLIDE_SANDBOX_PORT", sandbox_port.to_string())
+            .env("PORT", "0")
+            .env("GLIDE_SANDBOX_PORT", "0")
             .env_remove("GLIDE_CLIENT_ID")
             .env_remove("GLIDE_CLIENT_SECRET")
             .env_remove("GLIDE_API_BASE_URL")
@@ -879,15 +935,21 @@ impl DemoApp {
                 }
                 Err(_) => {
                     let _ = child.kill();
-                    let _ = child.wait();
+                    let status = child.wait();
                     panic!(
-                        "{} did not print `listening on …` and `sandbox on …` within {START_TIMEOUT:?}; output:\n{}",
+                        "{} did not print `listening on …` and `sandbox on …` (within \
+                         {START_TIMEOUT:?}; process: {status:?}); output:\n{}",
                         demo.binary_name(),
                         tail(&log)
                     );
                 }
             }
         }
+        trace(&format!(
+            "started {} in {:.1?}",
+            demo.binary_name(),
+            started.elapsed()
+        ));
         Self {
             demo,
             child,
@@ -977,9 +1039,9 @@ fn tail(log: &Mutex<VecDeque<String>>) -> String {
 
 /// The path of a demo binary, built for this test run.
 ///
-/// The first call in a test process runs `cargo build --workspace --all-features --bins` with
-/// the cargo that runs the tests (`$CARGO`), into the target directory and profile of the
-/// running test executable (`<target>/<profile>/deps/<test>` → `CARGO_TARGET_DIR=<target>`,
+/// The first call in a test process runs `cargo build --workspace --all-features --bin
+/// axum-demo --bin actix-demo` with the cargo that runs the tests (`$CARGO`), into the target
+/// directory and profile of the running test executable (`<target>/<profile>/deps/<test>` → `CARGO_TARGET_DIR=<target>`,
 /// `--profile <profile>`), so the build reuses the test build's artifacts and the binary is
 /// never stale. Later calls reuse the result.
 ///
@@ -1028,7 +1090,13 @@ fn build_demos() -> Result<PathBuf, String> {
     let output = Command::new(cargo)
         .current_dir(&workspace)
         .env("CARGO_TARGET_DIR", target_dir)
-        .args(["build", "--workspace", "--all-features", "--bins"])
+        .args(["build", "--workspace", "--all-features"])
+        .args([
+            "--bin",
+            Demo::Axum.binary_name(),
+            "--bin",
+            Demo::Actix.binary_name(),
+        ])
         .args(["--profile", &profile])
         .stdin(Stdio::null())
         .output()

@@ -98,6 +98,7 @@ async fn ts43(demo: Demo) {
         .wait_for_text("#session-text", "Verified as +1 555 555 0100")
         .await;
 
+    android.scroll_into_view("#result").await;
     android
         .save_screenshot(&format!("{}-ts43", demo.name()))
         .await;
@@ -204,6 +205,7 @@ async fn link(demo: Demo) {
     assert_eq!(me.1["strategy"], "link");
     assert_session_cookies_hidden(&iphone).await;
 
+    iphone.scroll_into_view("#result").await;
     iphone
         .save_screenshot(&format!("{}-link", demo.name()))
         .await;
@@ -300,6 +302,7 @@ async fn desktop(demo: Demo) {
         qr_url.starts_with(&format!("{}/sandbox/qr/", app.sandbox_url())),
         "the QR code points at the sandbox's phone page: {qr_url}"
     );
+    desktop.scroll_into_view("#qr-box").await;
     desktop
         .save_screenshot(&format!("{}-desktop-qr", demo.name()))
         .await;
@@ -321,6 +324,7 @@ async fn desktop(demo: Demo) {
     assert_eq!(me.1["phone_number"], OK_NUMBER);
     assert_eq!(me.1["strategy"], "desktop");
 
+    desktop.scroll_into_view("#result").await;
     desktop
         .save_screenshot(&format!("{}-desktop", demo.name()))
         .await;
@@ -350,6 +354,7 @@ async fn risk_denied(demo: Demo) {
     assert_eq!(me.1["code"], "NOT_VERIFIED");
     android.wait_for_text("#session-text", "Not verified").await;
 
+    android.scroll_into_view("#result").await;
     android
         .save_screenshot(&format!("{}-risk-denied", demo.name()))
         .await;
@@ -390,6 +395,7 @@ async fn carrier_not_eligible(demo: Demo) {
     let me = me(&android).await;
     assert_eq!(me.0, 401, "{me:?}");
 
+    android.scroll_into_view("#error").await;
     android
         .save_screenshot(&format!("{}-not-eligible", demo.name()))
         .await;
@@ -441,6 +447,7 @@ async fn logout(demo: Demo) {
         );
     }
 
+    android.scroll_into_view("#session").await;
     android
         .save_screenshot(&format!("{}-logout", demo.name()))
         .await;
