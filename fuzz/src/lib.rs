@@ -163,10 +163,8 @@ pub fn check_email(input: &str) {
             .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>'),
         "{input:?}"
     );
-    let debug = format!("{email:?}");
-    if local.chars().count() > 1 {
-        assert!(!debug.contains(&format!("{local}@")), "Debug leaks {debug}");
-    }
+    let first: String = local.chars().take(1).collect();
+    assert_eq!(format!("{email:?}"), format!("Email({first}***@{domain})"));
     let json = serde_json::to_string(&email).expect("serialises");
     assert_eq!(serde_json::from_str::<Email>(&json).ok().as_ref(), Some(&email));
 }
