@@ -59,7 +59,10 @@ fn get(auth: &GlideAuth, route: &str, query: String, cookie: Option<String>) -> 
         method: "GET".into(),
         path: auth.routes().route(route),
         query: Some(query),
-        headers: cookie.into_iter().map(|c| ("cookie".to_owned(), c)).collect(),
+        headers: cookie
+            .into_iter()
+            .map(|c| ("cookie".to_owned(), c))
+            .collect(),
         body: bytes::Bytes::new(),
         peer_addr: Some([127, 0, 0, 1].into()),
     }
@@ -71,7 +74,12 @@ fuzz_target!(|input: Input| {
     let auth = glide_fuzz::engine_with(glide.clone(), return_path);
 
     // A real start: its state (in the operator URL) and its state cookie.
-    let start = get(&auth, "number-verify/start", "phone_number=%2B15555550100".into(), None);
+    let start = get(
+        &auth,
+        "number-verify/start",
+        "phone_number=%2B15555550100".into(),
+        None,
+    );
     let route = auth.match_route(&start.path).expect("our route");
     let started = runtime.block_on(auth.handle(route, start));
     assert_eq!(started.status, 302);
@@ -113,19 +121,21 @@ fuzz_target!(|input: Input| {
     let _ = request.query_param(&input.probe);
     let _ = request.query_param("state");
     let presented_state = request.query_param("state");
-    let presented_cookie = request
-        .cookie_header()
-        .and_then(|h| {
-            let (name, _) = cookie_pair.split_once('=')?;
-            glide_core::cookie::find_cookie(&h, name).map(str::to_owned)
-        });
+    let presented_cookie = request.cookie_header().and_then(|h| {
+        let (name, _) = cookie_pair.split_once('=')?;
+        glide_core::cookie::find_cookie(&h, name).map(str::to_owned)
+    });
 
     let route = auth.match_route(&request.path).expect("our route");
     let response = runtime.block_on(auth.handle(route, request));
     glide_fuzz::check_response(&response);
     glide_fuzz::assert_no_session_cookie(&response, &auth);
     if response.status == 302 {
-        assert_eq!(presented_state.as_deref(), Some(state.as_str()), "302 without the real state");
+        assert_eq!(
+            presented_state.as_deref(),
+            Some(state.as_str()),
+            "302 without the real state"
+        );
         assert_eq!(
             presented_cookie.as_deref(),
             cookie_pair.split_once('=').map(|(_, v)| v),

@@ -52,7 +52,10 @@ fuzz_target!(|data: &[u8]| {
     let mut headers = vec![("host".to_owned(), "app.example.com".to_owned())];
     match flags & 0b11 {
         0 => headers.push(("content-type".into(), "application/json".into())),
-        1 => headers.push(("content-type".into(), "Application/JSON; charset=utf-8".into())),
+        1 => headers.push((
+            "content-type".into(),
+            "Application/JSON; charset=utf-8".into(),
+        )),
         2 => headers.push(("content-type".into(), "text/plain".into())),
         _ => {}
     }
@@ -66,10 +69,16 @@ fuzz_target!(|data: &[u8]| {
         headers.push(("sec-fetch-site".into(), "cross-site".into()));
     }
     if flags & 0b100_0000 != 0 {
-        headers.push(("x-forwarded-for".into(), String::from_utf8_lossy(cookie).into_owned()));
+        headers.push((
+            "x-forwarded-for".into(),
+            String::from_utf8_lossy(cookie).into_owned(),
+        ));
     }
     if !cookie.is_empty() {
-        headers.push(("cookie".into(), String::from_utf8_lossy(cookie).into_owned()));
+        headers.push((
+            "cookie".into(),
+            String::from_utf8_lossy(cookie).into_owned(),
+        ));
     }
     let request = EndpointRequest {
         method: if flags & 0b100 == 0 { "POST" } else { "GET" }.into(),

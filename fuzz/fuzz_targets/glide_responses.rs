@@ -17,9 +17,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use async_trait::async_trait;
 use bytes::Bytes;
 use glide_core::api::{
-    ClientInfo, CompleteRequest, EligibilityResponse, Glide, GlideSession, HttpClient,
-    PhoneResult, PrepareRequest, PrepareResponse, ProcessOutcome, ProcessRequest, RetryPolicy,
-    StatusResponse,
+    ClientInfo, CompleteRequest, EligibilityResponse, Glide, GlideSession, HttpClient, PhoneResult,
+    PrepareRequest, PrepareResponse, ProcessOutcome, ProcessRequest, RetryPolicy, StatusResponse,
 };
 use glide_core::binding::{AggCode, FeCode};
 use glide_core::endpoint::EndpointResponse;
@@ -43,11 +42,16 @@ struct Scripted(Arc<Mutex<Reply>>);
 
 #[async_trait]
 impl HttpClient for Scripted {
-    async fn execute(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, BoxError> {
+    async fn execute(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, BoxError> {
         if request.uri().path().ends_with("/token") {
-            return Ok(http::Response::builder().status(200).body(Bytes::from_static(
-                br#"{"access_token":"t","token_type":"Bearer","expires_in":3600}"#,
-            ))?);
+            return Ok(http::Response::builder()
+                .status(200)
+                .body(Bytes::from_static(
+                    br#"{"access_token":"t","token_type":"Bearer","expires_in":3600}"#,
+                ))?);
         }
         let reply = self.0.lock().map_err(|_| "poisoned")?.clone();
         let mut builder = http::Response::builder().status(reply.status);
@@ -82,8 +86,15 @@ fn check_wire_types(body: &[u8]) {
         let again = serde_json::to_vec(&prepared).expect("serialises");
         let back: PrepareResponse = serde_json::from_slice(&again).expect("round trip");
         assert_eq!(back.session_key(), prepared.session_key());
-        assert_eq!(back.authentication_strategy, prepared.authentication_strategy);
-        let _ = (prepared.ts43_data(), prepared.link_data(), prepared.desktop_data());
+        assert_eq!(
+            back.authentication_strategy,
+            prepared.authentication_strategy
+        );
+        let _ = (
+            prepared.ts43_data(),
+            prepared.link_data(),
+            prepared.desktop_data(),
+        );
         let mut taken = prepared.clone();
         if let Some(code) = taken.take_fe_code() {
             assert!(glide_core::binding::is_hex64(code.secret()));
@@ -111,14 +122,20 @@ fn check_wire_types(body: &[u8]) {
 
 fn check_error(error: &glide_core::Error) {
     let status = error.http_status();
-    assert!((400..=599).contains(&status), "error status {status}: {error:?}");
+    assert!(
+        (400..=599).contains(&status),
+        "error status {status}: {error:?}"
+    );
     if status >= 500 {
         assert!(glide_fuzz::OPAQUE_MESSAGES.contains(&error.public_message().as_str()));
     }
     let response = EndpointResponse::error(error);
     assert_eq!(response.status, status);
     let body: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
-    assert!(body["code"].as_str().is_some_and(|c| !c.is_empty()), "{body}");
+    assert!(
+        body["code"].as_str().is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
     assert!(body["message"].is_string());
     assert_eq!(body["status"].as_u64(), Some(u64::from(status)));
     for (_, value) in &response.headers {
@@ -128,7 +145,11 @@ fn check_error(error: &glide_core::Error) {
 
 fuzz_target!(|data: &[u8]| {
     let call = data.first().copied().unwrap_or(0);
-    let status = 100 + u16::from_le_bytes([data.get(1).copied().unwrap_or(0), data.get(2).copied().unwrap_or(0)]) % 900;
+    let status = 100
+        + u16::from_le_bytes([
+            data.get(1).copied().unwrap_or(0),
+            data.get(2).copied().unwrap_or(0),
+        ]) % 900;
     let body = data.get(3..).unwrap_or_default();
     check_wire_types(body);
 
@@ -145,7 +166,10 @@ fuzz_target!(|data: &[u8]| {
     runtime.block_on(async {
         let outcome: Result<(), glide_core::Error> = match call % 6 {
             0 => glide
-                .prepare(&PrepareRequest::verify_phone_number(&phone, ClientInfo::new("fuzz")))
+                .prepare(&PrepareRequest::verify_phone_number(
+                    &phone,
+                    ClientInfo::new("fuzz"),
+                ))
                 .await
                 .map(|p| assert!(!p.session_key().is_empty())),
             1 | 2 => {
@@ -155,7 +179,10 @@ fuzz_target!(|data: &[u8]| {
                     UseCase::GetPhoneNumber
                 };
                 glide
-                    .process(use_case, &ProcessRequest::new(session.clone(), "credential"))
+                    .process(
+                        use_case,
+                        &ProcessRequest::new(session.clone(), "credential"),
+                    )
                     .await
                     .map(|outcome| match outcome {
                         ProcessOutcome::Done(result) => {

@@ -52,13 +52,24 @@ pub fn check_phone(input: &str) {
     assert!(is_e164(text), "lenient gave {text:?} for {input:?}");
     let digits: String = input.chars().filter(char::is_ascii_digit).collect();
     assert_eq!(&text[1..], digits, "digits changed: {input:?}");
-    assert_eq!(PhoneNumber::parse_lenient(text).as_ref(), Ok(&n), "not idempotent");
+    assert_eq!(
+        PhoneNumber::parse_lenient(text).as_ref(),
+        Ok(&n),
+        "not idempotent"
+    );
     assert_eq!(PhoneNumber::parse(text).as_ref(), Ok(&n));
-    assert_eq!(respell(text).parse_lenient_ok().as_ref(), Some(&n), "respelling");
+    assert_eq!(
+        respell(text).parse_lenient_ok().as_ref(),
+        Some(&n),
+        "respelling"
+    );
     let debug = format!("{n:?}");
     assert!(!debug.contains(text), "Debug leaks the number: {debug}");
     let json = serde_json::to_string(&n).expect("a phone number serialises");
-    assert_eq!(serde_json::from_str::<PhoneNumber>(&json).ok().as_ref(), Some(&n));
+    assert_eq!(
+        serde_json::from_str::<PhoneNumber>(&json).ok().as_ref(),
+        Some(&n)
+    );
 }
 
 /// Another spelling of an E.164 number: the first digit in parentheses, then `-`, `.`, ` ` and
@@ -100,13 +111,20 @@ pub fn check_cookie_header(header: &str, session_key: &str) {
         assert_eq!(*name, name.trim(), "untrimmed name {name:?}");
         assert!(!name.contains(';') && !name.contains('='), "{name:?}");
         assert!(!value.contains(';'), "{value:?}");
-        assert!(!value.starts_with('"') && !value.ends_with('"'), "{value:?}");
+        assert!(
+            !value.starts_with('"') && !value.ends_with('"'),
+            "{value:?}"
+        );
     }
     for (i, (name, value)) in pairs.iter().enumerate() {
         let first = pairs.iter().position(|(n, _)| n == name).expect("itself");
         let found = find_cookie(header, name);
         if first == i {
-            assert_eq!(found, Some(*value), "find_cookie({name:?}) is not the first pair");
+            assert_eq!(
+                found,
+                Some(*value),
+                "find_cookie({name:?}) is not the first pair"
+            );
         } else {
             assert_eq!(found, Some(pairs[first].1));
         }
@@ -114,9 +132,15 @@ pub fn check_cookie_header(header: &str, session_key: &str) {
 
     let key_ok = validate_session_key(session_key).is_ok();
     if let Some(code) = parse_binding_cookie(header, session_key) {
-        assert!(key_ok, "accepted a binding cookie for a bad key {session_key:?}");
+        assert!(
+            key_ok,
+            "accepted a binding cookie for a bad key {session_key:?}"
+        );
         let secret = code.secret();
-        assert!(is_hex64(secret) && secret == secret.to_ascii_lowercase(), "fe_code {secret:?}");
+        assert!(
+            is_hex64(secret) && secret == secret.to_ascii_lowercase(),
+            "fe_code {secret:?}"
+        );
         let raw = find_cookie(header, &format!("{BINDING_COOKIE_PREFIX}{session_key}"))
             .expect("the cookie it came from");
         assert_eq!(raw.to_ascii_lowercase(), secret);
@@ -133,13 +157,17 @@ pub fn check_cookie_header(header: &str, session_key: &str) {
 
     let stale = stale_binding_cookies(header);
     for (i, name) in stale.iter().enumerate() {
-        assert!(name.starts_with(BINDING_COOKIE_PREFIX) && name.len() > BINDING_COOKIE_PREFIX.len());
+        assert!(
+            name.starts_with(BINDING_COOKIE_PREFIX) && name.len() > BINDING_COOKIE_PREFIX.len()
+        );
         assert!(!stale[..i].contains(name), "listed twice: {name:?}");
         assert!(pairs.iter().any(|(n, _)| n == name));
     }
     let expected = pairs
         .iter()
-        .filter(|(n, _)| n.len() > BINDING_COOKIE_PREFIX.len() && n.starts_with(BINDING_COOKIE_PREFIX))
+        .filter(|(n, _)| {
+            n.len() > BINDING_COOKIE_PREFIX.len() && n.starts_with(BINDING_COOKIE_PREFIX)
+        })
         .count();
     assert!(stale.len() <= expected);
     assert_eq!(stale.is_empty(), expected == 0);
@@ -166,7 +194,10 @@ pub fn check_email(input: &str) {
     let first: String = local.chars().take(1).collect();
     assert_eq!(format!("{email:?}"), format!("Email({first}***@{domain})"));
     let json = serde_json::to_string(&email).expect("serialises");
-    assert_eq!(serde_json::from_str::<Email>(&json).ok().as_ref(), Some(&email));
+    assert_eq!(
+        serde_json::from_str::<Email>(&json).ok().as_ref(),
+        Some(&email)
+    );
 }
 
 /// Whether `code` is `UPPER_SNAKE` (`A-Z`, `0-9`, `_`, starting with a letter).
@@ -182,12 +213,21 @@ pub fn is_upper_snake(code: &str) -> bool {
 /// `Location`; no header value carries CR or LF.
 pub fn check_response(response: &EndpointResponse) {
     let status = response.status;
-    assert!(DOCUMENTED_STATUSES.contains(&status), "undocumented status {status}");
+    assert!(
+        DOCUMENTED_STATUSES.contains(&status),
+        "undocumented status {status}"
+    );
     for (name, value) in &response.headers {
-        assert!(!value.contains(['\r', '\n']), "header {name} carries CR/LF: {value:?}");
+        assert!(
+            !value.contains(['\r', '\n']),
+            "header {name} carries CR/LF: {value:?}"
+        );
     }
     if status == 302 {
-        assert!(response.header("location").is_some(), "302 without Location");
+        assert!(
+            response.header("location").is_some(),
+            "302 without Location"
+        );
         return;
     }
     if (200..300).contains(&status) {
@@ -202,7 +242,10 @@ pub fn check_response(response: &EndpointResponse) {
     let message = body["message"].as_str().expect("message is a string");
     assert_eq!(body["status"].as_u64(), Some(u64::from(status)), "{body}");
     if status >= 500 {
-        assert!(OPAQUE_MESSAGES.contains(&message), "5xx message {message:?}");
+        assert!(
+            OPAQUE_MESSAGES.contains(&message),
+            "5xx message {message:?}"
+        );
     }
 }
 
@@ -234,18 +277,26 @@ pub fn unreachable_engine(return_path: &str) -> glide_core::endpoint::GlideAuth 
 }
 
 /// [`unreachable_engine`] around a given client (cheap to call per input: the client is shared).
-pub fn engine_with(glide: glide_core::api::Glide, return_path: &str) -> glide_core::endpoint::GlideAuth {
+pub fn engine_with(
+    glide: glide_core::api::Glide,
+    return_path: &str,
+) -> glide_core::endpoint::GlideAuth {
     glide_core::endpoint::GlideAuth::builder(glide)
         .allowed_origins(["https://app.example.com"])
         .rate_limits(glide_core::ratelimit::RateLimitConfig::disabled())
-        .number_verify_callback_url("https://app.example.com/api/magical-auth/number-verify/callback")
+        .number_verify_callback_url(
+            "https://app.example.com/api/magical-auth/number-verify/callback",
+        )
         .legacy_return_path(return_path)
         .build()
         .expect("a valid engine configuration")
 }
 
 /// No answer sets the verified-session cookie to a value (removal cookies are allowed).
-pub fn assert_no_session_cookie(response: &EndpointResponse, auth: &glide_core::endpoint::GlideAuth) {
+pub fn assert_no_session_cookie(
+    response: &EndpointResponse,
+    auth: &glide_core::endpoint::GlideAuth,
+) {
     let prefix = format!("{}=", auth.session_cookie_name());
     for (name, value) in &response.headers {
         if name == "set-cookie" && value.starts_with(&prefix) {
