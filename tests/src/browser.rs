@@ -1158,3 +1158,50 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_lines_give_the_urls() {
+        assert_eq!(
+            url_after("listening on http://127.0.0.1:3000", "listening on ").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(
+            url_after(
+                "sandbox on http://127.0.0.1:8910/ (embedded)",
+                "sandbox on "
+            )
+            .as_deref(),
+            Some("http://127.0.0.1:8910")
+        );
+        assert_eq!(url_after("listening on port 3000", "listening on "), None);
+        assert_eq!(url_after("INFO started", "listening on "), None);
+    }
+
+    #[test]
+    fn only_meaningful_values_end_a_wait() {
+        for value in [json!(null), json!(false), json!("")] {
+            assert!(!is_truthy(&value), "{value}");
+        }
+        for value in [json!(true), json!("x"), json!(0), json!({}), json!([])] {
+            assert!(is_truthy(&value), "{value}");
+        }
+    }
+
+    #[test]
+    fn js_strings_are_escaped() {
+        assert_eq!(js_string("a'b\"c\n"), "\"a'b\\\"c\\n\"");
+    }
+
+    #[test]
+    fn temp_dirs_are_removed_on_drop() {
+        let dir = TempDir::new("glide-e2e-test");
+        let path = dir.path().to_path_buf();
+        assert!(path.is_dir());
+        drop(dir);
+        assert!(!path.exists());
+    }
+}
