@@ -622,8 +622,8 @@ impl Session {
             .unwrap_or_else(|e| panic!("screenshot is not base64: {e}"))
     }
 
-    /// Saves a screenshot of the current tab as `docs/screenshots/<name>.png` in the repository,
-    /// and returns the path.
+    /// Saves a screenshot of the current tab as `<name>.png` in [`screenshots_dir`], and returns
+    /// the path.
     pub async fn save_screenshot(&self, name: &str) -> PathBuf {
         let png = self.screenshot().await;
         assert!(
@@ -741,12 +741,16 @@ fn blocking_request(port: u16, method: &str, path: &str, timeout: Duration) -> O
     Some(String::from_utf8_lossy(&answer[end + 4..]).into_owned())
 }
 
-/// Where the suite writes its screenshots: `docs/screenshots/` of the repository.
+/// Where the suite writes its screenshots: the directory named by `GLIDE_E2E_SCREENSHOTS` (set
+/// it to `docs/screenshots` to refresh the README's images), else `target/e2e-screenshots`, so
+/// that an ordinary test run leaves the checkout clean.
 pub fn screenshots_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("docs")
-        .join("screenshots")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    match std::env::var_os("GLIDE_E2E_SCREENSHOTS") {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => root.join(dir),
+        None => root.join("target").join("e2e-screenshots"),
+    }
 }
 
 fn is_truthy(value: &Value) -> bool {

@@ -3,7 +3,8 @@
 //!
 //! Each test starts its own chromedriver, its own demo process and one Chromium per "browser
 //! context" (fresh profile: own cookies and `localStorage`), waits on page conditions by bounded
-//! polling, and saves the flow's last screen as `docs/screenshots/<demo>-<flow>.png`.
+//! polling, and saves the flow's last screen as `<demo>-<flow>.png` in `target/e2e-screenshots`
+//! (or `$GLIDE_E2E_SCREENSHOTS`, e.g. `docs/screenshots`).
 //! Without Chromium the tests print `SKIPPED: …` (or fail when `GLIDE_REQUIRE_EXTERNAL=1`).
 //!
 //! Flows: TS43 (sandbox wallet, Android user agent); Link (carrier page in a second tab, the

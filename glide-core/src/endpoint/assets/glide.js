@@ -91,13 +91,14 @@
         clearInterval(poll);
         resolve(value);
       }
+      // Only this flow's own signal: two Link flows in two tabs must not finish each other.
       function onStorage(event) {
-        if (event.key && event.key.indexOf("glide_signal_") === 0 && event.newValue) finish(event.newValue);
+        if (event.key === "glide_signal_" + sessionKey && event.newValue === sessionKey) finish(event.newValue);
       }
       function check() {
         try {
           var value = global.localStorage.getItem("glide_signal_" + sessionKey);
-          if (value) finish(value);
+          if (value === sessionKey) finish(value);
         } catch (e) {}
       }
       global.addEventListener("storage", onStorage);
@@ -144,7 +145,6 @@
       status("waiting-for-link", { url: prepared.data.url });
       (options.openLink || function (url) { global.open(url, "_blank"); })(prepared.data.url);
       credential = await waitForSignal(session.session_key, timeoutMs);
-      if (credential !== session.session_key) session = Object.assign({}, session, { session_key: credential });
     } else if (strategy === "desktop") {
       var qr = (prepared.data && prepared.data.data) || {};
       if (typeof options.onQrCode !== "function") {
