@@ -548,7 +548,10 @@ async fn a_store_failure_is_an_opaque_5xx_for_the_extractor_and_none_for_option(
     let with_cookie = |uri: &str| {
         TestRequest::get()
             .uri(uri)
-            .insert_header(("cookie", "glide_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+            .insert_header((
+                "cookie",
+                "glide_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ))
             .to_request()
     };
 
