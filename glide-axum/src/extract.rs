@@ -122,16 +122,13 @@ impl IntoResponse for VerifiedPhoneRejection {
 
 /// Loads the verified phone through the layer's context.
 async fn lookup(parts: &Parts) -> Result<Option<VerifiedPhone>, VerifiedPhoneRejection> {
-    let context = parts
-        .extensions
-        .get::<RequestContext>()
-        .ok_or_else(|| {
-            tracing::error!(
-                target: "glide::rejection",
-                "VerifiedPhone needs GlideLayer: add `.layer(GlideLayer::new(auth))` to the Router"
-            );
-            VerifiedPhoneRejection::MissingLayer
-        })?;
+    let context = parts.extensions.get::<RequestContext>().ok_or_else(|| {
+        tracing::error!(
+            target: "glide::rejection",
+            "VerifiedPhone needs GlideLayer: add `.layer(GlideLayer::new(auth))` to the Router"
+        );
+        VerifiedPhoneRejection::MissingLayer
+    })?;
     context
         .verified_phone()
         .await

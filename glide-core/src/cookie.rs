@@ -188,7 +188,9 @@ pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
 /// When a browser sends the same name twice (a `Path` or `Domain` variant), the first one wins,
 /// as with the most specific path in RFC 6265 ordering.
 pub fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    cookie_pairs(header).find(|(n, _)| *n == name).map(|(_, v)| v)
+    cookie_pairs(header)
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
 }
 
 fn is_token(text: &str) -> bool {
@@ -197,8 +199,22 @@ fn is_token(text: &str) -> bool {
             b.is_ascii_graphic()
                 && !matches!(
                     b,
-                    b'(' | b')' | b'<' | b'>' | b'@' | b',' | b';' | b':' | b'\\' | b'"' | b'/'
-                        | b'[' | b']' | b'?' | b'=' | b'{' | b'}'
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'='
+                        | b'{'
+                        | b'}'
                 )
         })
 }
@@ -218,7 +234,13 @@ mod tests {
         spec.max_age = Some(Duration::from_secs(300));
         let set = spec.set_header("v");
         let remove = spec.removal_header();
-        for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Domain=example.com"] {
+        for attr in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Secure",
+            "Domain=example.com",
+        ] {
             assert!(set.contains(attr), "{set}");
             assert!(remove.contains(attr), "{remove}");
         }
@@ -245,9 +267,15 @@ mod tests {
         let mut none = CookieSpec::new("x");
         none.same_site = SameSite::None;
         none.secure = false;
-        assert_eq!(none.validate(), Err(CookieConfigError::SameSiteNoneInsecure));
+        assert_eq!(
+            none.validate(),
+            Err(CookieConfigError::SameSiteNoneInsecure)
+        );
         for bad in ["a;b", "a=b", "a b", "", "a\r\n"] {
-            assert!(CookieSpec::new(bad.to_owned()).validate().is_err(), "{bad:?}");
+            assert!(
+                CookieSpec::new(bad.to_owned()).validate().is_err(),
+                "{bad:?}"
+            );
         }
         let mut p = CookieSpec::new("x");
         p.path = "app".into();

@@ -113,8 +113,9 @@ impl Error {
         match self.http_status() {
             500 => "Internal server error.".to_owned(),
             502 | 504 => "The verification service gave an unexpected answer.".to_owned(),
-            503 => "The verification service is temporarily unavailable. Please try again."
-                .to_owned(),
+            503 => {
+                "The verification service is temporarily unavailable. Please try again.".to_owned()
+            }
             _ => match self {
                 Self::Api(api) => api.message.clone(),
                 other => other.to_string(),
@@ -318,7 +319,13 @@ pub struct LogError<'a>(pub &'a Error);
 
 impl fmt::Display for LogError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.0.code(), self.0.http_status(), self.0)?;
+        write!(
+            f,
+            "{} ({}): {}",
+            self.0.code(),
+            self.0.http_status(),
+            self.0
+        )?;
         let mut source = std::error::Error::source(self.0);
         while let Some(s) = source {
             write!(f, ": {s}")?;
@@ -334,7 +341,11 @@ mod tests {
 
     #[test]
     fn five_hundreds_are_opaque() {
-        let e = Error::from(ApiError::new(500, "INTERNAL_SERVER_ERROR", "db at 10.0.0.3 down"));
+        let e = Error::from(ApiError::new(
+            500,
+            "INTERNAL_SERVER_ERROR",
+            "db at 10.0.0.3 down",
+        ));
         assert_eq!(e.http_status(), 503);
         assert!(!e.public_message().contains("10.0.0.3"));
         let e = Error::Config("secret path /etc/x".into());

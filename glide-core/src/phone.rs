@@ -171,7 +171,12 @@ mod tests {
         for spelling in ["+1 555 555 0100", "+1-555-555-0100", "+1 (555) 555.0100"] {
             assert_eq!(PhoneNumber::parse_lenient(spelling).unwrap(), canonical);
         }
-        for bad in [" +15555550100", "+15555550100 ", "+1\t5555550100", "1 555 555 0100"] {
+        for bad in [
+            " +15555550100",
+            "+15555550100 ",
+            "+1\t5555550100",
+            "1 555 555 0100",
+        ] {
             assert!(PhoneNumber::parse_lenient(bad).is_err(), "{bad:?}");
         }
     }

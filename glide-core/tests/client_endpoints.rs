@@ -285,7 +285,10 @@ async fn complete_accepts_json_or_empty_2xx_and_refuses_garbage() {
     glide.complete(&request).await.unwrap();
     // A 2xx that is not Glide speaking is not a completion.
     let error = glide.complete(&request).await.unwrap_err();
-    assert!(matches!(error, glide_core::Error::Decode { status: 200, .. }), "{error:?}");
+    assert!(
+        matches!(error, glide_core::Error::Decode { status: 200, .. }),
+        "{error:?}"
+    );
     let body = server.calls_to(path)[0].json();
     assert_eq!(
         body,
