@@ -1,0 +1,436 @@
+//! `desktop-scale`: N desktop `process` calls waiting at once on one engine (or, with `--pair`,
+//! a second engine's calls for the same flows waiting on Redis pub/sub), their memory, and the
+//! wake-up latency once the phone approves.
+//!
+//! The engine is driven through [`GlideAuth::handle`], as both adapters call it, not over HTTP:
+//! this process's open-file limit (hard 20,000 here) would otherwise go to the client's and the
+//! server's sockets of each waiting request too, and the client side would dominate the figure.
+//! Every waiting request still holds its real loopback HTTP connection from the engine's Glide
+//! client to the sandbox.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glide_core::api::Glide;
+use glide_core::endpoint::{EndpointRequest, GlideAuth};
+use glide_core::events::RedisEvents;
+use glide_core::ratelimit::{RateLimit, RateLimitConfig};
+use glide_core::store::RedisStore;
+use glide_sandbox::{Sandbox, SandboxConfig, SandboxControl};
+use serde_json::{json, Value};
+
+use crate::child::Running;
+use crate::stats::{self, Counts, Percentiles};
+
+/// A desktop Firefox user agent: the sandbox picks `desktop`.
+pub const DESKTOP_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const ORIGIN: &str = "http://app.test";
+const PREPARE: &str = "/api/magical-auth/prepare";
+const PROCESS: &str = "/api/magical-auth/process";
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Flows waiting at once.
+    pub flows: usize,
+    /// The sandbox in a child process (the figure is then the engine's alone).
+    pub split: bool,
+    /// Two engines sharing Redis; the second one's calls wait on pub/sub.
+    pub pair: bool,
+    /// Approvals per second.
+    pub approve_rate: u32,
+    /// How long the sandbox holds a desktop verify call.
+    pub desktop_wait: Duration,
+}
+
+/// How the phone's approval reaches the sandbox.
+enum Approver {
+    Control(SandboxControl),
+    Http(reqwest::Client, String),
+}
+
+impl Approver {
+    async fn approve(&self, key: &str) -> Result<(), String> {
+        match self {
+            Self::Control(control) => control.desktop_approve(key).map_err(|e| e.to_string()),
+            Self::Http(client, base) => {
+                let response = client
+                    .post(format!("{base}/sandbox/desktop/{key}/approve"))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("approve answered {}", response.status()))
+                }
+            }
+        }
+    }
+}
+
+/// The sandbox of a run, in this process or in a child.
+struct SandboxSide {
+    url: String,
+    approver: Approver,
+    child: Option<Running>,
+    _sandbox: Option<Sandbox>,
+}
+
+async fn start_sandbox(split: bool, wait: Duration) -> Result<SandboxSide, String> {
+    if split {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut command = std::process::Command::new(exe);
+        command.args(["sandbox", "--desktop-wait", &wait.as_secs().to_string()]);
+        let child = Running::start(command, "sandbox on", Duration::from_secs(20))?;
+        let url = child
+            .url_after("sandbox on")
+            .ok_or("the sandbox child printed no URL")?;
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(SandboxSide {
+            approver: Approver::Http(client, url.clone()),
+            url,
+            child: Some(child),
+            _sandbox: None,
+        })
+    } else {
+        let sandbox = Sandbox::start(sandbox_config(wait))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(SandboxSide {
+            url: sandbox.base_url(),
+            approver: Approver::Control(sandbox.control()),
+            child: None,
+            _sandbox: Some(sandbox),
+        })
+    }
+}
+
+/// The sandbox's configuration for these runs: a long desktop wait.
+pub fn sandbox_config(wait: Duration) -> SandboxConfig {
+    SandboxConfig::default()
+        .with_port(0)
+        .with_desktop_wait(wait)
+}
+
+/// Limits that are checked (their store round trips count) but never reached.
+fn unreachable_limits() -> RateLimitConfig {
+    let huge = |window| Some(RateLimit::new(u32::MAX, Duration::from_secs(window)));
+    let mut limits = RateLimitConfig::default();
+    limits.prepare_per_phone = huge(600);
+    limits.prepare_per_ip = huge(60);
+    limits.check_per_phone = huge(600);
+    limits.check_per_ip = huge(60);
+    limits
+}
+
+/// An engine instance against the sandbox at `url`; with `redis`, its own Redis store and
+/// pub/sub connections.
+async fn engine(
+    url: &str,
+    wait: Duration,
+    redis: Option<&str>,
+) -> Result<(GlideAuth, Option<Arc<RedisEvents>>), String> {
+    let config = SandboxConfig::default();
+    let glide = Glide::builder(config.client_id, config.client_secret)
+        .base_url(url)
+        .timeout(wait + Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut builder = GlideAuth::builder(glide)
+        .insecure_dev_cookies(true)
+        .rate_limits(unreachable_limits())
+        .busy_wait(wait + Duration::from_secs(60));
+    let mut events = None;
+    if let Some(redis) = redis {
+        let store = RedisStore::connect(redis)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ev = Arc::new(
+            RedisEvents::connect(redis)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        builder = builder.store(store).events(Arc::clone(&ev));
+        events = Some(ev);
+    }
+    Ok((builder.build().map_err(|e| e.to_string())?, events))
+}
+
+fn post(path: &str, body: &Value) -> EndpointRequest {
+    EndpointRequest {
+        method: "POST".into(),
+        path: path.into(),
+        headers: vec![
+            ("host".to_owned(), "app.test".to_owned()),
+            ("origin".to_owned(), ORIGIN.to_owned()),
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("user-agent".to_owned(), DESKTOP_UA.to_owned()),
+        ],
+        body: body.to_string().into(),
+        peer_addr: Some(std::net::IpAddr::from([127, 0, 0, 1])),
+        ..Default::default()
+    }
+}
+
+async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value) {
+    let Some(route) = auth.match_route(&request.path) else {
+        return (0, Value::Null);
+    };
+    let response = auth.handle(route, request).await;
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, body)
+}
+
+/// The `n`-th number of these runs: never a sandbox fixture.
+fn nth_phone(n: usize) -> String {
+    format!("+1555{:07}", 6_000_000 + n % 4_000_000)
+}
+
+async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<String>, String> {
+    let mut keys = Vec::with_capacity(flows);
+    let mut next = 0;
+    while next < flows {
+        let batch: Vec<_> = (next..flows.min(next + 64))
+            .map(|n| {
+                let auth = auth.clone();
+                tokio::spawn(async move {
+                    let body = json!({
+                        "use_case": "VerifyPhoneNumber",
+                        "phone_number": nth_phone(n),
+                        "client_info": {"user_agent": DESKTOP_UA},
+                    });
+                    call(&auth, post(PREPARE, &body)).await
+                })
+            })
+            .collect();
+        next += batch.len();
+        for task in batch {
+            let (status, body) = task.await.map_err(|e| e.to_string())?;
+            let key = body["session"]["session_key"].as_str();
+            match (status, key, body["authentication_strategy"].as_str()) {
+                (200, Some(key), Some("desktop")) => keys.push(key.to_owned()),
+                _ => return Err(format!("prepare answered {status}: {body}")),
+            }
+        }
+    }
+    Ok(keys)
+}
+
+type Waiting = Vec<tokio::task::JoinHandle<(u16, Instant)>>;
+
+/// Fires one `process` per key on `auth`, a batch at a time (to spare the listen backlog).
+async fn fire(auth: &GlideAuth, keys: &[String]) -> Waiting {
+    let mut tasks = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let auth = auth.clone();
+        let body = json!({
+            "session": {"session_key": key},
+            "credential": key,
+            "use_case": "VerifyPhoneNumber",
+        });
+        tasks.push(tokio::spawn(async move {
+            let (status, _) = call(&auth, post(PROCESS, &body)).await;
+            (status, Instant::now())
+        }));
+        if i % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    tasks
+}
+
+/// Waits until `ready()` holds and this process's RSS has settled (two polls 500 ms apart
+/// within 1 %), at most `limit`.
+async fn settle(limit: Duration, ready: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    let mut last = 0u64;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss = stats::rss_kib(None).unwrap_or(0);
+        let steady = rss.abs_diff(last) * 100 <= rss;
+        last = rss;
+        if ready() && steady {
+            return true;
+        }
+    }
+    false
+}
+
+/// The number of topics with waiters in `events`, read from its `Debug` (`waiting_topics`).
+fn waiting_topics(events: &RedisEvents) -> usize {
+    let text = format!("{events:?}");
+    text.split("waiting_topics: ")
+        .nth(1)
+        .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn collect(tasks: Waiting, approved: &[Instant]) -> Result<(Counts, Vec<Duration>), String> {
+    let mut counts = Counts::default();
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for (i, task) in tasks.into_iter().enumerate() {
+        let (status, done) = task.await.map_err(|e| e.to_string())?;
+        counts.add("process", status);
+        if let Some(at) = approved.get(i) {
+            latencies.push(done.saturating_duration_since(*at));
+        }
+    }
+    Ok((counts, latencies))
+}
+
+/// Runs the scenario and prints its figures.
+pub async fn run(options: Options) -> Result<(), String> {
+    let n = options.flows;
+    println!(
+        "desktop-scale: flows={n} sandbox={} instances={} approve_rate={}/s fd_limit={:?}",
+        if options.split {
+            "child process"
+        } else {
+            "in-process"
+        },
+        if options.pair { 2 } else { 1 },
+        options.approve_rate,
+        stats::fd_limit()
+    );
+    let rss_start = stats::rss_kib(None).unwrap_or(0);
+    let redis = if options.pair {
+        Some(glide_tests::redis_server::RedisServer::start().ok_or("redis-server is missing")?)
+    } else {
+        None
+    };
+    let redis_url = redis.as_ref().map(|r| r.url());
+    let side = start_sandbox(options.split, options.desktop_wait).await?;
+    let (a, _) = engine(&side.url, options.desktop_wait, redis_url.as_deref()).await?;
+    let b = match &redis_url {
+        Some(url) => Some(engine(&side.url, options.desktop_wait, Some(url)).await?),
+        None => None,
+    };
+
+    // Warm-up: one whole flow (token, pools, allocator).
+    let warm = prepare_all(&a, 1).await?;
+    let warm_tasks = fire(&a, &warm).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    side.approver.approve(&warm[0]).await?;
+    let (warm_counts, _) = collect(warm_tasks, &[]).await?;
+    if warm_counts.in_range(200..201) != 1 {
+        return Err(format!("the warm-up flow did not verify: {warm_counts:?}"));
+    }
+
+    let started = Instant::now();
+    let keys = prepare_all(&a, n).await?;
+    println!("prepared {n} flows in {:.1} s", started.elapsed().as_secs_f64());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_prepared = stats::rss_kib(None).unwrap_or(0);
+    let child_pid = side.child.as_ref().map(Running::pid);
+    let child_prepared = child_pid.and_then(|p| stats::rss_kib(Some(p)));
+    let fds_prepared = stats::open_fds();
+
+    let started = Instant::now();
+    let tasks_a = fire(&a, &keys).await;
+    let per_request_fds = if options.split { 1 } else { 2 };
+    let want = fds_prepared + per_request_fds * n;
+    let slack = 100;
+    let all_waiting = settle(Duration::from_secs(90), || {
+        stats::open_fds() + slack >= want
+    })
+    .await;
+    let finished_early = tasks_a.iter().filter(|t| t.is_finished()).count();
+    println!(
+        "fired {n} process calls; waiting after {:.1} s (all waiting: {all_waiting}, open fds {} of ~{want}, finished early {finished_early})",
+        started.elapsed().as_secs_f64(),
+        stats::open_fds()
+    );
+    let rss_waiting = stats::rss_kib(None).unwrap_or(0);
+    let child_waiting = child_pid.and_then(|p| stats::rss_kib(Some(p)));
+
+    let mut tasks_b = None;
+    let mut rss_b_waiting = None;
+    if let Some((b, events)) = &b {
+        let events = events.as_ref().ok_or("instance B has no Redis events")?;
+        let started = Instant::now();
+        let tasks = fire(b, &keys).await;
+        let ok = settle(Duration::from_secs(90), || waiting_topics(events) >= n).await;
+        println!(
+            "instance B: {n} process calls waiting on pub/sub after {:.1} s (all: {ok}, topics {})",
+            started.elapsed().as_secs_f64(),
+            waiting_topics(events)
+        );
+        rss_b_waiting = stats::rss_kib(None);
+        tasks_b = Some(tasks);
+    }
+
+    // The phone approves, paced.
+    let interval = Duration::from_secs_f64(1.0 / f64::from(options.approve_rate.max(1)));
+    let mut approved = Vec::with_capacity(n);
+    let mut approve_errors = 0usize;
+    let start = tokio::time::Instant::now();
+    for (i, key) in keys.iter().enumerate() {
+        tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
+        approved.push(Instant::now());
+        if side.approver.approve(key).await.is_err() {
+            approve_errors += 1;
+        }
+    }
+    let (counts_a, lat_a) = collect(tasks_a, &approved).await?;
+    let b_result = match tasks_b {
+        Some(tasks) => Some(collect(tasks, &approved).await?),
+        None => None,
+    };
+
+    let kib = |from: u64, to: u64| (to.saturating_sub(from)) as f64 / n as f64;
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!("| RSS at start / after {n} prepares / all waiting | {rss_start} / {rss_prepared} / {rss_waiting} KiB |");
+    println!(
+        "| **KiB per waiting request** (waiting − prepared) / N, this process | **{:.2}** |",
+        kib(rss_prepared, rss_waiting)
+    );
+    println!(
+        "| KiB per flow incl. its prepared state (waiting − start) / N | {:.2} |",
+        kib(rss_start, rss_waiting)
+    );
+    if let (Some(p), Some(w)) = (child_prepared, child_waiting) {
+        println!(
+            "| sandbox child RSS prepared / waiting | {p} / {w} KiB ({:.2} KiB per waiting call) |",
+            kib(p, w)
+        );
+    }
+    if let Some(w) = rss_b_waiting {
+        println!(
+            "| instance B: KiB per pub/sub waiter (B waiting − A waiting) / N | {:.2} |",
+            kib(rss_waiting, w)
+        );
+    }
+    println!("| approvals failed | {approve_errors} |");
+    println!("| instance A process statuses | {:?} |", counts_a.0);
+    if let Some(p) = Percentiles::of(lat_a) {
+        println!("| **wake-up, approve → A's response** | {p} |");
+    }
+    if let Some((counts_b, lat_b)) = b_result {
+        println!("| instance B process statuses | {:?} |", counts_b.0);
+        if let Some(p) = Percentiles::of(lat_b) {
+            println!("| **wake-up, approve → B's response (Redis pub/sub)** | {p} |");
+        }
+    }
+    drop(redis);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_not_fixtures() {
+        for n in [0, 1, 99, 3_999_999, 4_000_000] {
+            let p = nth_phone(n);
+            assert_eq!(p.len(), 12, "{p}");
+            assert!(!p.starts_with("+155555501"), "{p}");
+        }
+    }
+}
