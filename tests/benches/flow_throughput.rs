@@ -168,8 +168,17 @@ fn bench(c: &mut Criterion) {
     let next = Arc::new(AtomicU64::new(0));
 
     // Each way once before timing: a broken flow fails here, not inside the measurement.
-    for (_, way) in &ways {
+    // It also shows which Glide calls each way makes per flow (the sandbox logs them).
+    for (name, way) in &ways {
         rt.block_on(run_flows(way, &wallet, &next, 2, 1));
+        wallet.clear_requests();
+        rt.block_on(run_flows(way, &wallet, &next, 1, 1));
+        let calls: Vec<String> = wallet
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        eprintln!("note: {name}: Glide calls per flow: {calls:?}");
     }
 
     for (group_name, in_flight) in [

@@ -86,7 +86,7 @@ async fn one(app: &Router, cookie: &str) -> StatusCode {
 async fn glide_app(
     sandbox: &glide_sandbox::Sandbox,
     store: Option<Arc<dyn Store>>,
-) -> (Router, String) {
+) -> (Router, String, GlideAuth) {
     let auth: GlideAuth = common::engine(&sandbox.base_url(), store);
     let cookie = common::engine_flow(
         &auth,
@@ -97,8 +97,8 @@ async fn glide_app(
     .await;
     let app = Router::new()
         .route("/me", get(glide_me))
-        .layer(GlideLayer::new(auth));
-    (app, cookie)
+        .layer(GlideLayer::new(auth.clone()));
+    (app, cookie, auth)
 }
 
 /// The tower-sessions app with a session holding `phone_number`; returns the app and the
@@ -130,6 +130,16 @@ async fn tower_sessions_app() -> (Router, String) {
     (app, cookie)
 }
 
+/// The session id in the glide memory variant's cookie.
+fn glide_cookie_value(variants: &[(&str, Router, String)]) -> String {
+    variants
+        .iter()
+        .find(|(name, _, _)| *name == "glide_verified_phone_memory")
+        .and_then(|(_, _, cookie)| cookie.split_once('='))
+        .map(|(_, id)| id.to_owned())
+        .expect("the memory variant's cookie")
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -141,7 +151,7 @@ fn bench(c: &mut Criterion) {
     let bare_app = Router::new().route("/me", get(bare));
     variants.push(("bare_handler", bare_app, "glide_session=unused".to_owned()));
 
-    let (glide_memory, glide_cookie) = rt.block_on(glide_app(&sandbox, None));
+    let (glide_memory, glide_cookie, glide_auth) = rt.block_on(glide_app(&sandbox, None));
     let layer_only_app = Router::new()
         .route("/me", get(layer_only))
         .layer(GlideLayer::new(common::engine(&sandbox.base_url(), None)));
@@ -159,7 +169,7 @@ fn bench(c: &mut Criterion) {
             let store = rt
                 .block_on(RedisStore::connect(&server.url()))
                 .expect("RedisStore connects");
-            let (app, cookie) = rt.block_on(glide_app(&sandbox, Some(Arc::new(store))));
+            let (app, cookie, _) = rt.block_on(glide_app(&sandbox, Some(Arc::new(store))));
             variants.push(("glide_verified_phone_redis", app, cookie));
         }
         None => eprintln!("note: redis-server not found; glide_verified_phone_redis skipped"),
@@ -175,6 +185,28 @@ fn bench(c: &mut Criterion) {
             b.to_async(&rt).iter(|| one(app, cookie));
         });
     }
+    group.finish();
+
+    // Where the memory-store figure goes: the engine's lookup without any HTTP.
+    let mut group = c.benchmark_group("engine_session_lookup_memory");
+    let id = glide_cookie_value(&variants);
+    let cookie_header = format!("{}={id}", glide_auth.session_cookie_name());
+    group.bench_function("auth_verified_phone", |b| {
+        b.to_async(&rt)
+            .iter(|| glide_auth.verified_phone(Some(&cookie_header)));
+    });
+    group.bench_function("sessions_load", |b| {
+        b.to_async(&rt).iter(|| glide_auth.sessions().load(&id));
+    });
+    // The JSON decoding part of it: the session's `VerifiedPhone` from its JSON form.
+    let phone = rt
+        .block_on(glide_auth.sessions().load(&id))
+        .expect("the store answers")
+        .expect("the session is live");
+    let json = serde_json::to_vec(&phone).expect("VerifiedPhone serialises");
+    group.bench_function("decode_verified_phone_json", |b| {
+        b.iter(|| serde_json::from_slice::<glide_core::VerifiedPhone>(&json));
+    });
     group.finish();
     drop(redis);
 }
