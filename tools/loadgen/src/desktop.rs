@@ -160,7 +160,10 @@ async fn engine(
     Ok((builder.build().map_err(|e| e.to_string())?, events))
 }
 
-fn post(path: &str, body: &Value) -> EndpointRequest {
+/// A browser's request; `n` picks its address (127.1.x.y): per-IP limits count per browser, as
+/// in production, and one shared address would make its counter a hot key.
+fn post(path: &str, body: &Value, n: usize) -> EndpointRequest {
+    let [_, _, _, _, _, _, hi, lo] = (n as u64).to_be_bytes();
     EndpointRequest {
         method: "POST".into(),
         path: path.into(),
@@ -171,7 +174,7 @@ fn post(path: &str, body: &Value) -> EndpointRequest {
             ("user-agent".to_owned(), DESKTOP_UA.to_owned()),
         ],
         body: body.to_string().into(),
-        peer_addr: Some(std::net::IpAddr::from([127, 0, 0, 1])),
+        peer_addr: Some(std::net::IpAddr::from([127, 1, hi, lo])),
         ..Default::default()
     }
 }
@@ -203,7 +206,7 @@ async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<String>, Stri
                         "phone_number": nth_phone(n),
                         "client_info": {"user_agent": DESKTOP_UA},
                     });
-                    call(&auth, post(PREPARE, &body)).await
+                    call(&auth, post(PREPARE, &body, n)).await
                 })
             })
             .collect();
@@ -233,7 +236,7 @@ async fn fire(auth: &GlideAuth, keys: &[String]) -> Waiting {
             "use_case": "VerifyPhoneNumber",
         });
         tasks.push(tokio::spawn(async move {
-            let (status, _) = call(&auth, post(PROCESS, &body)).await;
+            let (status, _) = call(&auth, post(PROCESS, &body, i)).await;
             (status, Instant::now())
         }));
         if i % 200 == 199 {
@@ -323,7 +326,10 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     let started = Instant::now();
     let keys = prepare_all(&a, n).await?;
-    println!("prepared {n} flows in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "prepared {n} flows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_prepared = stats::rss_kib(None).unwrap_or(0);
     let child_pid = side.child.as_ref().map(Running::pid);
@@ -334,7 +340,8 @@ pub async fn run(options: Options) -> Result<(), String> {
     let tasks_a = fire(&a, &keys).await;
     let per_request_fds = if options.split { 1 } else { 2 };
     let want = fds_prepared + per_request_fds * n;
-    let slack = 100;
+    // The prepares left up to 64 idle pooled connections, which the first calls reuse.
+    let slack = per_request_fds * 64 + 50;
     let all_waiting = settle(Duration::from_secs(90), || {
         stats::open_fds() + slack >= want
     })
@@ -382,6 +389,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         None => None,
     };
 
+    // The state machine of one waiting call, before any allocation it makes.
+    let probe = post(PROCESS, &json!({}), 0);
+    let future_bytes = a
+        .match_route(PROCESS)
+        .map(|route| std::mem::size_of_val(&a.handle(route, probe)))
+        .unwrap_or(0);
     let kib = |from: u64, to: u64| (to.saturating_sub(from)) as f64 / n as f64;
     println!("| figure | value |");
     println!("|---|---|");
@@ -406,6 +419,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             kib(rss_waiting, w)
         );
     }
+    println!("| size of one `GlideAuth::handle` future | {future_bytes} bytes |");
     println!("| approvals failed | {approve_errors} |");
     println!("| instance A process statuses | {:?} |", counts_a.0);
     if let Some(p) = Percentiles::of(lat_a) {

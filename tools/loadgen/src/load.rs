@@ -109,7 +109,11 @@ impl Browser {
         })
     }
 
-    async fn send(&mut self, label: &str, request: reqwest::RequestBuilder) -> (u16, Value, String) {
+    async fn send(
+        &mut self,
+        label: &str,
+        request: reqwest::RequestBuilder,
+    ) -> (u16, Value, String) {
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -189,7 +193,9 @@ impl Browser {
         let phone = nth_phone(n);
         match kind {
             Kind::Ts43 => {
-                let (s, key) = self.prepare("VerifyPhoneNumber", Some(&phone), ANDROID_UA).await;
+                let (s, key) = self
+                    .prepare("VerifyPhoneNumber", Some(&phone), ANDROID_UA)
+                    .await;
                 if s != 200 {
                     return false;
                 }
@@ -200,13 +206,16 @@ impl Browser {
                     && self.me_and_logout().await
             }
             Kind::Link => {
-                let (s, key) = self.prepare("VerifyPhoneNumber", Some(&phone), IPHONE_UA).await;
+                let (s, key) = self
+                    .prepare("VerifyPhoneNumber", Some(&phone), IPHONE_UA)
+                    .await;
                 if s != 200 {
                     return false;
                 }
-                let request = self
-                    .http
-                    .get(format!("{}/sandbox/link/{key}?decision=approve", self.sandbox));
+                let request = self.http.get(format!(
+                    "{}/sandbox/link/{key}?decision=approve",
+                    self.sandbox
+                ));
                 let (s, _, location) = self.send("sandbox:link-approve", request).await;
                 let fragment = location.split('#').nth(1).unwrap_or_default().to_owned();
                 let agg = fragment
@@ -222,7 +231,9 @@ impl Browser {
                     && self.me_and_logout().await
             }
             Kind::Desktop => {
-                let (s, key) = self.prepare("VerifyPhoneNumber", Some(&phone), DESKTOP_UA).await;
+                let (s, key) = self
+                    .prepare("VerifyPhoneNumber", Some(&phone), DESKTOP_UA)
+                    .await;
                 if s != 200 {
                     return false;
                 }
@@ -242,7 +253,11 @@ impl Browser {
                     .send();
                 let phone_side = async {
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    approve.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+                    approve
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0)
                 };
                 let (processed, approved) = tokio::join!(process, phone_side);
                 self.counts.add("sandbox:desktop-approve", approved);
@@ -336,7 +351,10 @@ pub async fn run(options: Options) -> Result<(), String> {
         let mut samples = Vec::new();
         let start = Instant::now();
         while Instant::now() < deadline + Duration::from_secs(1) {
-            samples.push((start.elapsed().as_secs(), stats::rss_kib(Some(pid)).unwrap_or(0)));
+            samples.push((
+                start.elapsed().as_secs(),
+                stats::rss_kib(Some(pid)).unwrap_or(0),
+            ));
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
         samples
@@ -417,7 +435,9 @@ pub async fn run(options: Options) -> Result<(), String> {
             .filter(|(k, _)| *k == kind)
             .map(|(_, d)| *d)
             .collect();
-        let p = Percentiles::of(times).map(|p| p.to_string()).unwrap_or_default();
+        let p = Percentiles::of(times)
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         println!("| {} | {} | {} | {p} |", kind.name(), get(1), get(2));
     }
     println!("| t (s) | demo RSS (KiB) |");
