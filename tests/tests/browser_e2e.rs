@@ -11,7 +11,8 @@
 //! first tab finishing on the completion page's signal, binding cookie HttpOnly, fragment gone);
 //! Link completed in another browser (the "open in your default browser" guidance); Desktop (QR
 //! page opened by a second browser, the phone; the desktop tab finishing by itself); the risk
-//! denial (`+15555550101`); a carrier that is not eligible (`+15555550106`); logout.
+//! denial (`+15555550101`); a carrier that is not eligible (`+15555550106`), then its SMS code
+//! fallback (a wrong code, then the right one from the sandbox inbox); logout.
 
 use glide_tests::browser::{
     ChromeDriver, Demo, DemoApp, Session, SessionOptions, ANDROID_UA, IPHONE_UA,
@@ -24,6 +25,8 @@ const OK_NUMBER: &str = "+15555550100";
 const SIM_SWAP_NUMBER: &str = "+15555550101";
 /// Prepare answers 422 `CARRIER_NOT_ELIGIBLE`.
 const NOT_ELIGIBLE_NUMBER: &str = "+15555550106";
+/// [`NOT_ELIGIBLE_NUMBER`] as the page formats it.
+const NOT_ELIGIBLE_SHOWN: &str = "+1 555 555 0106";
 
 /// Runs each flow against both demos: `axum::<flow>` and `actix::<flow>`.
 macro_rules! against_both_demos {
@@ -361,12 +364,10 @@ async fn risk_denied(demo: Demo) {
         .await;
 }
 
-/// `+15555550106`: the carrier is not eligible for Magical Auth.
-///
-/// TODO(sms-fallback): the SMS fallback flow is not built yet. Once it is, continue this test:
-/// the page offers the SMS code for `+15555550106`, the test reads the code from the sandbox
-/// (`POST /sandbox/legacy/otp`), types it, and asserts the verified session (strategy `sms`).
-/// Until then it asserts the carrier-not-eligible message.
+/// `+15555550106`: the carrier is not eligible for Magical Auth. The page says so and offers a
+/// one-time code instead; the SMS code path then verifies: "Text me a code", the sandbox inbox
+/// shows the code the sandbox "sent", a wrong code costs an attempt (the page says how many are
+/// left), the right one starts a verified session with strategy `sms`.
 async fn carrier_not_eligible(demo: Demo) {
     let Some((driver, app)) = setup(demo) else {
         return;
@@ -393,12 +394,94 @@ async fn carrier_not_eligible(demo: Demo) {
             .contains("cannot verify silently"),
         "{outcome}"
     );
-    let me = me(&android).await;
-    assert_eq!(me.0, 401, "{me:?}");
+    let me_before = me(&android).await;
+    assert_eq!(me_before.0, 401, "{me_before:?}");
 
+    // The fallback panel is offered for the number that was typed.
+    android.wait_for_element("#fallback").await;
+    assert_eq!(android.text("#fallback-phone").await, NOT_ELIGIBLE_SHOWN);
+    assert!(
+        !is_displayed(&android, "#code-box").await,
+        "no code box before a code is asked for"
+    );
     android.scroll_into_view("#error").await;
     android
         .save_screenshot(&format!("{}-not-eligible", demo.name()))
+        .await;
+
+    // "Text me a code": the code box and (sandbox mode) the sandbox inbox appear.
+    android.click("#fallback-sms").await;
+    android.wait_for_element("#code-box").await;
+    android
+        .wait_for_text("#code-label", &format!("by SMS to {NOT_ELIGIBLE_SHOWN}"))
+        .await;
+    android
+        .wait_for_text("#fallback-status", "Code sent.")
+        .await;
+    android.wait_for_element("#sandbox-inbox").await;
+    android.click("#inbox-read").await;
+    let code = android
+        .wait_until(
+            "the sandbox inbox to show the code",
+            "var t = document.getElementById('inbox-code').textContent.trim(); \
+             return /^\\d{4,10}$/.test(t) ? t : null;",
+        )
+        .await;
+    let code = code.as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        code,
+        sandbox_otp(&app, NOT_ELIGIBLE_NUMBER).await,
+        "the inbox shows the code the sandbox sent"
+    );
+
+    // A wrong code costs an attempt; the page says how many are left and starts no session.
+    android.type_into("#code", &wrong_code(&code)).await;
+    android.click("#code-submit").await;
+    android.wait_for_text("#attempts", "4 attempts left").await;
+    android
+        .wait_for_text("#fallback-status", "That code is not right.")
+        .await;
+    assert!(
+        is_displayed(&android, "#code-box").await,
+        "the code box stays for another try"
+    );
+    let me_wrong = me(&android).await;
+    assert_eq!(
+        me_wrong.0, 401,
+        "a wrong code starts no session: {me_wrong:?}"
+    );
+
+    // The right code verifies: the result replaces the error and the fallback panel.
+    android.type_into("#code", &code).await;
+    android.click("#code-submit").await;
+    android
+        .wait_until(
+            "the result of the SMS code to replace the error",
+            "return !document.getElementById('result').hidden && \
+             document.getElementById('error').hidden;",
+        )
+        .await;
+    let outcome = wait_for_outcome(&android).await;
+    assert_verified(&outcome, NOT_ELIGIBLE_NUMBER, "SMS code");
+    assert!(
+        !is_displayed(&android, "#fallback").await,
+        "the fallback panel is gone after verification"
+    );
+    let me = me(&android).await;
+    assert_eq!(me.0, 200, "GET /me after the SMS code: {me:?}");
+    assert_eq!(me.1["phone_number"], NOT_ELIGIBLE_NUMBER);
+    assert_eq!(me.1["strategy"], "sms");
+    assert_session_cookies_hidden(&android).await;
+    android
+        .wait_for_text(
+            "#session-text",
+            &format!("Verified as {NOT_ELIGIBLE_SHOWN}"),
+        )
+        .await;
+
+    android.scroll_into_view("#result").await;
+    android
+        .save_screenshot(&format!("{}-sms-fallback", demo.name()))
         .await;
 }
 
@@ -457,6 +540,39 @@ async fn logout(demo: Demo) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
+
+/// Whether the element `css` exists and is displayed (not inside a `hidden` ancestor).
+async fn is_displayed(session: &Session, css: &str) -> bool {
+    let script = format!(
+        "var e = document.querySelector({sel}); \
+         return !!e && !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);",
+        sel = glide_tests::browser::js_string(css)
+    );
+    session.execute(&script, vec![]).await == Value::Bool(true)
+}
+
+/// A code that is not `code`: same length, first digit changed.
+fn wrong_code(code: &str) -> String {
+    let first = if code.starts_with('0') { '1' } else { '0' };
+    format!("{first}{}", &code[1..])
+}
+
+/// The last one-time code the sandbox "sent" to `phone` (`POST /sandbox/legacy/otp`).
+async fn sandbox_otp(app: &DemoApp, phone: &str) -> String {
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/sandbox/legacy/otp", app.sandbox_url()))
+        .json(&serde_json::json!({ "phone_number": phone }))
+        .send()
+        .await
+        .expect("POST /sandbox/legacy/otp")
+        .json()
+        .await
+        .expect("the sandbox's OTP answer is JSON");
+    answer["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the sandbox sent no code to {phone}: {answer}"))
+        .to_owned()
+}
 
 /// chromedriver and the demo, or `None` when Chromium is missing (the test is skipped).
 fn setup(demo: Demo) -> Option<(ChromeDriver, DemoApp)> {
