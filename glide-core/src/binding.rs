@@ -249,16 +249,16 @@ pub fn parse_binding_cookie(cookie_header: &str, session_key: &str) -> Option<Fe
 /// The names of every binding cookie (`_glide_bind_*`) in a `Cookie` header, without repeats,
 /// so that abandoned Link flows can be expired with [`clear_binding_cookie`].
 pub fn stale_binding_cookies(cookie_header: &str) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for (name, _) in cookie_pairs(cookie_header) {
-        if name.len() > BINDING_COOKIE_PREFIX.len()
-            && name.starts_with(BINDING_COOKIE_PREFIX)
-            && !names.iter().any(|n| n == name)
-        {
-            names.push(name.to_owned());
-        }
-    }
-    names
+    let mut seen = std::collections::HashSet::new();
+    cookie_pairs(cookie_header)
+        .map(|(name, _)| name)
+        .filter(|name| {
+            name.len() > BINDING_COOKIE_PREFIX.len()
+                && name.starts_with(BINDING_COOKIE_PREFIX)
+                && seen.insert(*name)
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The session key a binding cookie name belongs to (`_glide_bind_abc` → `abc`).
