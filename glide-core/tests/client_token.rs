@@ -97,7 +97,17 @@ async fn unauthorized_refreshes_once_and_retries_once() {
     // refused again after the refresh: the 401 is returned, no loop
     server.state.min_valid_token.store(1000, Ordering::SeqCst);
     let err = glide.status("k1").await.unwrap_err();
-    assert_eq!((err.code(), err.http_status()), ("UNAUTHORIZED", 401));
+    match &err {
+        glide_core::Error::Api(api) => {
+            assert_eq!((api.code.as_str(), api.status), ("UNAUTHORIZED", 401))
+        }
+        other => panic!("expected Glide's 401, got {other:?}"),
+    }
+    // Our routes answer Glide refusing our credentials as an opaque outage, not as the user's 401.
+    assert_eq!(
+        (err.code(), err.http_status()),
+        ("SERVICE_UNAVAILABLE", 503)
+    );
     assert_eq!(server.token_requests(), 3);
     assert_eq!(server.calls_to(STATUS).len(), 5);
 }
