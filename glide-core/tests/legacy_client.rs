@@ -329,6 +329,13 @@ async fn bad_credentials_map_to_unauthorized() {
         .start_auth(&StartAuthRequest::phone(phone("+15555550100")))
         .await
         .unwrap_err();
-    assert_eq!((e.http_status(), e.code()), (401, "UNAUTHORIZED"));
+    match &e {
+        glide_core::Error::Api(api) => {
+            assert_eq!((api.status, api.code.as_str()), (401, "UNAUTHORIZED"))
+        }
+        other => panic!("expected Glide's 401, got {other:?}"),
+    }
+    // On our routes, bad client credentials are our outage: an opaque 503.
+    assert_eq!((e.http_status(), e.code()), (503, "SERVICE_UNAVAILABLE"));
     assert!(!format!("{client:?}").contains("wrong"));
 }
