@@ -41,6 +41,16 @@ pub(super) fn same_origin(request: &EndpointRequest, allowed: &[String]) -> Resu
     }
 }
 
+/// The door of every state-changing JSON route: `POST`, same origin, a JSON body of type `T`.
+pub(super) fn post_json<T: DeserializeOwned>(
+    request: &EndpointRequest,
+    allowed_origins: &[String],
+) -> Result<T, Error> {
+    method(request, "POST")?;
+    same_origin(request, allowed_origins)?;
+    json(request)
+}
+
 /// Parses a JSON body after checking `Content-Type: application/json`.
 pub(super) fn json<T: DeserializeOwned>(request: &EndpointRequest) -> Result<T, Error> {
     let content_type = request.header("content-type").unwrap_or_default();

@@ -264,9 +264,7 @@ impl GlideAuth {
     /// A start route's input: `POST` from an allowed origin, a JSON body with a valid number
     /// and e-mail.
     fn start_input(&self, request: &EndpointRequest) -> Result<StartInput, Error> {
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &self.inner.allowed_origins)?;
-        let body: StartBody = guard::json(request)?;
+        let body: StartBody = guard::post_json(request, &self.inner.allowed_origins)?;
         Ok(StartInput {
             phone: parse_phone(body.phone_number.as_deref())?,
             email: parse_email(body.email.as_deref())?,
@@ -442,9 +440,7 @@ impl GlideAuth {
         request: &EndpointRequest,
     ) -> Result<EndpointResponse, Error> {
         let inner = &self.inner;
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &inner.allowed_origins)?;
-        let body: VerifyBody = guard::json(request)?;
+        let body: VerifyBody = guard::post_json(request, &inner.allowed_origins)?;
         self.check_code_limits(request).await?;
         let legacy = self.legacy();
         let id = self

@@ -64,9 +64,7 @@ impl GlideAuth {
         request: &EndpointRequest,
     ) -> Result<EndpointResponse, Error> {
         let inner = &self.inner;
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &inner.allowed_origins)?;
-        let body: BrowserPrepare = guard::json(request)?;
+        let body: BrowserPrepare = guard::post_json(request, &inner.allowed_origins)?;
         let use_case = body
             .use_case
             .ok_or_else(|| Error::validation("use_case", "use_case is required"))?;
@@ -185,9 +183,7 @@ impl GlideAuth {
         request: &EndpointRequest,
     ) -> Result<EndpointResponse, Error> {
         let inner = &self.inner;
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &inner.allowed_origins)?;
-        let body: BrowserInvocation = guard::json(request)?;
+        let body: BrowserInvocation = guard::post_json(request, &inner.allowed_origins)?;
         if FlowRepo::is_valid_key(&body.session_id) {
             match inner.flows.apply(&body.session_id, &Event::Invoke).await {
                 Ok(_) => {
@@ -210,9 +206,7 @@ impl GlideAuth {
         request: &EndpointRequest,
     ) -> Result<EndpointResponse, Error> {
         let inner = &self.inner;
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &inner.allowed_origins)?;
-        let body: BrowserComplete = guard::json(request)?;
+        let body: BrowserComplete = guard::post_json(request, &inner.allowed_origins)?;
         self.check_code_limits(request).await?;
         let session_key = body
             .session_key
@@ -268,9 +262,7 @@ impl GlideAuth {
         request: &EndpointRequest,
     ) -> Result<EndpointResponse, Error> {
         let inner = &self.inner;
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &inner.allowed_origins)?;
-        let body: BrowserProcess = guard::json(request)?;
+        let body: BrowserProcess = guard::post_json(request, &inner.allowed_origins)?;
         self.check_code_limits(request).await?;
         let session_key = body
             .session
