@@ -100,16 +100,12 @@ pub(crate) fn endpoint_request(parts: &Parts, body: Bytes) -> EndpointRequest {
 
 /// Every `Cookie` header of the request joined with `; ` (HTTP/2 may split them).
 pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
-    let mut values = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok());
-    let first = values.next()?.to_owned();
-    Some(values.fold(first, |mut acc, v| {
-        acc.push_str("; ");
-        acc.push_str(v);
-        acc
-    }))
+    glide_core::cookie::join_cookie_headers(
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok()),
+    )
 }
 
 /// The axum response for an [`EndpointResponse`]; every header kept, in order (several

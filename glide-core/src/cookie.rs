@@ -169,6 +169,24 @@ impl CookieSpec {
     }
 }
 
+/// Joins the values of several `Cookie` request headers (HTTP/2 may split one into many) into the
+/// single header value the other functions here read; `None` when there is none.
+///
+/// ```
+/// use glide_core::cookie::join_cookie_headers;
+/// assert_eq!(join_cookie_headers(["a=1", "b=2"]).as_deref(), Some("a=1; b=2"));
+/// assert_eq!(join_cookie_headers(Vec::<&str>::new()), None);
+/// ```
+pub fn join_cookie_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut values = values.into_iter();
+    let first = values.next()?.to_owned();
+    Some(values.fold(first, |mut joined, value| {
+        joined.push_str("; ");
+        joined.push_str(value);
+        joined
+    }))
+}
+
 /// Iterates over the `name=value` pairs of a `Cookie` request header, in order.
 ///
 /// Pairs without `=` are skipped; surrounding spaces are trimmed; values are not decoded.

@@ -35,17 +35,12 @@ impl EndpointRequest {
 
     /// All `Cookie` headers joined with `; ` (HTTP/2 may split them).
     pub fn cookie_header(&self) -> Option<String> {
-        let mut parts = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n == "cookie")
-            .map(|(_, v)| v.as_str());
-        let first = parts.next()?;
-        Some(parts.fold(first.to_owned(), |mut acc, p| {
-            acc.push_str("; ");
-            acc.push_str(p);
-            acc
-        }))
+        crate::cookie::join_cookie_headers(
+            self.headers
+                .iter()
+                .filter(|(n, _)| n == "cookie")
+                .map(|(_, v)| v.as_str()),
+        )
     }
 
     /// The value of query parameter `name`, percent-decoded.
