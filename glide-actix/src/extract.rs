@@ -6,7 +6,7 @@ use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
-use glide_core::endpoint::{EndpointResponse, GlideAuth, LookupError, RequestContext};
+use glide_core::endpoint::{GlideAuth, Rejection, RequestContext};
 use serde::Serialize;
 
 use crate::convert;
@@ -74,46 +74,20 @@ impl From<glide_core::VerifiedPhone> for VerifiedPhone {
     }
 }
 
-/// Why [`VerifiedPhone`] could not be extracted. Its [`ResponseError`] answer is the same, byte
-/// for byte, as glide-axum's rejection.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifiedPhoneError {
-    /// No verified session in this request: 401 `NOT_VERIFIED`.
-    #[error("the request has no verified phone session")]
-    NotVerified,
-    /// Neither [`GlideMiddleware`](crate::GlideMiddleware) nor a [`GlideAuth`] `app_data` is
-    /// installed on this route: a 500 naming `GlideMiddleware` (and an error log).
-    #[error("VerifiedPhone was extracted but GlideMiddleware is not installed on this route")]
-    MissingMiddleware,
-    /// The store failed while looking up the session: an opaque 500 (details in the log).
-    #[error("the verified session could not be looked up")]
-    Lookup(#[source] LookupError),
-}
-
-impl VerifiedPhoneError {
-    /// The engine's answer for this error.
-    fn endpoint_response(&self) -> EndpointResponse {
-        match self {
-            Self::NotVerified => RequestContext::not_verified(),
-            Self::MissingMiddleware => RequestContext::missing_middleware(MIDDLEWARE),
-            Self::Lookup(error) => EndpointResponse::error(error),
-        }
-    }
-}
+/// Why [`VerifiedPhone`] could not be extracted: glide-core's [`Rejection`] (the same one the
+/// axum adapter wraps, so both answer the same bytes), as an actix-web error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct VerifiedPhoneError(pub Rejection);
 
 impl ResponseError for VerifiedPhoneError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::NotVerified => StatusCode::UNAUTHORIZED,
-            Self::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Lookup(error) => StatusCode::from_u16(error.http_status())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        }
+        StatusCode::from_u16(self.0.status().as_u16())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        convert::into_response(self.endpoint_response())
+        convert::into_response(self.0.to_response())
     }
 }
 
@@ -123,7 +97,11 @@ impl FromRequest for VerifiedPhone {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let lookup = verified_phone(request);
-        Box::pin(async move { lookup.await?.ok_or(VerifiedPhoneError::NotVerified) })
+        Box::pin(async move {
+            lookup
+                .await?
+                .ok_or(VerifiedPhoneError(Rejection::NotVerified))
+        })
     }
 }
 
@@ -138,7 +116,12 @@ fn context(request: &HttpRequest) -> Option<RequestContext> {
             .app_data::<web::Data<GlideAuth>>()
             .map(|data| data.get_ref().clone())
     })?;
-    let context = auth.request_context(convert::cookie_header(request.headers()));
+    let context = auth.request_context(
+        request
+            .headers()
+            .get_all(actix_web::http::header::COOKIE)
+            .map(|v| v.as_bytes()),
+    );
     request.extensions_mut().insert(context.clone());
     Some(context)
 }
@@ -152,11 +135,7 @@ fn verified_phone(
         let Some(context) = context else {
             // Logged here because actix-web's `Option<T>` extractor turns every error into `None`
             // without ever building its response.
-            tracing::error!(
-                target: "glide::rejection",
-                "VerifiedPhone needs GlideMiddleware: add `.wrap(GlideMiddleware::new(auth))` to the App"
-            );
-            return Err(VerifiedPhoneError::MissingMiddleware);
+            return Err(VerifiedPhoneError(Rejection::missing_middleware(MIDDLEWARE)));
         };
         match context.verified_phone().await {
             Ok(phone) => Ok(phone.map(VerifiedPhone)),
@@ -167,7 +146,7 @@ fn verified_phone(
                     error = %glide_core::error::LogError(&error),
                     "the verified session could not be looked up"
                 );
-                Err(VerifiedPhoneError::Lookup(error))
+                Err(VerifiedPhoneError(Rejection::Lookup(error)))
             }
         }
     })
@@ -199,8 +178,8 @@ pub trait GlideRequestExt: sealed::Sealed {
     fn glide_context(&self) -> Option<RequestContext>;
 
     /// The verified phone of the request's session: `Ok(None)` without one,
-    /// [`VerifiedPhoneError::MissingMiddleware`] without the middleware, and
-    /// [`VerifiedPhoneError::Lookup`] when the store fails. Looked up at most once per request.
+    /// [`Rejection::MissingMiddleware`] without the middleware, and [`Rejection::Lookup`] when
+    /// the store fails. Looked up at most once per request.
     fn verified_phone(
         &self,
     ) -> LocalBoxFuture<'static, Result<Option<VerifiedPhone>, VerifiedPhoneError>>;

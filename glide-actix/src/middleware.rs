@@ -113,9 +113,12 @@ where
                 Ok(ServiceResponse::new(request, response).map_into_right_body())
             });
         }
-        let context: RequestContext = self
-            .auth
-            .request_context(convert::cookie_header(request.headers()));
+        let context: RequestContext = self.auth.request_context(
+            request
+                .headers()
+                .get_all(actix_web::http::header::COOKIE)
+                .map(|v| v.as_bytes()),
+        );
         request.extensions_mut().insert(context);
         let service = Rc::clone(&self.service);
         Box::pin(async move {

@@ -2,7 +2,7 @@
 //! mount them explicitly.
 
 use actix_web::dev::{AppService, HttpServiceFactory};
-use actix_web::{guard, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use glide_core::endpoint::GlideAuth;
 
 use crate::convert;
@@ -10,8 +10,9 @@ use crate::convert;
 /// The routes of contract §2 (Magical Auth, legacy Magic Auth, Number Verify) as an actix-web
 /// resource: `.service(GlideRoutes::new(auth))`.
 ///
-/// The same answers as [`GlideMiddleware`](crate::GlideMiddleware) gives, from the same engine
-/// code, for apps that want every route visible in the `App`. Mount it at the root of the app
+/// Exactly the routes [`GlideMiddleware`](crate::GlideMiddleware) serves, read from the engine's
+/// route table, with the same answers from the same engine code, for apps that want every route
+/// visible in the `App`. Mount it at the root of the app
 /// (not inside a `web::scope`): the paths come from the engine's
 /// [`RoutePaths`](glide_core::endpoint::RoutePaths). Every method reaches the engine, so a wrong
 /// one gets the same 405 error body as through the middleware.
@@ -52,32 +53,17 @@ impl GlideRoutes {
 
 impl HttpServiceFactory for GlideRoutes {
     fn register(self, config: &mut AppService) {
-        // One resource over the engine's paths; the guard asks the engine, so a path it does not
-        // know (an app route under the same base path) falls through to the app's own resources,
-        // and routes added to glide-core need no change here.
-        let paths = self.auth.routes();
-        let patterns = vec![
-            paths.completion_path.clone(),
-            format!("{}/{{glide_tail:.*}}", paths.base_path),
-        ];
-        let guard_auth = self.auth.clone();
-        let auth = self.auth;
-        let handler = move |request: HttpRequest, payload: web::Payload| {
-            let auth = auth.clone();
-            async move {
-                match auth.match_route(request.path()) {
-                    Some(route) => {
-                        convert::answer(&auth, route, &request, payload.into_inner()).await
-                    }
-                    None => HttpResponse::NotFound().finish(),
-                }
-            }
-        };
-        web::resource(patterns)
-            .guard(guard::fn_guard(move |ctx| {
-                guard_auth.match_route(ctx.head().uri.path()).is_some()
-            }))
-            .to(handler)
-            .register(config);
+        // One resource per line of the engine's route table, every method routed to the engine
+        // (so a wrong one gets the engine's 405): exactly the routes the middleware serves.
+        for mounted in self.auth.route_table() {
+            let (auth, route) = (self.auth.clone(), mounted.route);
+            let handler = move |request: HttpRequest, payload: web::Payload| {
+                let auth = auth.clone();
+                async move { convert::answer(&auth, route, &request, payload.into_inner()).await }
+            };
+            web::resource(mounted.template())
+                .to(handler)
+                .register(config);
+        }
     }
 }

@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use glide_actix::core::api::Glide;
-use glide_actix::core::endpoint::{GlideAuth, RequestContext};
+use glide_actix::core::endpoint::{GlideAuth, Rejection};
 use glide_actix::{GlideMiddleware, GlideRequestExt as _, GlideRoutes, VerifiedPhone};
 use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
@@ -148,12 +148,12 @@ async fn without_a_session_me_is_401_not_verified_and_option_is_none() {
 
     let response = test::call_service(&service, TestRequest::get().uri("/me").to_request()).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let expected = RequestContext::not_verified();
+    let expected = Rejection::NotVerified.to_response();
     assert_eq!(
         response.headers().get("content-type").map(|v| v.as_bytes()),
         Some(&b"application/json"[..])
     );
-    assert_eq!(test::read_body(response).await, expected.body);
+    assert_eq!(test::read_body(response).await, expected.body());
 
     // An unknown session id is no session either.
     let request = TestRequest::get()
@@ -185,9 +185,9 @@ async fn without_the_middleware_the_extractor_is_a_500_naming_it() {
 
     let response = test::call_service(&service, TestRequest::get().uri("/me").to_request()).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let expected = RequestContext::missing_middleware("GlideMiddleware");
+    let expected = Rejection::MissingMiddleware("GlideMiddleware").to_response();
     let body = test::read_body(response).await;
-    assert_eq!(body, expected.body);
+    assert_eq!(body, expected.body());
     let body: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(body["code"], "MISSING_MIDDLEWARE");
     assert!(body["message"]

@@ -4,11 +4,9 @@ use std::ops::{Deref, DerefMut};
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
-use glide_core::endpoint::{EndpointResponse, LookupError, RequestContext};
+use glide_core::endpoint::{Rejection, RequestContext};
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
-
-use crate::convert;
 
 /// The verified phone number of the request's session, with its anti-fraud signals.
 ///
@@ -76,73 +74,41 @@ impl From<VerifiedPhone> for glide_core::VerifiedPhone {
     }
 }
 
-/// Why [`VerifiedPhone`] could not be extracted. Its [`IntoResponse`] gives the same bytes as
-/// the actix-web adapter's rejection.
+/// Why [`VerifiedPhone`] could not be extracted: glide-core's [`Rejection`] (the same one the
+/// actix-web adapter wraps, so both answer the same bytes), as an axum response.
 #[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifiedPhoneRejection {
-    /// [`GlideLayer`](crate::GlideLayer) is not installed on this route: 500
-    /// `{"code":"MISSING_MIDDLEWARE",…}` naming it.
-    #[error("VerifiedPhone requires GlideLayer, which is not installed on this route")]
-    MissingLayer,
-    /// The browser has no verified session: 401 `{"code":"NOT_VERIFIED",…}`.
-    #[error("phone number not verified")]
-    NotVerified,
-    /// The session store failed: the error's own status (503 or 500) with an opaque body.
-    #[error("the verified session could not be loaded")]
-    Store(#[source] LookupError),
-}
+#[error(transparent)]
+pub struct VerifiedPhoneRejection(pub Rejection);
 
 impl VerifiedPhoneRejection {
-    /// The answer glide-core gives for this rejection.
-    pub fn to_endpoint_response(&self) -> EndpointResponse {
-        match self {
-            Self::MissingLayer => RequestContext::missing_middleware("GlideLayer"),
-            Self::NotVerified => RequestContext::not_verified(),
-            Self::Store(error) => EndpointResponse::error(error),
-        }
-    }
-
     /// The HTTP status of the rejection.
     pub fn status(&self) -> http::StatusCode {
-        match self {
-            Self::MissingLayer => http::StatusCode::INTERNAL_SERVER_ERROR,
-            Self::NotVerified => http::StatusCode::UNAUTHORIZED,
-            Self::Store(error) => http::StatusCode::from_u16(error.http_status())
-                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-        }
+        self.0.status()
     }
 }
 
 impl IntoResponse for VerifiedPhoneRejection {
     fn into_response(self) -> Response {
-        convert::into_response(self.to_endpoint_response())
+        self.0.to_response().map(axum::body::Body::from).into_response()
     }
 }
 
-/// Loads the verified phone through the layer's context.
-async fn lookup(parts: &Parts) -> Result<Option<VerifiedPhone>, VerifiedPhoneRejection> {
-    let context = parts.extensions.get::<RequestContext>().ok_or_else(|| {
-        tracing::error!(
-            target: "glide::rejection",
-            "VerifiedPhone needs GlideLayer: add `.layer(GlideLayer::new(auth))` to the Router"
-        );
-        VerifiedPhoneRejection::MissingLayer
-    })?;
-    context
-        .verified_phone()
-        .await
-        .map(|phone| phone.map(VerifiedPhone))
-        .map_err(VerifiedPhoneRejection::Store)
+fn context(parts: &Parts) -> Result<&RequestContext, VerifiedPhoneRejection> {
+    parts
+        .extensions
+        .get::<RequestContext>()
+        .ok_or_else(|| VerifiedPhoneRejection(Rejection::missing_middleware("GlideLayer")))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for VerifiedPhone {
     type Rejection = VerifiedPhoneRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        lookup(parts)
-            .await?
-            .ok_or(VerifiedPhoneRejection::NotVerified)
+        context(parts)?
+            .require()
+            .await
+            .map(VerifiedPhone)
+            .map_err(VerifiedPhoneRejection)
     }
 }
 
@@ -155,6 +121,10 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedPhone {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        lookup(parts).await
+        context(parts)?
+            .verified_phone()
+            .await
+            .map(|phone| phone.map(VerifiedPhone))
+            .map_err(|e| VerifiedPhoneRejection(Rejection::Lookup(e)))
     }
 }

@@ -4,10 +4,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::body::Body;
-use axum::response::Response;
+use bytes::Bytes;
 use glide_core::endpoint::GlideAuth;
-use http::Request;
+use glide_core::error::BoxError;
+use http::header::COOKIE;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::{Either, Full};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::convert;
@@ -35,6 +39,9 @@ use crate::convert;
 ///     .layer(GlideLayer::new(auth));
 /// # }
 /// ```
+///
+/// The layer works with any request body (not only axum's) and answers the engine's routes
+/// itself; every other request reaches the inner service without boxing.
 ///
 /// Apply it with [`Router::layer`](axum::Router::layer) (not `route_layer`): the engine's routes
 /// are not routes of your router, so the layer must see requests before routing does.
@@ -92,34 +99,86 @@ impl<S> GlideService<S> {
     }
 }
 
-/// The boxed future of [`GlideService`].
-pub type ResponseFuture<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send + 'static>>;
+/// The response body of [`GlideService`]: the engine's own answer, or the inner service's body.
+pub type GlideBody<B> = Either<Full<Bytes>, B>;
 
-impl<S> Service<Request<Body>> for GlideService<S>
+pin_project! {
+    /// The future of [`GlideService`]: the inner service's future, unboxed, for every request
+    /// that is not one of the engine's routes; a boxed engine answer for those that are.
+    #[project = ResponseFutureProj]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Engine { answer: Pin<Box<dyn Future<Output = Response<Bytes>> + Send>> },
+        Inner { #[pin] future: F },
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
 where
-    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Response = Response;
+    type Output = Result<Response<GlideBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Engine { answer } => answer
+                .as_mut()
+                .poll(cx)
+                .map(|response| Ok(response.map(|body| Either::Left(Full::new(body))))),
+            KindProj::Inner { future } => future
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(Either::Right))),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GlideService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<BoxError>,
+{
+    type Response = Response<GlideBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         if let Some(route) = self.auth.match_route(request.uri().path()) {
             let auth = self.auth.clone();
-            return Box::pin(async move { Ok(convert::answer(auth, route, request).await) });
+            return ResponseFuture {
+                kind: Kind::Engine {
+                    answer: Box::pin(convert::answer(auth, route, request)),
+                },
+            };
         }
         let context = self
             .auth
-            .request_context(convert::cookie_header(request.headers()));
+            .request_context(request.headers().get_all(COOKIE).iter().map(|v| v.as_bytes()));
         request.extensions_mut().insert(context);
         // The clone may not be ready; call the instance poll_ready was called on.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(inner.call(request))
+        ResponseFuture {
+            kind: Kind::Inner {
+                future: inner.call(request),
+            },
+        }
     }
 }

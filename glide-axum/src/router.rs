@@ -1,20 +1,19 @@
 //! [`glide_router`]: the engine's routes as an axum [`Router`], for `.merge()`.
 
 use axum::body::Body;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use glide_core::endpoint::{GlideAuth, Route};
+use glide_core::endpoint::GlideAuth;
 use http::Request;
 
 use crate::convert;
 
 /// The engine's routes as a [`Router`], for apps that prefer `.merge()` to a layer.
 ///
-/// The routes are the same as [`GlideLayer`](crate::GlideLayer)'s (`{base}/prepare`,
-/// `{base}/report-invocation`, `{base}/process`, `{base}/complete`, `{base}/status/{key}`,
-/// `{base}/logout`, `{base}/glide.js` and the completion page), every method routed to the
-/// engine so that a wrong one gets the engine's 405.
+/// Exactly the routes [`GlideLayer`](crate::GlideLayer) serves, read from the engine's route
+/// table ([`GlideAuth::route_table`]), every method routed to the engine so that a wrong one
+/// gets the engine's 405.
 ///
 /// The [`VerifiedPhone`](crate::VerifiedPhone) extractor still needs the layer, which puts the
 /// per-request context in place: add [`GlideLayer`](crate::GlideLayer) too (its routes then
@@ -40,28 +39,24 @@ pub fn glide_router<S>(auth: GlideAuth) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let routes = auth.routes().clone();
-    let mounted = [
-        (routes.route("prepare"), Route::Prepare),
-        (routes.route("report-invocation"), Route::ReportInvocation),
-        (routes.route("process"), Route::Process),
-        (routes.route("complete"), Route::Complete),
-        (routes.route("status/{*session_key}"), Route::Status),
-        (routes.route("logout"), Route::Logout),
-        (routes.route("glide.js"), Route::GlideJs),
-        (routes.completion_path.clone(), Route::CompletionPage),
-    ];
-    mounted
-        .into_iter()
-        .fold(Router::new(), |router, (path, route)| {
-            let auth = auth.clone();
+    auth.route_table()
+        .iter()
+        .fold(Router::new(), |router, mounted| {
+            let (auth, route) = (auth.clone(), mounted.route);
             router.route(
-                &path,
+                &mounted.template(),
                 any(move |request: Request<Body>| answer(auth, route, request)),
             )
         })
 }
 
-async fn answer(auth: GlideAuth, route: Route, request: Request<Body>) -> Response {
-    convert::answer(auth, route, request).await
+async fn answer(
+    auth: GlideAuth,
+    route: glide_core::endpoint::Route,
+    request: Request<Body>,
+) -> Response {
+    convert::answer(auth, route, request)
+        .await
+        .map(Body::from)
+        .into_response()
 }

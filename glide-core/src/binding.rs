@@ -1,6 +1,6 @@
-//! Link device binding: the `fe_code` kept in the browser's binding cookie, its `fe_hash` sent to
-//! Glide at prepare, the `agg_code` Glide hands to the completion page, and the binding cookie
-//! itself (`_glide_bind_{session_key}`).
+//! Link device binding codes: the `fe_code` kept in the browser's binding cookie, its `fe_hash`
+//! sent to Glide at prepare, and the `agg_code` Glide hands to the completion page. (The binding
+//! cookie itself belongs to the engine.)
 //!
 //! ```
 //! use glide_core::binding::{fe_hash, FeCode};
@@ -11,24 +11,13 @@
 //! assert_eq!(format!("{code:?}"), "FeCode([redacted])");
 //! ```
 
-// `Error` is large because `ApiError` is stored inline in error.rs (boxing it there is the fix).
-#![allow(clippy::result_large_err)]
-
 use std::fmt;
-use std::time::Duration;
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::cookie::{cookie_pairs, find_cookie, CookieSpec};
 use crate::error::{BindingError, Error};
-
-/// The prefix of every binding cookie's name.
-pub const BINDING_COOKIE_PREFIX: &str = "_glide_bind_";
-
-/// How long a binding cookie lives when the spec sets no `Max-Age` (Glide's SDKs: 300 s).
-pub const BINDING_COOKIE_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// Whether `text` is exactly 64 ASCII hex digits (any case).
 pub fn is_hex64(text: &str) -> bool {
@@ -186,87 +175,6 @@ pub fn validate_session_key(session_key: &str) -> Result<(), Error> {
     }
 }
 
-/// The binding cookie's name for a session: `_glide_bind_{session_key}`.
-///
-/// ```
-/// use glide_core::binding::binding_cookie_name;
-/// assert_eq!(binding_cookie_name("ee25b966c9395f0b").unwrap(), "_glide_bind_ee25b966c9395f0b");
-/// assert!(binding_cookie_name("a;b").is_err());
-/// assert!(binding_cookie_name("a\r\nSet-Cookie: x").is_err());
-/// ```
-pub fn binding_cookie_name(session_key: &str) -> Result<String, Error> {
-    validate_session_key(session_key)?;
-    Ok(format!("{BINDING_COOKIE_PREFIX}{session_key}"))
-}
-
-/// The `Set-Cookie` value that stores `fe_code` for `session_key`, with `spec`'s attributes
-/// (its name is ignored; `Max-Age` defaults to 300 s when the spec has none).
-///
-/// ```
-/// use glide_core::binding::{set_binding_cookie, FeCode};
-/// use glide_core::cookie::CookieSpec;
-/// let code = FeCode::parse(&"a".repeat(64)).unwrap();
-/// let header = set_binding_cookie(&CookieSpec::new("unused"), "k1", &code).unwrap();
-/// assert!(header.starts_with(&format!("_glide_bind_k1={}; HttpOnly", "a".repeat(64))));
-/// assert!(header.contains("Max-Age=300"));
-/// ```
-pub fn set_binding_cookie(
-    spec: &CookieSpec,
-    session_key: &str,
-    fe_code: &FeCode,
-) -> Result<String, Error> {
-    let name = binding_cookie_name(session_key)?;
-    let mut spec = spec.clone();
-    if spec.max_age.is_none() {
-        spec.max_age = Some(BINDING_COOKIE_MAX_AGE);
-    }
-    Ok(spec.set_header_named(&name, fe_code.secret()))
-}
-
-/// The `Set-Cookie` value that removes the binding cookie of `session_key` (every attribute of
-/// `spec` repeated, `Max-Age=0`, `Expires` in 1970).
-pub fn clear_binding_cookie(spec: &CookieSpec, session_key: &str) -> Result<String, Error> {
-    let name = binding_cookie_name(session_key)?;
-    Ok(spec.removal_header_named(&name))
-}
-
-/// The `fe_code` in the binding cookie of `session_key`, if the `Cookie` header carries one that
-/// is exactly 64 hex characters (returned lowercase).
-///
-/// ```
-/// use glide_core::binding::parse_binding_cookie;
-/// let v = "F".repeat(64);
-/// let header = format!("a=1; _glide_bind_k1={v}");
-/// assert_eq!(parse_binding_cookie(&header, "k1").unwrap().secret(), "f".repeat(64));
-/// assert!(parse_binding_cookie("_glide_bind_k1=short", "k1").is_none());
-/// assert!(parse_binding_cookie(&header, "k2").is_none());
-/// ```
-pub fn parse_binding_cookie(cookie_header: &str, session_key: &str) -> Option<FeCode> {
-    let name = binding_cookie_name(session_key).ok()?;
-    find_cookie(cookie_header, &name).and_then(|value| FeCode::parse(value).ok())
-}
-
-/// The names of every binding cookie (`_glide_bind_*`) in a `Cookie` header, without repeats,
-/// so that abandoned Link flows can be expired with [`clear_binding_cookie`].
-pub fn stale_binding_cookies(cookie_header: &str) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    cookie_pairs(cookie_header)
-        .map(|(name, _)| name)
-        .filter(|name| {
-            name.len() > BINDING_COOKIE_PREFIX.len()
-                && name.starts_with(BINDING_COOKIE_PREFIX)
-                && seen.insert(*name)
-        })
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The session key a binding cookie name belongs to (`_glide_bind_abc` → `abc`).
-pub fn session_key_of_cookie(name: &str) -> Option<&str> {
-    name.strip_prefix(BINDING_COOKIE_PREFIX)
-        .filter(|key| !key.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,50 +194,6 @@ mod tests {
         let expected = hex::encode(Sha256::digest("ab".repeat(32).as_bytes()));
         assert_eq!(code.hash().as_str(), expected);
         assert_eq!(fe_hash(&"AB".repeat(32)), expected);
-    }
-
-    #[test]
-    fn session_keys_that_could_inject_are_refused() {
-        for bad in ["", "a;b", "a=b", "a b", "a\tb", "a\rb", "a\nb", "é", "a,b"] {
-            assert!(binding_cookie_name(bad).is_err(), "{bad:?}");
-        }
-        assert!(binding_cookie_name("ee25b966c9395f0b").is_ok());
-    }
-
-    #[test]
-    fn set_and_clear_cookie() {
-        let mut spec = CookieSpec::new("x");
-        spec.domain = Some("example.com".into());
-        let code = FeCode::parse(&"0".repeat(64)).unwrap();
-        let set = set_binding_cookie(&spec, "k", &code).unwrap();
-        assert_eq!(
-            set,
-            format!(
-                "_glide_bind_k={}; HttpOnly; SameSite=Lax; Path=/; Max-Age=300; Secure; Domain=example.com",
-                "0".repeat(64)
-            )
-        );
-        let clear = clear_binding_cookie(&spec, "k").unwrap();
-        assert!(clear.starts_with("_glide_bind_k=; "));
-        for attr in [
-            "HttpOnly",
-            "Max-Age=0",
-            "Expires=",
-            "Secure",
-            "Domain=example.com",
-        ] {
-            assert!(clear.contains(attr), "{clear}");
-        }
-    }
-
-    #[test]
-    fn stale_cookies_listed_once() {
-        let header = "_glide_bind_a=1; x=2; _glide_bind_b=3; _glide_bind_a=4; _glide_bind_=5";
-        assert_eq!(
-            stale_binding_cookies(header),
-            vec!["_glide_bind_a".to_owned(), "_glide_bind_b".to_owned()]
-        );
-        assert_eq!(session_key_of_cookie("_glide_bind_a"), Some("a"));
     }
 
     #[test]

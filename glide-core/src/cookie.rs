@@ -1,34 +1,15 @@
-//! Cookies as plain strings: rendering `Set-Cookie` values, removal cookies that repeat every
-//! attribute, reading a `Cookie` header, and the policy checked when it is built.
-//!
-//! No `cookie` crate type crosses this module's boundary, so that axum (http 1.x) and actix-web
-//! (its own http and cookie versions) both take the same strings.
+//! The engine's cookies, on top of the `cookie` crate: a [`CookieSpec`] (every attribute but the
+//! value, checked once when the engine is built) that renders `Set-Cookie` values and removal
+//! cookies repeating every attribute, and a [`Jar`] holding a request's `Cookie` headers, parsed
+//! once per request.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::time::Duration;
 
-/// The `SameSite` attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SameSite {
-    /// Sent on same-site requests and top-level cross-site navigations (the carrier redirect).
-    Lax,
-    /// Sent on same-site requests only.
-    Strict,
-    /// Sent everywhere; requires `Secure`.
-    None,
-}
+use cookie::{Cookie, CookieJar};
+use http::header::{HeaderMap, COOKIE};
 
-impl SameSite {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Lax => "Lax",
-            Self::Strict => "Strict",
-            Self::None => "None",
-        }
-    }
-}
+pub(crate) use cookie::SameSite;
 
 /// Why a cookie configuration was refused when built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,26 +34,26 @@ pub enum CookieConfigError {
 
 /// Everything about a cookie but its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieSpec {
+pub(crate) struct CookieSpec {
     /// The cookie's name.
-    pub name: Cow<'static, str>,
+    pub(crate) name: Cow<'static, str>,
     /// `Path`, default `/`.
-    pub path: Cow<'static, str>,
+    pub(crate) path: Cow<'static, str>,
     /// `Domain`, default none (host-only).
-    pub domain: Option<Cow<'static, str>>,
+    pub(crate) domain: Option<Cow<'static, str>>,
     /// `Secure`.
-    pub secure: bool,
+    pub(crate) secure: bool,
     /// `HttpOnly`.
-    pub http_only: bool,
+    pub(crate) http_only: bool,
     /// `SameSite`.
-    pub same_site: SameSite,
+    pub(crate) same_site: SameSite,
     /// `Max-Age`; `None` makes a session cookie.
-    pub max_age: Option<Duration>,
+    pub(crate) max_age: Option<Duration>,
 }
 
 impl CookieSpec {
     /// A secure, HttpOnly, `SameSite=Lax`, `Path=/` cookie named `name`.
-    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn new(name: impl Into<Cow<'static, str>>) -> Self {
         Self {
             name: name.into(),
             path: Cow::Borrowed("/"),
@@ -84,11 +65,22 @@ impl CookieSpec {
         }
     }
 
+    /// A spec whose name carries the `__Host-` prefix when `secure` (the prefix a sibling
+    /// subdomain cannot plant), and none over plain-http local development.
+    pub(crate) fn host_only(name: &str, secure: bool, max_age: Duration) -> Self {
+        let mut spec = if secure {
+            Self::new(format!("__Host-{name}"))
+        } else {
+            Self::new(name.to_owned())
+        };
+        spec.secure = secure;
+        spec.max_age = Some(max_age);
+        spec
+    }
+
     /// Checks the prefix rules and forbidden characters.
-    pub fn validate(&self) -> Result<(), CookieConfigError> {
-        if !is_token(&self.name) {
-            return Err(CookieConfigError::ForbiddenCharacter("name"));
-        }
+    pub(crate) fn validate(&self) -> Result<(), CookieConfigError> {
+        self.validate_name(&self.name)?;
         if !self.path.starts_with('/') {
             return Err(CookieConfigError::RelativePath);
         }
@@ -96,17 +88,9 @@ impl CookieSpec {
             return Err(CookieConfigError::ForbiddenCharacter("path"));
         }
         if let Some(domain) = &self.domain {
-            if !is_attribute_value(domain) || domain.is_empty() {
+            if domain.is_empty() || !is_attribute_value(domain) {
                 return Err(CookieConfigError::ForbiddenCharacter("domain"));
             }
-        }
-        if self.name.starts_with("__Host-")
-            && !(self.secure && self.path == "/" && self.domain.is_none())
-        {
-            return Err(CookieConfigError::HostPrefix);
-        }
-        if self.name.starts_with("__Secure-") && !self.secure {
-            return Err(CookieConfigError::SecurePrefix);
         }
         if self.same_site == SameSite::None && !self.secure {
             return Err(CookieConfigError::SameSiteNoneInsecure);
@@ -114,101 +98,118 @@ impl CookieSpec {
         Ok(())
     }
 
-    /// The `Set-Cookie` value that stores `value` under this spec's name.
-    ///
-    /// ```
-    /// use glide_core::cookie::CookieSpec;
-    /// let mut spec = CookieSpec::new("__Host-glide_session");
-    /// spec.max_age = Some(std::time::Duration::from_secs(60));
-    /// assert_eq!(
-    ///     spec.set_header("abc"),
-    ///     "__Host-glide_session=abc; HttpOnly; SameSite=Lax; Path=/; Max-Age=60; Secure"
-    /// );
-    /// ```
-    pub fn set_header(&self, value: &str) -> String {
-        self.render(&self.name, value, self.max_age.map(|d| d.as_secs()), false)
+    /// Checks a name (this spec's, or a per-flow one) against the token grammar and the prefix
+    /// rules under this spec's attributes.
+    pub(crate) fn validate_name(&self, name: &str) -> Result<(), CookieConfigError> {
+        if !is_token(name) {
+            return Err(CookieConfigError::ForbiddenCharacter("name"));
+        }
+        if name.starts_with("__Host-")
+            && !(self.secure && self.path == "/" && self.domain.is_none())
+        {
+            return Err(CookieConfigError::HostPrefix);
+        }
+        if name.starts_with("__Secure-") && !self.secure {
+            return Err(CookieConfigError::SecurePrefix);
+        }
+        Ok(())
     }
 
-    /// The `Set-Cookie` value that stores `value` under another name with these attributes
-    /// (used for per-flow names such as `_glide_bind_{session_key}`).
-    pub fn set_header_named(&self, name: &str, value: &str) -> String {
-        self.render(name, value, self.max_age.map(|d| d.as_secs()), false)
+    /// The cookie that stores `value` under this spec's name.
+    pub(crate) fn set(&self, value: &str) -> Cookie<'static> {
+        self.build(self.name.to_string(), value.to_owned(), false)
     }
 
-    /// The `Set-Cookie` value that removes this cookie: every attribute repeated, `Max-Age=0` and
-    /// an `Expires` in 1970.
-    pub fn removal_header(&self) -> String {
-        self.render(&self.name, "", Some(0), true)
+    /// The cookie that stores `value` under another name with these attributes (per-flow names
+    /// such as `_glide_bind_{session_key}`).
+    pub(crate) fn set_named(&self, name: &str, value: &str) -> Cookie<'static> {
+        self.build(name.to_owned(), value.to_owned(), false)
     }
 
-    /// The removal `Set-Cookie` value for another name with these attributes.
-    pub fn removal_header_named(&self, name: &str) -> String {
-        self.render(name, "", Some(0), true)
+    /// The cookie that removes this one: every attribute repeated, `Max-Age=0` and an `Expires`
+    /// in 1970.
+    pub(crate) fn removal(&self) -> Cookie<'static> {
+        self.build(self.name.to_string(), String::new(), true)
     }
 
-    fn render(&self, name: &str, value: &str, max_age: Option<u64>, expire: bool) -> String {
-        let mut out = format!("{name}={value}");
-        if self.http_only {
-            out.push_str("; HttpOnly");
-        }
-        let _ = write!(out, "; SameSite={}", self.same_site.as_str());
-        let _ = write!(out, "; Path={}", self.path);
-        if let Some(max_age) = max_age {
-            let _ = write!(out, "; Max-Age={max_age}");
-        }
-        if expire {
-            out.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
-        }
-        if self.secure {
-            out.push_str("; Secure");
-        }
+    /// The removal cookie for another name with these attributes.
+    pub(crate) fn removal_named(&self, name: &str) -> Cookie<'static> {
+        self.build(name.to_owned(), String::new(), true)
+    }
+
+    fn build(&self, name: String, value: String, remove: bool) -> Cookie<'static> {
+        let mut builder = Cookie::build((name, value))
+            .http_only(self.http_only)
+            .same_site(self.same_site)
+            .path(self.path.to_string())
+            .secure(self.secure);
         if let Some(domain) = &self.domain {
-            let _ = write!(out, "; Domain={domain}");
+            builder = builder.domain(domain.to_string());
+        }
+        if remove {
+            builder = builder
+                .max_age(time::Duration::ZERO)
+                .expires(time::OffsetDateTime::UNIX_EPOCH);
+        } else if let Some(max_age) = self.max_age {
+            let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            builder = builder.max_age(time::Duration::seconds(secs));
+        }
+        builder.build()
+    }
+}
+
+/// The cookies of one request: every `Cookie` header (HTTP/2 may split them) parsed once.
+///
+/// When a browser sends the same name twice (a `Path` or `Domain` variant), the first one wins,
+/// as with the most specific path in RFC 6265 ordering. Pairs that are not `name=value` are
+/// skipped.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Jar {
+    jar: CookieJar,
+    /// Names in the order received, each once.
+    names: Vec<String>,
+}
+
+impl Jar {
+    /// Parses every `Cookie` header of a request.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let mut out = Self::default();
+        for value in headers.get_all(COOKIE) {
+            let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+                continue;
+            };
+            out.add_header(text);
         }
         out
     }
-}
 
-/// Joins the values of several `Cookie` request headers (HTTP/2 may split one into many) into the
-/// single header value the other functions here read; `None` when there is none.
-///
-/// ```
-/// use glide_core::cookie::join_cookie_headers;
-/// assert_eq!(join_cookie_headers(["a=1", "b=2"]).as_deref(), Some("a=1; b=2"));
-/// assert_eq!(join_cookie_headers(Vec::<&str>::new()), None);
-/// ```
-pub fn join_cookie_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let mut values = values.into_iter();
-    let first = values.next()?.to_owned();
-    Some(values.fold(first, |mut joined, value| {
-        joined.push_str("; ");
-        joined.push_str(value);
-        joined
-    }))
-}
+    /// Parses one `Cookie` header value.
+    #[cfg(test)]
+    pub(crate) fn parse(header: &str) -> Self {
+        let mut out = Self::default();
+        out.add_header(header);
+        out
+    }
 
-/// Iterates over the `name=value` pairs of a `Cookie` request header, in order.
-///
-/// Pairs without `=` are skipped; surrounding spaces are trimmed; values are not decoded.
-pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
-    header.split(';').filter_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        let name = name.trim();
-        if name.is_empty() {
-            return None;
+    fn add_header(&mut self, header: &str) {
+        for cookie in Cookie::split_parse(header.to_owned()).flatten() {
+            if cookie.name().is_empty() || self.jar.get(cookie.name()).is_some() {
+                continue;
+            }
+            self.names.push(cookie.name().to_owned());
+            self.jar.add_original(cookie.into_owned());
         }
-        Some((name, value.trim().trim_matches('"')))
-    })
-}
+    }
 
-/// The value of the cookie called `name` in a `Cookie` header.
-///
-/// When a browser sends the same name twice (a `Path` or `Domain` variant), the first one wins,
-/// as with the most specific path in RFC 6265 ordering.
-pub fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    cookie_pairs(header)
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
+    /// The value of the cookie called `name`, surrounding double quotes removed.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.jar.get(name).map(Cookie::value_trimmed)
+    }
+
+    /// The names received, in order, each once.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
 }
 
 fn is_token(text: &str) -> bool {
@@ -246,12 +247,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn set_cookie_carries_every_attribute() {
+        let mut spec = CookieSpec::new("__Host-glide_session");
+        spec.max_age = Some(Duration::from_secs(60));
+        assert_eq!(
+            spec.set("abc").to_string(),
+            "__Host-glide_session=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"
+        );
+    }
+
+    #[test]
     fn removal_repeats_every_attribute() {
         let mut spec = CookieSpec::new("sid");
         spec.domain = Some("example.com".into());
         spec.max_age = Some(Duration::from_secs(300));
-        let set = spec.set_header("v");
-        let remove = spec.removal_header();
+        let set = spec.set("v").to_string();
+        let remove = spec.removal().to_string();
         for attr in [
             "HttpOnly",
             "SameSite=Lax",
@@ -262,9 +273,11 @@ mod tests {
             assert!(set.contains(attr), "{set}");
             assert!(remove.contains(attr), "{remove}");
         }
-        assert!(remove.starts_with("sid=;"));
+        assert!(remove.starts_with("sid=;"), "{remove}");
         assert!(remove.contains("Max-Age=0"));
         assert!(remove.contains("Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
+        let insecure = CookieSpec::host_only("x", false, Duration::from_secs(5));
+        assert!(!insecure.removal().to_string().contains("Secure"));
     }
 
     #[test]
@@ -289,7 +302,7 @@ mod tests {
             none.validate(),
             Err(CookieConfigError::SameSiteNoneInsecure)
         );
-        for bad in ["a;b", "a=b", "a b", "", "a\r\n"] {
+        for bad in ["a;b", "a=b", "a b", "", "a\r\n", "a,b", "a:b"] {
             assert!(
                 CookieSpec::new(bad.to_owned()).validate().is_err(),
                 "{bad:?}"
@@ -298,15 +311,58 @@ mod tests {
         let mut p = CookieSpec::new("x");
         p.path = "app".into();
         assert_eq!(p.validate(), Err(CookieConfigError::RelativePath));
+        assert_eq!(
+            CookieSpec::host_only("glide", true, Duration::from_secs(1)).name,
+            "__Host-glide"
+        );
     }
 
     #[test]
-    fn finds_cookies() {
-        let header = "a=1; _glide_bind_abc=ff00;b=\"2\" ; junk; a=3";
-        assert_eq!(find_cookie(header, "a"), Some("1"));
-        assert_eq!(find_cookie(header, "b"), Some("2"));
-        assert_eq!(find_cookie(header, "_glide_bind_abc"), Some("ff00"));
-        assert_eq!(find_cookie(header, "junk"), None);
-        assert_eq!(cookie_pairs(header).count(), 4);
+    fn attribute_injection_through_path_or_domain_is_refused() {
+        for bad in ["/a;b", "/a b", "/a\r\nSet-Cookie: x=1", "/\u{7f}", "/é"] {
+            let mut spec = CookieSpec::new("x");
+            spec.path = bad.to_owned().into();
+            assert_eq!(
+                spec.validate(),
+                Err(CookieConfigError::ForbiddenCharacter("path")),
+                "{bad:?}"
+            );
+        }
+        for bad in ["", "a.com; Secure", "a .com", "a.com\r\n", "a.com;"] {
+            let mut spec = CookieSpec::new("x");
+            spec.domain = Some(bad.to_owned().into());
+            assert_eq!(
+                spec.validate(),
+                Err(CookieConfigError::ForbiddenCharacter("domain")),
+                "{bad:?}"
+            );
+        }
+        let mut ok = CookieSpec::new("x");
+        ok.path = "/app".into();
+        ok.domain = Some("example.com".into());
+        assert_eq!(ok.validate(), Ok(()));
+    }
+
+    #[test]
+    fn jar_reads_split_headers_and_keeps_the_first_of_a_name() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            "a=1; _glide_bind_abc=ff00;b=\"2\" ; junk"
+                .parse()
+                .expect("header"),
+        );
+        headers.append(COOKIE, "a=3; c=4".parse().expect("header"));
+        let jar = Jar::from_headers(&headers);
+        assert_eq!(jar.get("a"), Some("1"));
+        assert_eq!(jar.get("b"), Some("2"));
+        assert_eq!(jar.get("c"), Some("4"));
+        assert_eq!(jar.get("_glide_bind_abc"), Some("ff00"));
+        assert_eq!(jar.get("junk"), None);
+        assert_eq!(
+            jar.names().collect::<Vec<_>>(),
+            ["a", "_glide_bind_abc", "b", "c"]
+        );
+        assert_eq!(Jar::parse("x=1").get("x"), Some("1"));
     }
 }

@@ -15,9 +15,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The library was configured wrongly (caught when building, never per request).
+    /// The library was configured wrongly (returned by builders, never by a request).
     #[error("configuration error: {0}")]
     Config(String),
+    /// A bug or broken invariant inside glide-core (e.g. a record that could not be encoded):
+    /// 500 with an opaque body.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Input refused before anything was sent to Glide.
     #[error("invalid {field}: {message}")]
     Validation {
@@ -78,7 +82,7 @@ impl Error {
     /// The stable public code (`UPPER_SNAKE`), Glide's own code string where Glide has one.
     pub fn code(&self) -> &str {
         match self {
-            Self::Config(_) => "INTERNAL_SERVER_ERROR",
+            Self::Config(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
             Self::Validation { .. } => "VALIDATION_ERROR",
             // Glide refusing *our* credentials is our outage, not the user's fault.
             Self::Api(api) if api.status >= 500 || api.status == 401 => "SERVICE_UNAVAILABLE",
@@ -95,7 +99,7 @@ impl Error {
     /// The HTTP status our routes answer with.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Config(_) => 500,
+            Self::Config(_) | Self::Internal(_) => 500,
             Self::Validation { .. } => 400,
             Self::Api(api) if api.status >= 500 || api.status == 401 => 503,
             Self::Api(api) => api.status,
@@ -281,9 +285,75 @@ pub enum RequestError {
     /// The route needs a verified session and there is none.
     #[error("phone number not verified")]
     NotVerified,
-    /// The risk policy refused a verified session.
-    #[error("verification refused by the risk policy: {0}")]
-    RiskPolicyDenied(String),
+    /// The risk policy refused a verified session; the browser still sees the signals.
+    #[error("verification refused by the risk policy: {}", .0.reason)]
+    RiskPolicyDenied(Box<RiskDenial>),
+    /// The body did not arrive within the deadline.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
+    /// A wrong one-time code; `attempts_left` more may be tried.
+    #[error("The code is not valid.")]
+    InvalidCode {
+        /// Codes that may still be tried for this verification.
+        attempts_left: u32,
+    },
+    /// Every attempt of this verification is used up; it is dead.
+    #[error("Too many wrong codes. Start a new verification.")]
+    TooManyAttempts,
+    /// A TS43 credential bound to a web origin that is not this app's.
+    #[error("The credential was issued for another web origin.")]
+    AudienceMismatch,
+    /// A Number Verify state that is missing, forged, reused or expired.
+    #[error("The verification state is missing, invalid or already used.")]
+    InvalidState,
+}
+
+/// Why the risk policy refused a verification, and the signals shown to the browser with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RiskDenial {
+    /// The policy's reason (for logs and the message).
+    pub reason: String,
+    /// The verification's outcome and signals, when there were any.
+    pub signals: Option<Box<DeniedSignals>>,
+}
+
+impl RiskDenial {
+    /// A denial for `reason`, with the signals the browser sees beside it.
+    pub fn new(reason: impl Into<String>, signals: Option<DeniedSignals>) -> Self {
+        Self {
+            reason: reason.into(),
+            signals: signals.map(Box::new),
+        }
+    }
+}
+
+/// The fields of a denied verification shown in the error body beside `code`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct DeniedSignals {
+    /// The number the carrier verified.
+    pub phone_number: crate::PhoneNumber,
+    /// Glide's `verified`, when it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// The SIM-swap signal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_swap: Option<crate::SwapInfo>,
+    /// The device-swap signal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_swap: Option<crate::SwapInfo>,
+}
+
+impl From<&crate::VerifiedPhone> for DeniedSignals {
+    fn from(phone: &crate::VerifiedPhone) -> Self {
+        Self {
+            phone_number: phone.phone_number.clone(),
+            verified: None,
+            sim_swap: phone.sim_swap.clone(),
+            device_swap: phone.device_swap.clone(),
+        }
+    }
 }
 
 impl RequestError {
@@ -297,6 +367,11 @@ impl RequestError {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::NotVerified => "NOT_VERIFIED",
             Self::RiskPolicyDenied(_) => "RISK_POLICY_DENIED",
+            Self::BodyTimeout => "REQUEST_TIMEOUT",
+            Self::InvalidCode { .. } => "INVALID_CODE",
+            Self::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+            Self::InvalidState => "INVALID_STATE",
+            Self::AudienceMismatch => "AUDIENCE_VALIDATION_FAILED",
         }
     }
 
@@ -306,9 +381,12 @@ impl RequestError {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::MalformedBody(_) => 400,
-            Self::OriginNotAllowed | Self::RiskPolicyDenied(_) => 403,
+            Self::OriginNotAllowed | Self::RiskPolicyDenied(_) | Self::InvalidState => 403,
             Self::MethodNotAllowed => 405,
-            Self::NotVerified => 401,
+            Self::NotVerified | Self::InvalidCode { .. } => 401,
+            Self::BodyTimeout => 408,
+            Self::TooManyAttempts => 429,
+            Self::AudienceMismatch => 422,
         }
     }
 }

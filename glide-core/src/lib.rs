@@ -4,11 +4,11 @@
 pub mod api;
 pub mod binding;
 pub mod clock;
-pub mod cookie;
+pub(crate) mod cookie;
 pub mod endpoint;
 pub mod error;
 pub mod events;
-pub mod flow;
+pub(crate) mod flow;
 pub mod legacy;
 pub mod phone;
 pub mod policy;

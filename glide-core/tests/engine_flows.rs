@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use glide_core::api::Glide;
-use glide_core::endpoint::{EndpointRequest, EndpointResponse, GlideAuth};
+use glide_core::endpoint::GlideAuth;
+
+mod endpoint_support;
+use endpoint_support::{handle, EndpointRequest, EndpointResponse};
 use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
@@ -62,7 +65,7 @@ fn post(path: &str, body: Value, cookies: &str) -> EndpointRequest {
 
 async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value, EndpointResponse) {
     let route = auth.match_route(&request.path).expect("one of our routes");
-    let response = auth.handle(route, request).await;
+    let response = handle(auth, route, request).await;
     let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
     (response.status, body, response)
 }
@@ -130,7 +133,8 @@ async fn ts43_flow_issues_a_verified_session_once() {
     let session = cookie_pair(&response, "glide_session=").expect("session cookie");
     let phone = w
         .auth
-        .verified_phone(Some(&session))
+        .request_context([session.as_bytes()])
+        .verified_phone()
         .await
         .unwrap()
         .expect("verified");

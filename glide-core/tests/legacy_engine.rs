@@ -5,7 +5,10 @@
 #![allow(clippy::unwrap_used)]
 
 use glide_core::api::Glide;
-use glide_core::endpoint::{EndpointRequest, EndpointResponse, GlideAuth};
+use glide_core::endpoint::GlideAuth;
+
+mod endpoint_support;
+use endpoint_support::{handle, EndpointRequest, EndpointResponse};
 use glide_core::ratelimit::RateLimitConfig;
 use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
@@ -79,7 +82,7 @@ fn request(
 
 async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value, EndpointResponse) {
     let route = auth.match_route(&request.path).expect("one of our routes");
-    let response = auth.handle(route, request).await;
+    let response = handle(auth, route, request).await;
     let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
     (response.status, body, response)
 }
@@ -151,7 +154,8 @@ async fn sms_fallback_end_to_end_and_single_use() {
     let session = cookie_pair(&response, "glide_session=").expect("verified session");
     let phone = w
         .auth
-        .verified_phone(Some(&session))
+        .request_context([session.as_bytes()])
+        .verified_phone()
         .await
         .unwrap()
         .unwrap();
@@ -345,7 +349,8 @@ async fn server_auth_is_bound_to_the_browser() {
     let session = cookie_pair(&response, "glide_session=").expect("verified session");
     let phone = w
         .auth
-        .verified_phone(Some(&session))
+        .request_context([session.as_bytes()])
+        .verified_phone()
         .await
         .unwrap()
         .unwrap();
@@ -398,7 +403,8 @@ async fn number_verify_end_to_end() {
     let session = cookie_pair(&response, "glide_session=").expect("verified session");
     let phone = w
         .auth
-        .verified_phone(Some(&session))
+        .request_context([session.as_bytes()])
+        .verified_phone()
         .await
         .unwrap()
         .unwrap();

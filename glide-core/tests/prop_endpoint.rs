@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use glide_core::api::{Glide, HttpClient, PrepareRequest, RetryPolicy};
-use glide_core::endpoint::{EndpointRequest, EndpointResponse, GlideAuth, Route};
+use glide_core::endpoint::{GlideAuth, Route};
+
+mod endpoint_support;
+use endpoint_support::{handle, EndpointRequest, EndpointResponse};
 use glide_core::error::BoxError;
 use glide_core::ratelimit::RateLimitConfig;
 use proptest::prelude::*;
@@ -215,7 +218,7 @@ proptest! {
             body: Bytes::from(body),
             peer_addr: Some([127, 0, 0, 1].into()),
         };
-        let response = rt.block_on(auth.handle(matched, request));
+        let response = rt.block_on(handle(&auth, matched, request));
         check_response(&response, &auth)?;
         if matched != Route::ReportInvocation {
             prop_assert!(!(200..300).contains(&response.status), "{} answered {} without Glide", route, response.status);
@@ -266,7 +269,7 @@ proptest! {
             ..Default::default()
         };
         let start = get("number-verify/start", "phone_number=%2B15555550100".into(), None);
-        let started = rt.block_on(auth.handle(Route::NumberVerifyStart, start));
+        let started = rt.block_on(handle(&auth, Route::NumberVerifyStart, start));
         prop_assert_eq!(started.status, 302);
         let state = started
             .header("location")
@@ -296,7 +299,7 @@ proptest! {
         };
         let request = get("number-verify/callback", query, cookie);
         let presented_state = request.query_param("state");
-        let response = rt.block_on(auth.handle(Route::NumberVerifyCallback, request));
+        let response = rt.block_on(handle(&auth, Route::NumberVerifyCallback, request));
         check_response(&response, &auth)?;
         if response.status == 302 {
             prop_assert_eq!(presented_state.as_deref(), Some(state.as_str()));
@@ -370,7 +373,7 @@ proptest! {
                 if http_status >= 500 {
                     prop_assert!(OPAQUE_MESSAGES.contains(&error.public_message().as_str()));
                 }
-                let response = EndpointResponse::error(&error);
+                let response = EndpointResponse::from_http(glide_core::endpoint::error_response(&error));
                 let json: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
                 prop_assert!(json["code"].as_str().is_some_and(|c| !c.is_empty()));
                 prop_assert_eq!(json["status"].as_u64(), Some(u64::from(http_status)));

@@ -1,17 +1,13 @@
-//! Property tests of the parsers that face the outside: phone numbers, e-mail addresses, `Cookie`
-//! headers and binding cookies, query strings and Glide's wire types.
+//! Property tests of the parsers that face the outside: phone numbers, e-mail addresses and
+//! Glide's wire types. (`Cookie` headers, binding cookies and query strings are internal to the
+//! engine: their properties are unit tests in `src/endpoint/`.)
 //!
 //! The same properties are fuzzed for millions of inputs by the cargo-fuzz targets in `fuzz/`;
 //! here a modest number of cases runs on every `cargo test` (the short run in CI).
 
 use glide_core::api::{GlideSession, PhoneResult, PrepareResponse};
-use glide_core::binding::{
-    is_hex64, parse_binding_cookie, set_binding_cookie, stale_binding_cookies,
-    validate_session_key, FeCode, BINDING_COOKIE_PREFIX,
-};
-use glide_core::cookie::{cookie_pairs, find_cookie, CookieSpec};
-use glide_core::endpoint::EndpointRequest;
 use glide_core::legacy::{Email, MAX_EMAIL_LEN};
+use glide_core::binding::is_hex64;
 use glide_core::PhoneNumber;
 use proptest::prelude::*;
 
@@ -39,22 +35,6 @@ fn phoneish() -> impl Strategy<Value = String> {
 }
 
 /// Text that is often close to a `Cookie` header.
-fn cookieish() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        prop_oneof![
-            3 => "[a-zA-Z0-9_]{0,8}",
-            2 => Just(BINDING_COOKIE_PREFIX.to_owned()),
-            2 => Just("k1".to_owned()),
-            2 => Just("ab".repeat(32)),
-            2 => Just("AB".repeat(32)),
-            3 => prop::sample::select(vec![";", "=", " ", "\"", "; ", ",", "\t"]).prop_map(str::to_owned),
-            1 => any::<String>(),
-        ],
-        0..16,
-    )
-    .prop_map(|parts| parts.concat())
-}
-
 fn cases(n: u32) -> ProptestConfig {
     ProptestConfig {
         cases: n,
@@ -127,79 +107,8 @@ proptest! {
             prop_assert_eq!(format!("{email:?}"), format!("Email({first}***@{domain})"));
         }
     }
-
-    #[test]
-    fn cookie_pairs_and_find_cookie(header in cookieish()) {
-        let pairs: Vec<(&str, &str)> = cookie_pairs(&header).collect();
-        for (i, (name, value)) in pairs.iter().enumerate() {
-            prop_assert!(!name.is_empty());
-            prop_assert_eq!(*name, name.trim());
-            prop_assert!(!name.contains(';') && !name.contains('='));
-            prop_assert!(!value.contains(';'));
-            prop_assert!(!value.starts_with('"') && !value.ends_with('"'));
-            let first = pairs.iter().position(|(n, _)| n == name).expect("itself");
-            prop_assert_eq!(find_cookie(&header, name), Some(pairs[first].1));
-            if first == i {
-                prop_assert_eq!(find_cookie(&header, name), Some(*value));
-            }
-        }
-    }
-
-    #[test]
-    fn binding_cookies_are_64_lowercase_hex_for_a_valid_key(
-        header in cookieish(),
-        key in prop_oneof![Just("k1".to_owned()), "[ -~]{0,6}", any::<String>()],
-    ) {
-        if let Some(code) = parse_binding_cookie(&header, &key) {
-            prop_assert!(validate_session_key(&key).is_ok(), "accepted for key {:?}", key);
-            let secret = code.secret();
-            prop_assert!(is_hex64(secret));
-            prop_assert_eq!(secret, secret.to_ascii_lowercase());
-        }
-        if validate_session_key(&key).is_ok() {
-            // What we set comes back, whatever else the browser sends after it.
-            let code = FeCode::generate();
-            let set = set_binding_cookie(&CookieSpec::new("unused"), &key, &code).expect("valid key");
-            let pair = set.split(';').next().expect("name=value");
-            let sent = format!("{pair}; {header}");
-            prop_assert_eq!(parse_binding_cookie(&sent, &key), Some(code));
-        }
-    }
-
-    #[test]
-    fn stale_binding_cookies_are_listed_once(header in cookieish()) {
-        let stale = stale_binding_cookies(&header);
-        let names: Vec<&str> = cookie_pairs(&header).map(|(n, _)| n).collect();
-        for (i, name) in stale.iter().enumerate() {
-            prop_assert!(name.starts_with(BINDING_COOKIE_PREFIX) && name.len() > BINDING_COOKIE_PREFIX.len());
-            prop_assert!(!stale[..i].contains(name));
-            prop_assert!(names.contains(&name.as_str()));
-        }
-        let any_binding = names
-            .iter()
-            .any(|n| n.len() > BINDING_COOKIE_PREFIX.len() && n.starts_with(BINDING_COOKIE_PREFIX));
-        prop_assert_eq!(stale.is_empty(), !any_binding);
-    }
-
-    #[test]
-    fn query_param_finds_what_a_form_serialiser_wrote(
-        junk in any::<String>(),
-        name in "[a-z_]{1,8}",
-        value in any::<String>(),
-    ) {
-        // Never panics on any query.
-        let request = EndpointRequest { query: Some(junk.clone()), ..Default::default() };
-        let _ = request.query_param(&name);
-        // Finds a serialised pair placed first, decoded exactly.
-        let pair = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair(&name, &value)
-            .finish();
-        let request = EndpointRequest { query: Some(format!("{pair}&{junk}")), ..Default::default() };
-        prop_assert_eq!(request.query_param(&name), Some(value));
-    }
 }
 
-/// Bytes that are often JSON resembling Glide's answers.
 fn glideish_json() -> impl Strategy<Value = Vec<u8>> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),

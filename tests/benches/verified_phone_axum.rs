@@ -192,8 +192,12 @@ fn bench(c: &mut Criterion) {
     let id = glide_cookie_value(&variants);
     let cookie_header = format!("{}={id}", glide_auth.session_cookie_name());
     group.bench_function("auth_verified_phone", |b| {
-        b.to_async(&rt)
-            .iter(|| glide_auth.verified_phone(Some(&cookie_header)));
+        b.to_async(&rt).iter(|| async {
+            glide_auth
+                .request_context([cookie_header.as_bytes()])
+                .verified_phone()
+                .await
+        });
     });
     group.bench_function("sessions_load", |b| {
         b.to_async(&rt).iter(|| glide_auth.sessions().load(&id));

@@ -3,6 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::assets::Assets;
+use super::binding_cookie::BindingCookies;
+use super::codes::{EmailOnFile, MagicCodes};
+use super::door::Door;
+use super::issue::SessionIssuer;
+use super::limits::Limits;
+use super::magical::MagicalAuth;
+use super::number_verify::{NumberVerify, NumberVerifySettings};
+use super::sessions::SessionRoutes;
+use super::table::{Route, RouteTable};
 use super::GlideAuth;
 use crate::api::Glide;
 use crate::clock::{SharedClock, SystemClock};
@@ -10,6 +20,7 @@ use crate::cookie::CookieSpec;
 use crate::error::Error;
 use crate::events::{FlowEvents, LocalEvents};
 use crate::flow::FlowRepo;
+use crate::legacy::LegacyClient;
 use crate::policy::RiskPolicy;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 use crate::session::{SessionConfig, SessionManager};
@@ -42,24 +53,18 @@ impl RoutePaths {
     }
 }
 
-pub(crate) struct Inner {
+/// Everything a built engine holds: the route table and one value per flow.
+pub(crate) struct Engine {
     pub(crate) glide: Glide,
-    pub(crate) flows: FlowRepo,
-    pub(crate) sessions: SessionManager,
-    pub(crate) events: Arc<dyn FlowEvents>,
-    pub(crate) policy: RiskPolicy,
-    pub(crate) limiter: RateLimiter,
-    pub(crate) rate_limits: RateLimitConfig,
     pub(crate) routes: RoutePaths,
-    pub(crate) session_cookie: CookieSpec,
-    pub(crate) binding_cookie: CookieSpec,
-    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) table: RouteTable,
     pub(crate) body_limit: usize,
-    pub(crate) clock: SharedClock,
-    pub(crate) flow_lease: Duration,
-    pub(crate) busy_wait: Duration,
-    pub(crate) completion_html: String,
-    pub(crate) legacy: super::legacy::LegacySettings,
+    pub(crate) issuer: Arc<SessionIssuer>,
+    pub(crate) magical: MagicalAuth,
+    pub(crate) codes: MagicCodes,
+    pub(crate) number_verify: Option<NumberVerify>,
+    pub(crate) sessions: SessionRoutes,
+    pub(crate) assets: Assets,
 }
 
 /// Configures a [`GlideAuth`]. Every setting has a safe default; [`build`](Self::build) refuses
@@ -92,6 +97,7 @@ pub struct GlideAuthBuilder {
     busy_wait: Duration,
     number_verify_callback_url: Option<String>,
     legacy_return_path: String,
+    email_on_file: Option<Arc<dyn EmailOnFile>>,
 }
 
 impl std::fmt::Debug for GlideAuthBuilder {
@@ -122,6 +128,7 @@ impl GlideAuthBuilder {
             busy_wait: Duration::from_secs(30),
             number_verify_callback_url: None,
             legacy_return_path: "/".into(),
+            email_on_file: None,
         }
     }
 
@@ -213,9 +220,16 @@ impl GlideAuthBuilder {
         self
     }
 
+    /// The app's e-mail address on file for a number, where the e-mail fallback sends its
+    /// code (never an address from the browser). Without it the e-mail fallback is refused.
+    pub fn email_on_file(mut self, resolver: impl EmailOnFile) -> Self {
+        self.email_on_file = Some(Arc::new(resolver));
+        self
+    }
+
     /// The absolute URL of the Number Verify callback route, sent as `redirect_uri` (e.g.
-    /// `https://app.example.com/api/magical-auth/number-verify/callback`). Required for the
-    /// Number Verify routes; without it they answer 500.
+    /// `https://app.example.com/api/magical-auth/number-verify/callback`). The Number Verify
+    /// routes are mounted only when it is set.
     pub fn number_verify_callback_url(mut self, url: impl Into<String>) -> Self {
         self.number_verify_callback_url = Some(url.into());
         self
@@ -271,9 +285,11 @@ impl GlideAuthBuilder {
         session_cookie
             .validate()
             .map_err(|e| Error::Config(e.to_string()))?;
-        let mut binding_cookie = CookieSpec::new("_glide_bind_");
-        binding_cookie.secure = secure;
-        binding_cookie.max_age = Some(Duration::from_secs(300));
+        super::number_verify::validate_return_path(&self.legacy_return_path)?;
+        let number_verify = self
+            .number_verify_callback_url
+            .map(|url| NumberVerifySettings::new(url, self.legacy_return_path))
+            .transpose()?;
 
         let store: Arc<dyn Store> = self
             .store
@@ -281,33 +297,68 @@ impl GlideAuthBuilder {
         let events: Arc<dyn FlowEvents> = self
             .events
             .unwrap_or_else(|| Arc::new(LocalEvents::default()));
-        let legacy = super::legacy::LegacySettings::build(
-            &self.glide,
+        let clock = self.clock;
+        let issuer = Arc::new(SessionIssuer {
+            sessions: SessionManager::new(store.clone(), clock.clone(), self.sessions),
+            cookie: session_cookie,
+            policy: self.policy,
+        });
+        let limits = Arc::new(Limits {
+            config: self.rate_limits,
+            limiter: RateLimiter::new(store.clone(), clock.clone()),
+        });
+        let door = Arc::new(Door {
+            allowed_origins: self.allowed_origins,
+        });
+        let legacy = LegacyClient::new(&self.glide);
+        let table = RouteTable::new(&self.routes, |route| {
+            number_verify.is_some()
+                || !matches!(route, Route::NumberVerifyStart | Route::NumberVerifyCallback)
+        });
+        let magical = MagicalAuth {
+            glide: self.glide.clone(),
+            flows: FlowRepo::new(store.clone(), clock.clone()),
+            events,
+            issuer: issuer.clone(),
+            limits: limits.clone(),
+            door: door.clone(),
+            binding: BindingCookies::new(secure),
+            clock: clock.clone(),
+            lease: self.flow_lease,
+            busy_wait: self.busy_wait,
+            status_prefix: format!("{}/", self.routes.route("status")),
+        };
+        let codes = MagicCodes::new(
+            legacy.clone(),
             store.clone(),
-            secure,
-            self.number_verify_callback_url,
-            self.legacy_return_path,
-        )?;
-        let completion_html = super::assets::completion_page(&self.routes.route("complete"));
-        Ok(GlideAuth {
-            inner: Arc::new(Inner {
-                flows: FlowRepo::new(store.clone(), self.clock.clone()),
-                sessions: SessionManager::new(store.clone(), self.clock.clone(), self.sessions),
-                limiter: RateLimiter::new(store, self.clock.clone()),
-                rate_limits: self.rate_limits,
-                glide: self.glide,
-                events,
-                policy: self.policy,
-                routes: self.routes,
-                session_cookie,
-                binding_cookie,
-                allowed_origins: self.allowed_origins,
-                body_limit: self.body_limit,
-                clock: self.clock,
-                flow_lease: self.flow_lease,
-                busy_wait: self.busy_wait,
-                completion_html,
+            CookieSpec::host_only("glide_legacy", secure, Duration::from_secs(600)),
+            (issuer.clone(), limits.clone(), door.clone(), clock.clone()),
+            self.email_on_file,
+        );
+        let number_verify = number_verify.map(|settings| {
+            NumberVerify::new(
                 legacy,
+                store,
+                CookieSpec::host_only("glide_nv_state", secure, Duration::from_secs(300)),
+                settings,
+                (issuer.clone(), limits, clock),
+            )
+        });
+        Ok(GlideAuth {
+            inner: Arc::new(Engine {
+                assets: Assets::new(&self.routes.route("complete")),
+                sessions: SessionRoutes {
+                    issuer: issuer.clone(),
+                    door,
+                },
+                glide: self.glide,
+                routes: self.routes,
+                table,
+                body_limit: self.body_limit,
+                issuer,
+                magical,
+                codes,
+                number_verify,
             }),
         })
     }

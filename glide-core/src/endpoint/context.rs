@@ -1,9 +1,15 @@
-//! The per-request context through which extractors reach the verified session.
+//! The per-request context through which extractors reach the verified session, and the one
+//! rejection both adapters' extractors wrap.
 
 use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use super::{EndpointResponse, GlideAuth};
+use super::io;
+use super::GlideAuth;
 use crate::error::{Error, RequestError};
 use crate::session::VerifiedPhone;
 
@@ -15,15 +21,15 @@ pub type LookupError = Arc<Error>;
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     auth: GlideAuth,
-    cookie_header: Option<String>,
+    session_id: Option<Box<str>>,
     cell: Arc<OnceCell<Result<Option<VerifiedPhone>, LookupError>>>,
 }
 
 impl RequestContext {
-    pub(super) fn new(auth: GlideAuth, cookie_header: Option<String>) -> Self {
+    pub(super) fn new(auth: GlideAuth, session_id: Option<&str>) -> Self {
         Self {
             auth,
-            cookie_header,
+            session_id: session_id.map(Into::into),
             cell: Arc::new(OnceCell::new()),
         }
     }
@@ -32,35 +38,86 @@ impl RequestContext {
     pub async fn verified_phone(&self) -> Result<Option<VerifiedPhone>, LookupError> {
         self.cell
             .get_or_init(|| async {
-                self.auth
-                    .verified_phone(self.cookie_header.as_deref())
-                    .await
-                    .map_err(Arc::new)
+                match &self.session_id {
+                    Some(id) => self.auth.sessions().load(id).await.map_err(Arc::new),
+                    None => Ok(None),
+                }
             })
             .await
             .clone()
+    }
+
+    /// The verified phone, or the rejection an extractor answers with.
+    pub async fn require(&self) -> Result<VerifiedPhone, Rejection> {
+        self.verified_phone()
+            .await
+            .map_err(Rejection::Lookup)?
+            .ok_or(Rejection::NotVerified)
     }
 
     /// The engine this request runs under.
     pub fn auth(&self) -> &GlideAuth {
         &self.auth
     }
+}
 
-    /// The 401 `NOT_VERIFIED` answer of an extractor without a verified session.
-    pub fn not_verified() -> EndpointResponse {
-        EndpointResponse::error(&Error::Request(RequestError::NotVerified))
+/// Why a `VerifiedPhone` extractor refused a request. Both adapters wrap this one type, so
+/// their answers are the same bytes.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The adapter's middleware is not installed on this route: 500
+    /// `{"code":"MISSING_MIDDLEWARE",…}` naming it.
+    #[error("VerifiedPhone requires {0}, which is not installed on this route")]
+    MissingMiddleware(&'static str),
+    /// The browser has no verified session: 401 `{"code":"NOT_VERIFIED",…}`.
+    #[error("phone number not verified")]
+    NotVerified,
+    /// The session store failed: the error's own status (503 or 500) with an opaque body.
+    #[error("the verified session could not be loaded")]
+    Lookup(#[source] LookupError),
+}
+
+#[derive(Serialize)]
+struct MissingMiddlewareBody {
+    code: &'static str,
+    message: String,
+    status: u16,
+}
+
+impl Rejection {
+    /// The rejection for an extractor used without its middleware; logs the misconfiguration.
+    pub fn missing_middleware(middleware: &'static str) -> Self {
+        tracing::error!(
+            target: "glide::rejection",
+            "VerifiedPhone needs {middleware}: add it to the app"
+        );
+        Self::MissingMiddleware(middleware)
     }
 
-    /// The 500 answer of an extractor used without its middleware, naming the middleware.
-    /// Adapters log the misconfiguration where they detect it (once per request).
-    pub fn missing_middleware(middleware: &str) -> EndpointResponse {
-        EndpointResponse::json(
-            500,
-            &serde_json::json!({
-                "code": "MISSING_MIDDLEWARE",
-                "message": format!("VerifiedPhone requires {middleware}; add it to the app."),
-                "status": 500,
-            }),
-        )
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingMiddleware(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotVerified => StatusCode::UNAUTHORIZED,
+            Self::Lookup(error) => StatusCode::from_u16(error.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// The answer: the error body of every route.
+    pub fn to_response(&self) -> Response<Bytes> {
+        match self {
+            Self::MissingMiddleware(middleware) => io::json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &MissingMiddlewareBody {
+                    code: "MISSING_MIDDLEWARE",
+                    message: format!("VerifiedPhone requires {middleware}; add it to the app."),
+                    status: 500,
+                },
+            ),
+            Self::NotVerified => io::error_response(&Error::Request(RequestError::NotVerified)),
+            Self::Lookup(error) => io::error_response(error),
+        }
     }
 }

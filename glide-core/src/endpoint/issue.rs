@@ -1,41 +1,101 @@
 //! Issuing a verified session: the steps every successful flow (Magical Auth, fallback codes,
-//! Number Verify) shares.
+//! Number Verify) shares — the risk policy, a fresh id, the end of the browser's previous
+//! session, the cookie.
 
-use super::{EndpointRequest, GlideAuth};
-use crate::session::SessionId;
-use crate::{PhoneNumber, Strategy};
+use cookie::Cookie;
 
-impl GlideAuth {
+use super::io::Incoming;
+use crate::cookie::CookieSpec;
+use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
+use crate::policy::{RiskDecision, RiskPolicy};
+use crate::session::{SessionId, SessionManager};
+use crate::VerifiedPhone;
+
+/// Hands verified sessions to browsers.
+#[derive(Debug)]
+pub(crate) struct SessionIssuer {
+    pub(crate) sessions: SessionManager,
+    pub(crate) cookie: CookieSpec,
+    pub(crate) policy: RiskPolicy,
+}
+
+impl SessionIssuer {
     /// The verified-session id carried by this request's cookie, if any.
-    pub(super) fn session_id_of(&self, request: &EndpointRequest) -> Option<String> {
-        let header = request.cookie_header()?;
-        crate::cookie::find_cookie(&header, &self.inner.session_cookie.name).map(str::to_owned)
+    pub(crate) fn current_id<'a>(&self, request: &'a Incoming) -> Option<&'a str> {
+        request.cookies.get(&self.cookie.name)
     }
 
-    /// After a fresh session was stored: ends the one this browser held before (a new id on every
-    /// verification; the old id dies server side), logs the verification with the number masked,
-    /// and returns the `Set-Cookie` that hands the new id to the browser.
-    pub(super) async fn hand_over_session(
+    /// The risk policy's word on a verification: `Ok` to issue, else 403 `RISK_POLICY_DENIED`
+    /// carrying the signals (and Glide's `verified`) for the browser.
+    pub(crate) fn check_policy(
         &self,
-        request: &EndpointRequest,
+        verified: &VerifiedPhone,
+        glide_verified: Option<bool>,
+    ) -> Result<(), Error> {
+        match self.policy.evaluate(verified) {
+            RiskDecision::Allow => Ok(()),
+            RiskDecision::Deny { reason } => {
+                let mut signals = DeniedSignals::from(verified);
+                signals.verified = glide_verified;
+                Err(RequestError::RiskPolicyDenied(Box::new(RiskDenial::new(
+                    reason,
+                    Some(signals),
+                )))
+                .into())
+            }
+        }
+    }
+
+    /// Stores a fresh session (a new id on every verification).
+    pub(crate) async fn create(&self, verified: VerifiedPhone) -> Result<SessionId, Error> {
+        self.sessions.create(verified).await
+    }
+
+    /// Removes a stored session that was never handed out.
+    pub(crate) async fn discard(&self, id: &SessionId) {
+        if let Err(e) = self.sessions.destroy(id.as_str()).await {
+            tracing::warn!(error = %e, "could not remove an unissued session; it will expire");
+        }
+    }
+
+    /// After a fresh session was stored: ends the one this browser held before (the old id dies
+    /// server side), logs the verification with the number masked, and returns the cookie that
+    /// hands the new id to the browser.
+    pub(crate) async fn hand_over(
+        &self,
+        request: &Incoming,
         id: &SessionId,
-        phone: &PhoneNumber,
-        strategy: Strategy,
-    ) -> String {
-        let inner = &self.inner;
-        if let Some(old) = self.session_id_of(request) {
+        verified: &VerifiedPhone,
+    ) -> Cookie<'static> {
+        if let Some(old) = self.current_id(request) {
             if old != id.as_str() {
-                if let Err(e) = inner.sessions.destroy(&old).await {
+                if let Err(e) = self.sessions.destroy(old).await {
                     tracing::warn!(error = %e, "could not end the previous session");
                 }
             }
         }
         tracing::info!(
             target: "glide::verification",
-            phone = %phone.masked(),
-            strategy = %strategy,
+            phone = %verified.phone_number.masked(),
+            strategy = %verified.strategy,
             "phone number verified"
         );
-        inner.session_cookie.set_header(id.as_str())
+        self.cookie.set(id.as_str())
+    }
+
+    /// Policy, store, hand over: the whole issue for flows with nothing to record in between.
+    pub(crate) async fn issue(
+        &self,
+        request: &Incoming,
+        verified: VerifiedPhone,
+    ) -> Result<Cookie<'static>, Error> {
+        self.check_policy(&verified, None)?;
+        let id = self.create(verified.clone()).await?;
+        Ok(self.hand_over(request, &id, &verified).await)
+    }
+
+    /// The cookie that removes the verified-session cookie.
+    pub(crate) fn removal(&self) -> Cookie<'static> {
+        self.cookie.removal()
     }
 }

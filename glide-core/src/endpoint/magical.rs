@@ -1,27 +1,62 @@
-//! The Magical Auth routes: prepare, report-invocation, process, complete, status, logout, and
-//! the two assets.
+//! Magical Auth, the three strategies (TS43, Link, Desktop): `prepare`, `report-invocation`,
+//! `process`, `complete` and `status`. Each route reads top to bottom in its own method.
+//!
+//! Every flow is bound to the browser that prepared it by an HttpOnly cookie holding a random
+//! `fe_code` whose hash the flow record keeps ([`BindingCookies`]); `process`, `complete` and
+//! `status` of a flow require it, compared in constant time, so a session key alone (in a QR
+//! code's URL, say) is worth nothing.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::assets::{COMPLETION_HEADERS, GLIDE_JS};
-use super::guard;
-use super::{EndpointRequest, EndpointResponse, GlideAuth};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::binding_cookie::BindingCookies;
+use super::door::Door;
+use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
+use super::issue::SessionIssuer;
+use super::limits::Limits;
 use crate::api::{
-    ClientInfo, CompleteRequest, ConsentData, GlideSession, Plmn, PrepareOptions, PrepareRequest,
-    ProcessOutcome, ProcessRequest,
+    Challenge, ClientInfo, CompleteRequest, ConsentData, Glide, GlideSession, PhoneResult, Plmn,
+    PrepareOptions, PrepareRequest, ProcessOutcome, ProcessRequest, SessionStatus,
 };
 use crate::binding::{self, AggCode, FeCode};
-use crate::error::{Error, FlowError, RequestError};
+use crate::clock::SharedClock;
+use crate::error::{BindingError, Error, FlowError, RequestError};
+use crate::events::FlowEvents;
 use crate::flow::{Event, FlowRecord, FlowRepo, FlowState, Terminal};
-use crate::policy::RiskDecision;
 use crate::session::VerifiedPhone;
 use crate::{PhoneNumber, Strategy, UseCase};
 
+/// The Magical Auth flows and exactly what they need.
+pub(crate) struct MagicalAuth {
+    pub(crate) glide: Glide,
+    pub(crate) flows: FlowRepo,
+    pub(crate) events: Arc<dyn FlowEvents>,
+    pub(crate) issuer: Arc<SessionIssuer>,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) door: Arc<Door>,
+    pub(crate) binding: BindingCookies,
+    pub(crate) clock: SharedClock,
+    /// How long one `process` / `complete` may hold a flow.
+    pub(crate) lease: Duration,
+    /// How long a concurrent `process` waits for the one talking to Glide.
+    pub(crate) busy_wait: Duration,
+    /// The prefix of the status route, to read the key from the path.
+    pub(crate) status_prefix: String,
+}
+
+impl std::fmt::Debug for MagicalAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MagicalAuth").finish_non_exhaustive()
+    }
+}
+
 /// The prepare body of Glide's browser SDK.
 #[derive(Debug, Deserialize)]
-struct BrowserPrepare {
+struct PrepareBody {
     use_case: Option<UseCase>,
     phone_number: Option<String>,
     plmn: Option<Plmn>,
@@ -34,7 +69,7 @@ struct BrowserPrepare {
 
 /// The process body of Glide's browser SDK.
 #[derive(Debug, Deserialize)]
-struct BrowserProcess {
+struct ProcessBody {
     session: Value,
     credential: Value,
     use_case: Option<UseCase>,
@@ -42,15 +77,54 @@ struct BrowserProcess {
 
 /// The body the completion page posts.
 #[derive(Debug, Deserialize)]
-struct BrowserComplete {
+struct CompleteBody {
     agg_code: Option<String>,
     session_key: Option<String>,
     user_agent: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct BrowserInvocation {
+struct InvocationBody {
     session_id: String,
+}
+
+/// The prepare answer the browser gets: Glide's, without any `fe_code`.
+#[derive(Debug, Serialize)]
+struct PrepareAnswer<'a> {
+    authentication_strategy: Strategy,
+    session: BrowserSession<'a>,
+    data: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    challenge: Option<&'a Challenge>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_expires_in_seconds: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct BrowserSession<'a> {
+    session_key: &'a str,
+    protocol_type: Strategy,
+    metadata: SessionMetadata,
+}
+
+#[derive(Debug, Serialize)]
+struct SessionMetadata {
+    use_case: UseCase,
+}
+
+#[derive(Debug, Serialize)]
+struct InvocationAnswer {
+    success: bool,
+}
+
+/// The 202 of a desktop flow the phone has not finished.
+#[derive(Debug, Serialize)]
+struct WaitingAnswer<'a> {
+    status: &'static str,
+    retry: bool,
+    session_key: &'a str,
+    session_expires_in_seconds: i64,
+    message: String,
 }
 
 /// Topic on which the end (or release) of a flow's processing is announced.
@@ -58,13 +132,10 @@ fn topic(session_key: &str) -> String {
     format!("flow:{session_key}")
 }
 
-impl GlideAuth {
-    pub(super) async fn prepare(
-        &self,
-        request: &EndpointRequest,
-    ) -> Result<EndpointResponse, Error> {
-        let inner = &self.inner;
-        let body: BrowserPrepare = guard::post_json(request, &inner.allowed_origins)?;
+impl MagicalAuth {
+    /// `POST {base}/prepare`
+    pub(crate) async fn prepare(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
+        let body: PrepareBody = self.door.json(request)?;
         let use_case = body
             .use_case
             .ok_or_else(|| Error::validation("use_case", "use_case is required"))?;
@@ -74,16 +145,7 @@ impl GlideAuth {
             .map(PhoneNumber::parse_lenient)
             .transpose()
             .map_err(|e| Error::validation("phone_number", e.to_string()))?;
-
-        let ip = inner
-            .rate_limits
-            .client_ip(request.peer_addr, request.header("x-forwarded-for"));
-        if let (Some(limit), Some(ip)) = (inner.rate_limits.prepare_per_ip, ip) {
-            inner.limiter.check_ip("prepare", ip, limit).await?;
-        }
-        if let (Some(limit), Some(phone)) = (inner.rate_limits.prepare_per_phone, &phone) {
-            inner.limiter.check_phone("prepare", phone, limit).await?;
-        }
+        self.limits.start("prepare", request, phone.as_ref()).await?;
 
         let fe_code = FeCode::generate();
         let mut glide_request = match (&phone, use_case) {
@@ -121,13 +183,13 @@ impl GlideAuth {
             glide_request = glide_request.with_id(id);
         }
 
-        let mut prepared = inner.glide.prepare(&glide_request).await?;
+        let mut prepared = self.glide.prepare(&glide_request).await?;
         // A server-chosen fe_code (legacy) must never reach the browser.
         let _ = prepared.take_fe_code();
         let strategy = prepared.authentication_strategy;
         let session_key = prepared.session_key().to_owned();
         binding::validate_session_key(&session_key)?;
-        let now = inner.clock.now();
+        let now = self.clock.now();
         let lifetime = prepared
             .session_expires_in()
             .unwrap_or(Duration::from_secs(300));
@@ -138,57 +200,43 @@ impl GlideAuth {
             use_case,
             phone_number: phone,
             glide_session: prepared.session.to_json(),
-            fe_hash: (strategy == Strategy::Link).then(|| fe_code.hash().as_str().to_owned()),
+            fe_hash: Some(fe_code.hash().as_str().to_owned()),
             state: FlowState::Prepared,
             created_at: now,
             expires_at: now + lifetime,
         };
-        inner.flows.create(&record).await?;
+        self.flows.create(&record).await?;
 
-        let mut browser = json!({
-            "authentication_strategy": strategy,
-            "session": {
-                "session_key": session_key,
-                "protocol_type": strategy,
-                "metadata": { "use_case": use_case },
+        let answer = PrepareAnswer {
+            authentication_strategy: strategy,
+            session: BrowserSession {
+                session_key: &session_key,
+                protocol_type: strategy,
+                metadata: SessionMetadata { use_case },
             },
-            "data": prepared.data,
-        });
-        if let Some(challenge) = &prepared.challenge {
-            browser["challenge"] = serde_json::to_value(challenge).unwrap_or(Value::Null);
+            data: &prepared.data,
+            challenge: prepared.challenge.as_ref(),
+            session_expires_in_seconds: prepared.session_expires_in_seconds,
+        };
+        let mut response = io::json(StatusCode::OK, &answer);
+        // One flow per browser: forget the others' binding cookies.
+        for stale in self.binding.stale(request) {
+            response = response.with_cookie(stale);
         }
-        if let Some(expires) = prepared.session_expires_in_seconds {
-            browser["session_expires_in_seconds"] = json!(expires);
-        }
-        let mut response = EndpointResponse::json(200, &browser);
-        if strategy == Strategy::Link {
-            // One Link flow per browser: forget the others' binding cookies.
-            if let Some(header) = request.cookie_header() {
-                for stale in binding::stale_binding_cookies(&header) {
-                    response =
-                        response.with_cookie(inner.binding_cookie.removal_header_named(&stale));
-                }
-            }
-            response = response.with_cookie(binding::set_binding_cookie(
-                &inner.binding_cookie,
-                &session_key,
-                &fe_code,
-            )?);
-        }
-        Ok(response)
+        Ok(response.with_cookie(self.binding.set(&session_key, &fe_code)?))
     }
 
-    pub(super) async fn report_invocation(
+    /// `POST {base}/report-invocation`: analytics only; never fails the page.
+    pub(crate) async fn report_invocation(
         &self,
-        request: &EndpointRequest,
+        request: &Incoming,
     ) -> Result<EndpointResponse, Error> {
-        let inner = &self.inner;
-        let body: BrowserInvocation = guard::post_json(request, &inner.allowed_origins)?;
+        let body: InvocationBody = self.door.json(request)?;
         if FlowRepo::is_valid_key(&body.session_id) {
-            match inner.flows.apply(&body.session_id, &Event::Invoke).await {
+            match self.flows.apply(&body.session_id, &Event::Invoke).await {
                 Ok(_) => {
-                    // Analytics only: a slow or failing Glide must not hold the page.
-                    let call = inner.glide.report_invocation(&body.session_id);
+                    // A slow or failing Glide must not hold the page.
+                    let call = self.glide.report_invocation(&body.session_id);
                     match tokio::time::timeout(Duration::from_secs(3), call).await {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => tracing::debug!(error = %e, "report-invocation failed"),
@@ -198,16 +246,13 @@ impl GlideAuth {
                 Err(e) => tracing::debug!(error = %e, "report-invocation for an unusable flow"),
             }
         }
-        Ok(EndpointResponse::json(200, &json!({ "success": true })))
+        Ok(io::json(StatusCode::OK, &InvocationAnswer { success: true }))
     }
 
-    pub(super) async fn complete(
-        &self,
-        request: &EndpointRequest,
-    ) -> Result<EndpointResponse, Error> {
-        let inner = &self.inner;
-        let body: BrowserComplete = guard::post_json(request, &inner.allowed_origins)?;
-        self.check_code_limits(request).await?;
+    /// `POST {base}/complete`: the Link completion page hands over Glide's `agg_code`.
+    pub(crate) async fn complete(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
+        let body: CompleteBody = self.door.json(request)?;
+        self.limits.check(request).await?;
         let session_key = body
             .session_key
             .ok_or_else(|| Error::validation("session_key", "session_key is required"))?;
@@ -215,40 +260,41 @@ impl GlideAuth {
             .agg_code
             .ok_or_else(|| Error::validation("agg_code", "agg_code is required"))?;
         binding::validate_session_key(&session_key)?;
-        let fe_code = self.binding_code(request, &session_key)?;
+        let fe_code = self.binding.read(request, &session_key)?;
         let agg_code = AggCode::parse(&agg_code)?;
 
-        let (record, _) = inner
+        let (record, _) = self
             .flows
             .load(&session_key)
             .await?
             .ok_or(FlowError::NotFound)?;
+        if record.strategy != Strategy::Link {
+            return Err(FlowError::InvalidTransition(
+                "only a link verification has a completion step".into(),
+            )
+            .into());
+        }
         check_binding(&record, &fe_code)?;
-        let lease_until = inner.clock.now() + inner.flow_lease;
-        inner
-            .flows
+        let lease_until = self.clock.now() + self.lease;
+        self.flows
             .apply(&session_key, &Event::BeginComplete { lease_until })
             .await?;
         let mut glide_request = CompleteRequest::new(&session_key, fe_code, agg_code);
         if let Some(agent) = body
             .user_agent
-            .or_else(|| request.header("user-agent").map(str::to_owned))
+            .or_else(|| request.header(http::header::USER_AGENT).map(str::to_owned))
         {
             glide_request = glide_request.with_user_agent(agent);
         }
-        match inner.glide.complete(&glide_request).await {
+        match self.glide.complete(&glide_request).await {
             Ok(()) => {
-                inner
-                    .flows
+                self.flows
                     .apply(&session_key, &Event::CompleteSucceeded)
                     .await?;
-                Ok(EndpointResponse::empty(204))
+                Ok(io::empty(StatusCode::NO_CONTENT))
             }
             Err(error) => {
-                if let Err(release) = inner
-                    .flows
-                    .apply(&session_key, &Event::CompleteFailed)
-                    .await
+                if let Err(release) = self.flows.apply(&session_key, &Event::CompleteFailed).await
                 {
                     tracing::warn!(error = %release, "could not release a failed completion; its lease will lapse");
                 }
@@ -257,13 +303,11 @@ impl GlideAuth {
         }
     }
 
-    pub(super) async fn process(
-        &self,
-        request: &EndpointRequest,
-    ) -> Result<EndpointResponse, Error> {
-        let inner = &self.inner;
-        let body: BrowserProcess = guard::post_json(request, &inner.allowed_origins)?;
-        self.check_code_limits(request).await?;
+    /// `POST {base}/process`: Glide releases the number; the risk policy decides; the browser
+    /// gets its verified session.
+    pub(crate) async fn process(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
+        let body: ProcessBody = self.door.json(request)?;
+        self.limits.check(request).await?;
         let session_key = body
             .session
             .get("session_key")
@@ -271,34 +315,30 @@ impl GlideAuth {
             .ok_or_else(|| Error::validation("session", "session.session_key is required"))?
             .to_owned();
         let credential = credential_text(&body.credential)?;
-        let (record, _) = inner
+        binding::validate_session_key(&session_key)?;
+        let fe_code = self.binding.read(request, &session_key)?;
+        let (record, _) = self
             .flows
             .load(&session_key)
             .await?
             .ok_or(FlowError::NotFound)?;
+        check_binding(&record, &fe_code)?;
         if body.use_case.is_some_and(|u| u != record.use_case) {
             return Err(Error::validation(
                 "use_case",
                 "use_case does not match the prepared one",
             ));
         }
-        let fe_code = if record.strategy == Strategy::Link {
-            let code = self.binding_code(request, &session_key)?;
-            check_binding(&record, &code)?;
-            Some(code)
-        } else {
-            None
-        };
 
         let record = self.lease_for_processing(&session_key).await?;
         let glide_session = GlideSession::from_json(record.glide_session.clone())?;
         let mut glide_request = ProcessRequest::new(glide_session, credential);
-        if let Some(code) = fe_code {
-            glide_request = glide_request.with_fe_code(code);
+        if record.strategy == Strategy::Link {
+            glide_request = glide_request.with_fe_code(fe_code);
         }
-        let outcome = inner.glide.process(record.use_case, &glide_request).await;
+        let outcome = self.glide.process(record.use_case, &glide_request).await;
         let answer = self.settle(request, &record, outcome).await;
-        if let Err(e) = inner.events.publish(&topic(&session_key)).await {
+        if let Err(e) = self.events.publish(&topic(&session_key)).await {
             tracing::warn!(error = %e, "could not announce the end of processing");
         }
         answer
@@ -306,12 +346,11 @@ impl GlideAuth {
 
     /// Takes the processing lease, waiting (without polling) while another request holds it.
     async fn lease_for_processing(&self, session_key: &str) -> Result<FlowRecord, Error> {
-        let inner = &self.inner;
-        let deadline = tokio::time::Instant::now() + inner.busy_wait;
+        let deadline = tokio::time::Instant::now() + self.busy_wait;
         loop {
-            let lease_until = inner.clock.now() + inner.flow_lease;
-            let mut subscription = inner.events.subscribe(&topic(session_key)).await?;
-            match inner
+            let lease_until = self.clock.now() + self.lease;
+            let mut subscription = self.events.subscribe(&topic(session_key)).await?;
+            match self
                 .flows
                 .apply(session_key, &Event::BeginProcess { lease_until })
                 .await
@@ -330,26 +369,27 @@ impl GlideAuth {
     /// Records what Glide said and builds the answer: the verified session on success.
     async fn settle(
         &self,
-        request: &EndpointRequest,
+        request: &Incoming,
         record: &FlowRecord,
         outcome: Result<ProcessOutcome, Error>,
     ) -> Result<EndpointResponse, Error> {
-        let inner = &self.inner;
         let key = &record.session_key;
         let result = match outcome {
             Ok(ProcessOutcome::Done(result)) => result,
             Ok(ProcessOutcome::Pending(pending)) => {
-                inner.flows.apply(key, &Event::ProcessReleased).await?;
-                let left = record.expires_at - inner.clock.now();
-                return Ok(EndpointResponse::json(
-                    202,
-                    &json!({
-                        "status": "waiting",
-                        "retry": true,
-                        "session_key": key,
-                        "session_expires_in_seconds": left.whole_seconds().max(0),
-                        "message": pending.message.unwrap_or_else(|| "Waiting for the phone.".into()),
-                    }),
+                self.flows.apply(key, &Event::ProcessReleased).await?;
+                let left = record.expires_at - self.clock.now();
+                return Ok(io::json(
+                    StatusCode::ACCEPTED,
+                    &WaitingAnswer {
+                        status: "waiting",
+                        retry: true,
+                        session_key: key,
+                        session_expires_in_seconds: left.whole_seconds().max(0),
+                        message: pending
+                            .message
+                            .unwrap_or_else(|| "Waiting for the phone.".into()),
+                    },
                 ));
             }
             Err(error) => {
@@ -365,176 +405,111 @@ impl GlideAuth {
                 } else {
                     Event::ProcessReleased
                 };
-                if let Err(release) = inner.flows.apply(key, &event).await {
+                if let Err(release) = self.flows.apply(key, &event).await {
                     tracing::warn!(error = %release, "could not record a failed process; its lease will lapse");
                 }
                 return Err(error);
             }
         };
 
-        let mut body = serde_json::to_value(&result).unwrap_or_else(|_| json!({}));
-        let mut verified = VerifiedPhone::new(
-            result.phone_number.clone(),
-            record.use_case,
-            record.strategy,
-            inner.clock.now(),
-        );
-        verified.sim_swap = result.sim_swap.clone();
-        verified.device_swap = result.device_swap.clone();
-        verified.aud = result.aud.clone();
-
+        let verified = verified_phone(&result, record, self.clock.now());
+        // A TS43 credential is bound to the web origin that asked for it: one relayed from
+        // another site is refused.
+        if let Some(aud) = &result.aud {
+            if !self.door.is_app_origin(request, aud) {
+                let error = Error::from(RequestError::AudienceMismatch);
+                self.flows
+                    .apply(
+                        key,
+                        &Event::End(Terminal::Failed {
+                            code: error.code().to_owned(),
+                        }),
+                    )
+                    .await?;
+                return Err(error);
+            }
+        }
         if result.verified == Some(false)
             || record.phone_number.as_ref().is_some_and(|p| {
                 *p != result.phone_number && record.use_case == UseCase::VerifyPhoneNumber
             })
         {
-            inner
-                .flows
+            self.flows
                 .apply(key, &Event::End(Terminal::NotVerified))
                 .await?;
-            body["verified"] = json!(false);
-            return Ok(EndpointResponse::json(200, &body));
+            let mut answer = result;
+            answer.verified = Some(false);
+            return Ok(io::json(StatusCode::OK, &answer));
         }
-
-        if let RiskDecision::Deny { reason } = inner.policy.evaluate(&verified) {
-            inner
-                .flows
-                .apply(key, &Event::End(Terminal::Denied))
-                .await?;
-            let error = Error::Request(RequestError::RiskPolicyDenied(reason));
-            let mut denied = EndpointResponse::error(&error);
-            let mut payload: Value =
-                serde_json::from_slice(&denied.body).unwrap_or_else(|_| json!({}));
-            for field in ["phone_number", "sim_swap", "device_swap", "verified"] {
-                if let Some(v) = body.get(field) {
-                    payload[field] = v.clone();
-                }
-            }
-            denied.body = payload.to_string().into();
-            return Ok(denied);
+        if let Err(denied) = self.issuer.check_policy(&verified, result.verified) {
+            self.flows.apply(key, &Event::End(Terminal::Denied)).await?;
+            return Err(denied);
         }
 
         // A fresh id on every verification; the previous session of this browser ends.
-        let session_id = inner.sessions.create(verified).await?;
-        if let Err(error) = inner
-            .flows
-            .apply(key, &Event::End(Terminal::Verified))
-            .await
-        {
-            if let Err(e) = inner.sessions.destroy(session_id.as_str()).await {
-                tracing::warn!(error = %e, "could not remove an unissued session; it will expire");
-            }
+        let session_id = self.issuer.create(verified.clone()).await?;
+        if let Err(error) = self.flows.apply(key, &Event::End(Terminal::Verified)).await {
+            self.issuer.discard(&session_id).await;
             return Err(error);
         }
-        let set_cookie = self
-            .hand_over_session(request, &session_id, &result.phone_number, record.strategy)
-            .await;
-        let mut response = EndpointResponse::json(200, &body).with_cookie(set_cookie);
-        if record.strategy == Strategy::Link {
-            response =
-                response.with_cookie(binding::clear_binding_cookie(&inner.binding_cookie, key)?);
-        }
-        Ok(response)
+        let session_cookie = self.issuer.hand_over(request, &session_id, &verified).await;
+        Ok(io::json(StatusCode::OK, &result)
+            .with_cookie(session_cookie)
+            .with_cookie(self.binding.clear(key)?))
     }
 
-    pub(super) async fn status(
-        &self,
-        request: &EndpointRequest,
-    ) -> Result<EndpointResponse, Error> {
-        let inner = &self.inner;
-        guard::method(request, "GET")?;
-        let prefix = inner.routes.route("status/");
-        let session_key = request.path.strip_prefix(&prefix).unwrap_or_default();
-        // Only flows this app prepared: the route is not an open proxy to Glide.
-        if inner.flows.load(session_key).await?.is_none() {
-            return Err(FlowError::NotFound.into());
-        }
-        let status = inner.glide.status(session_key).await?;
-        let body = serde_json::to_value(&status).map_err(|e| Error::Decode {
-            status: 200,
-            message: e.to_string(),
-        })?;
-        Ok(EndpointResponse::json(200, &body))
+    /// `GET {base}/status/{session_key}`: Glide's status of a flow, only to the browser that
+    /// prepared it: 200 pending / completed, 422 failed, 410 expired.
+    pub(crate) async fn status(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
+        let session_key = request
+            .path
+            .strip_prefix(&self.status_prefix)
+            .unwrap_or_default();
+        binding::validate_session_key(session_key).map_err(|_| FlowError::NotFound)?;
+        // Only flows this app prepared, and only to their own browser: the route is not an
+        // open proxy to Glide.
+        let (record, _) = self
+            .flows
+            .load(session_key)
+            .await?
+            .ok_or(FlowError::NotFound)?;
+        let fe_code = self.binding.read(request, session_key)?;
+        check_binding(&record, &fe_code)?;
+        let status = self.glide.status(session_key).await?;
+        let code = match &status.status {
+            SessionStatus::Failed => StatusCode::UNPROCESSABLE_ENTITY,
+            SessionStatus::Other(other) if other == "expired" => StatusCode::GONE,
+            _ => StatusCode::OK,
+        };
+        Ok(io::json(code, &status))
     }
+}
 
-    pub(super) async fn logout(
-        &self,
-        request: &EndpointRequest,
-    ) -> Result<EndpointResponse, Error> {
-        let inner = &self.inner;
-        guard::method(request, "POST")?;
-        guard::same_origin(request, &inner.allowed_origins)?;
-        if let Some(id) = self.session_id_of(request) {
-            inner.sessions.destroy(&id).await?;
-        }
-        Ok(EndpointResponse::empty(204).with_cookie(inner.session_cookie.removal_header()))
-    }
-
-    pub(super) fn glide_js(&self, request: &EndpointRequest) -> Result<EndpointResponse, Error> {
-        guard::method(request, "GET")?;
-        Ok(EndpointResponse {
-            status: 200,
-            headers: vec![
-                (
-                    "content-type".into(),
-                    "application/javascript; charset=utf-8".into(),
-                ),
-                ("cache-control".into(), "public, max-age=300".into()),
-                ("x-content-type-options".into(), "nosniff".into()),
-            ],
-            body: GLIDE_JS.into(),
-        })
-    }
-
-    pub(super) fn completion_page(
-        &self,
-        request: &EndpointRequest,
-    ) -> Result<EndpointResponse, Error> {
-        guard::method(request, "GET")?;
-        Ok(EndpointResponse {
-            status: 200,
-            headers: COMPLETION_HEADERS
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: self.inner.completion_html.clone().into(),
-        })
-    }
-
-    /// Per-IP limit on the routes that check a code or a credential.
-    pub(super) async fn check_code_limits(&self, request: &EndpointRequest) -> Result<(), Error> {
-        let inner = &self.inner;
-        let ip = inner
-            .rate_limits
-            .client_ip(request.peer_addr, request.header("x-forwarded-for"));
-        if let (Some(limit), Some(ip)) = (inner.rate_limits.check_per_ip, ip) {
-            inner.limiter.check_ip("check", ip, limit).await?;
-        }
-        Ok(())
-    }
-
-    /// The `fe_code` from this browser's binding cookie for `session_key`.
-    fn binding_code(&self, request: &EndpointRequest, session_key: &str) -> Result<FeCode, Error> {
-        request
-            .cookie_header()
-            .and_then(|header| binding::parse_binding_cookie(&header, session_key))
-            .ok_or_else(|| crate::error::BindingError::MissingCookie.into())
-    }
+/// The session a successful process gives, with Glide's signals.
+fn verified_phone(
+    result: &PhoneResult,
+    record: &FlowRecord,
+    now: time::OffsetDateTime,
+) -> VerifiedPhone {
+    let mut verified = VerifiedPhone::new(
+        result.phone_number.clone(),
+        record.use_case,
+        record.strategy,
+        now,
+    );
+    verified.sim_swap = result.sim_swap.clone();
+    verified.device_swap = result.device_swap.clone();
+    verified.aud = result.aud.clone();
+    verified
 }
 
 /// Compares the cookie's code with the hash stored at prepare, in constant time.
 fn check_binding(record: &FlowRecord, fe_code: &FeCode) -> Result<(), Error> {
-    if record.strategy != Strategy::Link {
-        return Err(FlowError::InvalidTransition(
-            "only a link verification has a completion step".into(),
-        )
-        .into());
-    }
     let expected = record.fe_hash.as_deref().unwrap_or_default();
     if binding::constant_time_eq(fe_code.hash().as_str().as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        Err(crate::error::BindingError::Failed.into())
+        Err(BindingError::Failed.into())
     }
 }
 

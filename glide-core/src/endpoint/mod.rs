@@ -1,77 +1,61 @@
-//! The engine handle [`GlideAuth`] and the functions behind every route the middleware mounts.
+//! The engine handle [`GlideAuth`] and the routes it serves.
 //!
-//! Adapters only translate HTTP: they ask [`GlideAuth::match_route`] whether a request is ours,
-//! read the body up to [`GlideAuth::body_limit`], call [`GlideAuth::handle`] and write the
-//! [`EndpointResponse`] back. Every other request gets a [`RequestContext`] from which the
-//! `VerifiedPhone` extractor loads the verified session, lazily.
+//! Adapters only translate HTTP: they ask [`GlideAuth::match_route`] whether a request is ours and
+//! hand it to [`GlideAuth::serve`] (which reads the body with the one bounded reader, checks the
+//! method from the route table and runs the route); every other request gets a
+//! [`RequestContext`] from which the `VerifiedPhone` extractor loads the verified session,
+//! lazily.
+//!
+//! Where each route lives: `magical` (prepare, report-invocation, process, complete, status),
+//! `codes` (legacy Magic Auth with SMS / e-mail codes, server-side auth), `number_verify`,
+//! `sessions` (logout), `assets` (glide.js, the completion page). The route list itself is
+//! `table::ROUTES`.
 
 mod assets;
+mod binding_cookie;
+mod codes;
 mod config;
 mod context;
-mod guard;
-mod http;
+mod door;
+mod io;
 mod issue;
-mod legacy;
+mod limits;
 mod magical;
+mod number_verify;
+mod records;
+mod sessions;
+mod table;
 
+pub use codes::{EmailOnFile, MAX_ATTEMPTS, RESEND_COOLDOWN};
 pub use config::{GlideAuthBuilder, RoutePaths};
-pub use context::{LookupError, RequestContext};
-pub use http::{EndpointRequest, EndpointResponse};
+pub use context::{LookupError, Rejection, RequestContext};
+pub use io::{error_response, read_body, EndpointResponse, PeerAddr};
+pub use table::{MountedRoute, Route};
 
 use std::sync::Arc;
 
-use crate::error::{Error, RequestError};
-use crate::session::VerifiedPhone;
+use bytes::Bytes;
+use http::header::ALLOW;
+use http::{HeaderValue, Request};
+use http_body::Body;
 
-/// A route of ours, as recognised by [`GlideAuth::match_route`] (by path; the method is checked
-/// when handling, so that a wrong method gets a 405 rather than falling through to the app).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Route {
-    /// `POST {base}/prepare`
-    Prepare,
-    /// `POST {base}/report-invocation`
-    ReportInvocation,
-    /// `POST {base}/process`
-    Process,
-    /// `POST {base}/complete`
-    Complete,
-    /// `GET {base}/status/{session_key}`
-    Status,
-    /// `POST {base}/logout`
-    Logout,
-    /// `GET {base}/glide.js`
-    GlideJs,
-    /// `GET {completion_path}` (default `/glide-complete`)
-    CompletionPage,
-    /// `POST {base}/magic-auth/start`
-    MagicAuthStart,
-    /// `POST {base}/magic-auth/verify`
-    MagicAuthVerify,
-    /// `POST {base}/magic-auth/start-server-auth`
-    MagicAuthStartServerAuth,
-    /// `GET {base}/magic-auth/check-server-auth?session_id=`
-    MagicAuthCheckServerAuth,
-    /// `GET {base}/number-verify/start?phone_number=`
-    NumberVerifyStart,
-    /// `GET {base}/number-verify/callback?code=&state=`
-    NumberVerifyCallback,
-}
+use crate::error::{BoxError, Error, FlowError, RequestError};
+use crate::session::{SessionManager, VerifiedPhone};
 
-/// The engine: the Glide client, the flow store, verified sessions, cookies and policy.
+/// The engine: the Glide client, the flows, verified sessions, cookies and policy.
 ///
 /// Cheap to clone; build one per app with [`GlideAuth::builder`] and hand it to the adapter
 /// (`GlideLayer::new(auth)` for axum, `GlideMiddleware::new(auth)` for actix-web).
 #[derive(Clone)]
 pub struct GlideAuth {
-    inner: Arc<config::Inner>,
+    inner: Arc<config::Engine>,
 }
 
 impl std::fmt::Debug for GlideAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GlideAuth")
             .field("routes", &self.inner.routes)
-            .field("secure_cookies", &self.inner.session_cookie.secure)
+            .field("secure_cookies", &self.inner.issuer.cookie.secure)
             .finish_non_exhaustive()
     }
 }
@@ -84,90 +68,101 @@ impl GlideAuth {
 
     /// Which of our routes `path` is, if any. Cheap; call it on every request.
     pub fn match_route(&self, path: &str) -> Option<Route> {
-        let routes = &self.inner.routes;
-        if path == routes.completion_path {
-            return Some(Route::CompletionPage);
-        }
-        let rest = path.strip_prefix(routes.base_path.as_str())?;
-        let rest = rest.strip_prefix('/')?;
-        Some(match rest {
-            "prepare" => Route::Prepare,
-            "report-invocation" => Route::ReportInvocation,
-            "process" => Route::Process,
-            "complete" => Route::Complete,
-            "logout" => Route::Logout,
-            "glide.js" => Route::GlideJs,
-            "magic-auth/start" => Route::MagicAuthStart,
-            "magic-auth/verify" => Route::MagicAuthVerify,
-            "magic-auth/start-server-auth" => Route::MagicAuthStartServerAuth,
-            "magic-auth/check-server-auth" => Route::MagicAuthCheckServerAuth,
-            "number-verify/start" => Route::NumberVerifyStart,
-            "number-verify/callback" => Route::NumberVerifyCallback,
-            other if other.starts_with("status/") => Route::Status,
-            _ => return None,
-        })
+        self.inner.table.find(path).map(|m| m.route)
     }
 
-    /// The largest request body our routes accept; adapters stop reading beyond it and answer
-    /// with [`GlideAuth::payload_too_large`].
+    /// Every route this engine serves, with its method and path: what the adapters mount.
+    pub fn route_table(&self) -> &[MountedRoute] {
+        self.inner.table.routes()
+    }
+
+    /// The largest request body our routes accept.
     pub fn body_limit(&self) -> usize {
         self.inner.body_limit
     }
 
-    /// The 413 answer for a body over [`GlideAuth::body_limit`].
-    pub fn payload_too_large(&self) -> EndpointResponse {
-        EndpointResponse::error(&Error::Request(RequestError::PayloadTooLarge))
-            .with_header("connection", "close")
+    /// Answers a request to one of our routes: reads its body with [`read_body`] (bounded in
+    /// size and time), then [`handle`](Self::handle)s it.
+    pub async fn serve<B>(&self, route: Route, request: Request<B>) -> EndpointResponse
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        match read_body(&parts.headers, body, self.inner.body_limit).await {
+            Ok(body) => self.handle(route, Request::from_parts(parts, body)).await,
+            Err(refused) => refused,
+        }
     }
 
-    /// Answers a request to one of our routes.
-    pub async fn handle(&self, route: Route, request: EndpointRequest) -> EndpointResponse {
+    /// Answers a request to one of our routes whose body was already read. A method other than
+    /// the route's gets 405 with `Allow`. Put a [`PeerAddr`] into the request's extensions so
+    /// that rate limits know the client.
+    pub async fn handle(&self, route: Route, request: Request<Bytes>) -> EndpointResponse {
+        let engine = &self.inner;
+        let Some(mounted) = engine.table.get(route) else {
+            return io::error_response(&FlowError::NotFound.into());
+        };
+        if request.method() != mounted.method {
+            let mut refused = io::error_response(&RequestError::MethodNotAllowed.into());
+            if let Ok(allow) = HeaderValue::from_str(mounted.method.as_str()) {
+                refused.headers_mut().insert(ALLOW, allow);
+            }
+            return refused;
+        }
+        let request = io::Incoming::new(request);
         let result = match route {
-            Route::Prepare => self.prepare(&request).await,
-            Route::ReportInvocation => self.report_invocation(&request).await,
-            Route::Process => self.process(&request).await,
-            Route::Complete => self.complete(&request).await,
-            Route::Status => self.status(&request).await,
-            Route::Logout => self.logout(&request).await,
-            Route::GlideJs => self.glide_js(&request),
-            Route::CompletionPage => self.completion_page(&request),
-            Route::MagicAuthStart => self.legacy_start(&request).await,
-            Route::MagicAuthVerify => self.legacy_verify(&request).await,
-            Route::MagicAuthStartServerAuth => self.legacy_start_server_auth(&request).await,
-            Route::MagicAuthCheckServerAuth => self.legacy_check_server_auth(&request).await,
-            Route::NumberVerifyStart => self.number_verify_start(&request).await,
-            Route::NumberVerifyCallback => self.number_verify_callback(&request).await,
+            Route::Prepare => engine.magical.prepare(&request).await,
+            Route::ReportInvocation => engine.magical.report_invocation(&request).await,
+            Route::Process => engine.magical.process(&request).await,
+            Route::Complete => engine.magical.complete(&request).await,
+            Route::Status => engine.magical.status(&request).await,
+            Route::Logout => engine.sessions.logout(&request).await,
+            Route::GlideJs => Ok(engine.assets.glide_js()),
+            Route::CompletionPage => Ok(engine.assets.completion_page()),
+            Route::MagicAuthStart => engine.codes.start(&request).await,
+            Route::MagicAuthVerify => engine.codes.verify(&request).await,
+            Route::MagicAuthStartServerAuth => engine.codes.start_server_auth(&request).await,
+            Route::MagicAuthCheckServerAuth => engine.codes.check_server_auth(&request).await,
+            Route::NumberVerifyStart | Route::NumberVerifyCallback => {
+                match &engine.number_verify {
+                    Some(nv) if route == Route::NumberVerifyStart => nv.start(&request).await,
+                    Some(nv) => nv.callback(&request).await,
+                    None => Err(FlowError::NotFound.into()),
+                }
+            }
         };
-        result.unwrap_or_else(EndpointResponse::from)
+        result.unwrap_or_else(|error| io::error_response(&error))
     }
 
-    /// The verified phone of the session whose cookie is in `cookie_header`, if any.
-    pub async fn verified_phone(
+    /// The verified phone of the session whose id is `session_id`, if any.
+    pub async fn verified_phone(&self, session_id: &str) -> Result<Option<VerifiedPhone>, Error> {
+        self.inner.issuer.sessions.load(session_id).await
+    }
+
+    /// A per-request context for the extractor, from the request's `Cookie` header values (raw
+    /// bytes, so both `http` versions can pass theirs); see [`RequestContext`].
+    pub fn request_context<'a>(
         &self,
-        cookie_header: Option<&str>,
-    ) -> Result<Option<VerifiedPhone>, Error> {
-        let Some(id) = cookie_header
-            .and_then(|h| crate::cookie::find_cookie(h, &self.inner.session_cookie.name))
-        else {
-            return Ok(None);
-        };
-        self.inner.sessions.load(id).await
-    }
-
-    /// A per-request context for the extractor; see [`RequestContext`].
-    pub fn request_context(&self, cookie_header: Option<String>) -> RequestContext {
-        RequestContext::new(self.clone(), cookie_header)
+        cookie_headers: impl IntoIterator<Item = &'a [u8]>,
+    ) -> RequestContext {
+        let name = self.inner.issuer.cookie.name.as_ref();
+        let id = cookie_headers
+            .into_iter()
+            .filter_map(|value| std::str::from_utf8(value).ok())
+            .find_map(|header| cookie_value(header, name));
+        RequestContext::new(self.clone(), id)
     }
 
     /// The name of the verified-session cookie (`__Host-glide_session`, or `glide_session` with
     /// insecure development cookies).
     pub fn session_cookie_name(&self) -> &str {
-        &self.inner.session_cookie.name
+        &self.inner.issuer.cookie.name
     }
 
     /// The verified-session manager, for logout-everywhere and custom flows.
-    pub fn sessions(&self) -> &crate::session::SessionManager {
-        &self.inner.sessions
+    pub fn sessions(&self) -> &SessionManager {
+        &self.inner.issuer.sessions
     }
 
     /// The Glide API client.
@@ -178,5 +173,28 @@ impl GlideAuth {
     /// The route paths in use.
     pub fn routes(&self) -> &RoutePaths {
         &self.inner.routes
+    }
+}
+
+/// The value of cookie `name` in one `Cookie` header, without allocating (the hot path of every
+/// request the extractor serves).
+fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (n, v) = pair.split_once('=')?;
+        (n.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_value;
+
+    #[test]
+    fn finds_the_session_cookie_without_a_jar() {
+        let header = "a=1; __Host-glide_session=abc ;b=\"2\"; __Host-glide_session=late";
+        assert_eq!(cookie_value(header, "__Host-glide_session"), Some("abc"));
+        assert_eq!(cookie_value(header, "b"), Some("2"));
+        assert_eq!(cookie_value(header, "glide_session"), None);
+        assert_eq!(cookie_value("junk; x", "x"), None);
     }
 }

@@ -20,6 +20,6 @@ mod machine;
 mod record;
 mod repo;
 
-pub use machine::{transition, Event};
-pub use record::{FlowRecord, FlowState, Terminal};
-pub use repo::FlowRepo;
+pub(crate) use machine::Event;
+pub(crate) use record::{FlowRecord, FlowState, Terminal};
+pub(crate) use repo::FlowRepo;

@@ -18,7 +18,7 @@ const MAX_RACES: usize = 16;
 
 /// Flow records in a store, keyed `flow:{session_key}`.
 #[derive(Debug, Clone)]
-pub struct FlowRepo {
+pub(crate) struct FlowRepo {
     store: Arc<dyn Store>,
     clock: SharedClock,
 }
@@ -99,7 +99,7 @@ impl FlowRepo {
 }
 
 fn encode(record: &FlowRecord) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(record).map_err(|e| Error::Store(StoreError::Decode(Box::new(e))))
+    serde_json::to_vec(record).map_err(|e| Error::Internal(format!("flow record encoding failed: {e}")))
 }
 
 fn decode(bytes: &[u8]) -> Result<FlowRecord, Error> {

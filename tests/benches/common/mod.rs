@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use glide_core::api::{ClientInfo, Glide, PrepareRequest, ProcessOutcome, ProcessRequest};
-use glide_core::endpoint::{EndpointRequest, GlideAuth};
+use glide_core::endpoint::{GlideAuth, PeerAddr};
 use glide_core::phone::PhoneNumber;
 use glide_core::ratelimit::{RateLimit, RateLimitConfig};
 use glide_core::store::Store;
@@ -93,35 +93,39 @@ pub fn nth_peer(n: u64) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, hi, lo.max(1)))
 }
 
-fn post(path: &str, body: &Value, peer: IpAddr) -> EndpointRequest {
-    EndpointRequest {
-        method: "POST".into(),
-        path: path.into(),
-        headers: vec![
-            ("host".to_owned(), "app.test".to_owned()),
-            ("origin".to_owned(), ORIGIN.to_owned()),
-            ("content-type".to_owned(), "application/json".to_owned()),
-            ("user-agent".to_owned(), ANDROID.to_owned()),
-        ],
-        body: body.to_string().into(),
-        peer_addr: Some(peer),
-        ..Default::default()
+fn post(path: &str, body: &Value, peer: IpAddr, cookie: Option<&str>) -> http::Request<bytes::Bytes> {
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("host", "app.test")
+        .header("origin", ORIGIN)
+        .header("content-type", "application/json")
+        .header("user-agent", ANDROID)
+        .extension(PeerAddr(peer));
+    if let Some(cookie) = cookie {
+        builder = builder.header("cookie", cookie);
     }
+    builder
+        .body(body.to_string().into())
+        .expect("a request")
 }
 
-async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value, Vec<String>) {
+async fn call(
+    auth: &GlideAuth,
+    request: http::Request<bytes::Bytes>,
+) -> (u16, Value, Vec<String>) {
     let route = auth
-        .match_route(&request.path)
+        .match_route(request.uri().path())
         .expect("one of the engine's routes");
     let response = auth.handle(route, request).await;
-    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
     let cookies = response
-        .headers
+        .headers()
+        .get_all("set-cookie")
         .iter()
-        .filter(|(name, _)| name == "set-cookie")
-        .map(|(_, value)| value.clone())
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
         .collect();
-    (response.status, body, cookies)
+    (response.status().as_u16(), body, cookies)
 }
 
 /// One whole TS43 flow through the engine, as the middleware runs it for a browser: `prepare`,
@@ -142,7 +146,8 @@ pub async fn engine_flow(
         "phone_number": phone,
         "client_info": {"user_agent": ANDROID},
     });
-    let (status, prepared, _) = call(auth, post("/api/magical-auth/prepare", &prepare, peer)).await;
+    let (status, prepared, cookies) =
+        call(auth, post("/api/magical-auth/prepare", &prepare, peer, None)).await;
     assert_eq!(status, 200, "prepare: {prepared}");
     let key = prepared["session"]["session_key"]
         .as_str()
@@ -156,8 +161,16 @@ pub async fn engine_flow(
         "credential": credential,
         "use_case": "VerifyPhoneNumber",
     });
-    let (status, result, cookies) =
-        call(auth, post("/api/magical-auth/process", &process, peer)).await;
+    let binding = cookies
+        .iter()
+        .find(|c| c.contains("_glide_bind_"))
+        .and_then(|c| c.split(';').next())
+        .expect("a binding cookie");
+    let (status, result, cookies) = call(
+        auth,
+        post("/api/magical-auth/process", &process, peer, Some(binding)),
+    )
+    .await;
     assert_eq!(status, 200, "process: {result}");
     let prefix = format!("{}=", auth.session_cookie_name());
     cookies

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glide_core::api::Glide;
-use glide_core::endpoint::{EndpointRequest, GlideAuth};
+use glide_core::endpoint::{GlideAuth, PeerAddr};
 use glide_core::events::RedisEvents;
 use glide_core::ratelimit::{RateLimit, RateLimitConfig};
 use glide_core::store::RedisStore;
@@ -161,31 +161,41 @@ async fn engine(
 }
 
 /// A browser's request; `n` picks its address (127.1.x.y): per-IP limits count per browser, as
-/// in production, and one shared address would make its counter a hot key.
-fn post(path: &str, body: &Value, n: usize) -> EndpointRequest {
+/// in production, and one shared address would make its counter a hot key. `cookie` is the
+/// flow's binding cookie (`name=value`), for process.
+fn post(path: &str, body: &Value, n: usize, cookie: Option<&str>) -> http::Request<bytes::Bytes> {
     let [_, _, _, _, _, _, hi, lo] = (n as u64).to_be_bytes();
-    EndpointRequest {
-        method: "POST".into(),
-        path: path.into(),
-        headers: vec![
-            ("host".to_owned(), "app.test".to_owned()),
-            ("origin".to_owned(), ORIGIN.to_owned()),
-            ("content-type".to_owned(), "application/json".to_owned()),
-            ("user-agent".to_owned(), DESKTOP_UA.to_owned()),
-        ],
-        body: body.to_string().into(),
-        peer_addr: Some(std::net::IpAddr::from([127, 1, hi, lo])),
-        ..Default::default()
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("host", "app.test")
+        .header("origin", ORIGIN)
+        .header("content-type", "application/json")
+        .header("user-agent", DESKTOP_UA)
+        .extension(PeerAddr(std::net::IpAddr::from([127, 1, hi, lo])));
+    if let Some(cookie) = cookie {
+        builder = builder.header("cookie", cookie);
     }
+    builder
+        .body(body.to_string().into())
+        .unwrap_or_default()
 }
 
-async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value) {
-    let Some(route) = auth.match_route(&request.path) else {
-        return (0, Value::Null);
+/// Sends a request through the engine: its status, JSON body and the first `Set-Cookie`'s
+/// `name=value`.
+async fn call(auth: &GlideAuth, request: http::Request<bytes::Bytes>) -> (u16, Value, Option<String>) {
+    let Some(route) = auth.match_route(request.uri().path()) else {
+        return (0, Value::Null, None);
     };
     let response = auth.handle(route, request).await;
-    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-    (response.status, body)
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    (response.status().as_u16(), body, cookie)
 }
 
 /// The `n`-th number of these runs: never a sandbox fixture.
@@ -193,7 +203,7 @@ fn nth_phone(n: usize) -> String {
     format!("+1555{:07}", 6_000_000 + n % 4_000_000)
 }
 
-async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<String>, String> {
+async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<(String, String)>, String> {
     let mut keys = Vec::with_capacity(flows);
     let mut next = 0;
     while next < flows {
@@ -206,16 +216,18 @@ async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<String>, Stri
                         "phone_number": nth_phone(n),
                         "client_info": {"user_agent": DESKTOP_UA},
                     });
-                    call(&auth, post(PREPARE, &body, n)).await
+                    call(&auth, post(PREPARE, &body, n, None)).await
                 })
             })
             .collect();
         next += batch.len();
         for task in batch {
-            let (status, body) = task.await.map_err(|e| e.to_string())?;
+            let (status, body, cookie) = task.await.map_err(|e| e.to_string())?;
             let key = body["session"]["session_key"].as_str();
-            match (status, key, body["authentication_strategy"].as_str()) {
-                (200, Some(key), Some("desktop")) => keys.push(key.to_owned()),
+            match (status, key, body["authentication_strategy"].as_str(), cookie) {
+                (200, Some(key), Some("desktop"), Some(cookie)) => {
+                    keys.push((key.to_owned(), cookie))
+                }
                 _ => return Err(format!("prepare answered {status}: {body}")),
             }
         }
@@ -226,9 +238,10 @@ async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<String>, Stri
 type Waiting = Vec<tokio::task::JoinHandle<(u16, Instant)>>;
 
 /// Fires one `process` per key on `auth`, a batch at a time (to spare the listen backlog).
-async fn fire(auth: &GlideAuth, keys: &[String]) -> Waiting {
+async fn fire(auth: &GlideAuth, keys: &[(String, String)]) -> Waiting {
     let mut tasks = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
+    for (i, (key, cookie)) in keys.iter().enumerate() {
+        let cookie = cookie.clone();
         let auth = auth.clone();
         let body = json!({
             "session": {"session_key": key},
@@ -236,7 +249,7 @@ async fn fire(auth: &GlideAuth, keys: &[String]) -> Waiting {
             "use_case": "VerifyPhoneNumber",
         });
         tasks.push(tokio::spawn(async move {
-            let (status, _) = call(&auth, post(PROCESS, &body, i)).await;
+            let (status, _, _) = call(&auth, post(PROCESS, &body, i, Some(&cookie))).await;
             (status, Instant::now())
         }));
         if i % 200 == 199 {
@@ -318,7 +331,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let warm = prepare_all(&a, 1).await?;
     let warm_tasks = fire(&a, &warm).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    side.approver.approve(&warm[0]).await?;
+    side.approver.approve(&warm[0].0).await?;
     let (warm_counts, _) = collect(warm_tasks, &[]).await?;
     if warm_counts.in_range(200..201) != 1 {
         return Err(format!("the warm-up flow did not verify: {warm_counts:?}"));
@@ -376,7 +389,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let mut approved = Vec::with_capacity(n);
     let mut approve_errors = 0usize;
     let start = tokio::time::Instant::now();
-    for (i, key) in keys.iter().enumerate() {
+    for (i, (key, _)) in keys.iter().enumerate() {
         tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
         approved.push(Instant::now());
         if side.approver.approve(key).await.is_err() {
@@ -390,7 +403,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     };
 
     // The state machine of one waiting call, before any allocation it makes.
-    let probe = post(PROCESS, &json!({}), 0);
+    let probe = post(PROCESS, &json!({}), 0, None);
     let future_bytes = a
         .match_route(PROCESS)
         .map(|route| std::mem::size_of_val(&a.handle(route, probe)))
