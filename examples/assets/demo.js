@@ -371,22 +371,15 @@
     if (fb.busy) return;
     var number = fb.phone || normalizedPhone();
     if (!validPhone(number)) { fbStatus("Enter your phone number in international format first.", "bad"); return; }
+    // The e-mail address is the one on file for the number, never typed here: an e-mail code
+    // proves an address, not a phone number.
     var body = { phone_number: number, fallback_channel: channel };
-    if (channel === "EMAIL") {
-      var email = $("email").value.trim();
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
-        fbStatus("Enter the e-mail address the code should go to.", "bad");
-        $("email").focus();
-        return;
-      }
-      body.email = email;
-    }
     setFallbackBusy(true);
     fbStatus("Sending…");
     postJson("/magic-auth/start", body).then(function (answer) {
       if (answer.status === 200) {
         fb.channel = channel;
-        fb.email = body.email || null;
+        fb.email = channel === "EMAIL" ? demoAddressOnFile(number) : null;
         codeSent(answer.body);
       } else if (answer.status === 429 && answer.body.code === "RATE_LIMIT_EXCEEDED") {
         fbStatus("A code was sent moments ago; you can ask for another one shortly.", "bad");
@@ -408,7 +401,7 @@
       reveal("carrier-box");
       return;
     }
-    var where = answer.type === "EMAIL" ? fb.email : formatPhone(fb.phone);
+    var where = answer.type === "EMAIL" ? "the address on file" : formatPhone(fb.phone);
     $("carrier-box").hidden = true;
     $("code-box").hidden = false;
     $("code-label").textContent = "Enter the code we sent " + (answer.type === "EMAIL" ? "by e-mail to " : "by SMS to ") + where;
@@ -480,6 +473,12 @@
         ? "The request was declined on the phone. Nothing was shared."
         : "The carrier check did not succeed" + (e && e.carrier ? " (HTTP " + e.carrier + ")." : "."), "bad");
     }).then(function () { setFallbackBusy(false); });
+  }
+
+  // The demo's records: the address on file for +1555555DDDD is user-DDDD@example.com.
+  function demoAddressOnFile(number) {
+    var m = /^\+1555555(\d{4})$/.exec(number || "");
+    return m ? "user-" + m[1] + "@example.com" : null;
   }
 
   // Sandbox only: the sandbox keeps the code it "sent" (POST {sandbox}/sandbox/legacy/otp).

@@ -236,6 +236,7 @@ pub async fn build_auth_on(
         .is_some_and(|u| u.starts_with("https://"));
     let mut builder = GlideAuth::builder(glide)
         .insecure_dev_cookies(!secure)
+        .email_on_file(address_on_file)
         .number_verify_callback_url(config.number_verify_callback_url())
         .legacy_return_path(RETURN_PATH);
     if let Some(url) = &config.redis_url {
@@ -244,6 +245,13 @@ pub async fn build_auth_on(
             .events(glide_core::events::RedisEvents::connect(url).await?);
     }
     Ok((builder.build()?, sandbox))
+}
+
+/// The demo's records: the address on file for `+1555555DDDD` is `user-DDDD@example.com`; other
+/// numbers have none (their e-mail fallback is refused).
+pub fn address_on_file(phone: &glide_core::PhoneNumber) -> Option<glide_core::legacy::Email> {
+    let digits = phone.as_str().strip_prefix("+1555555")?;
+    glide_core::legacy::Email::parse(&format!("user-{digits}@example.com")).ok()
 }
 
 /// The lines the demo prints on stdout once it listens (tests and people read them).
@@ -348,7 +356,6 @@ mod tests {
             "fallback",
             "fallback-sms",
             "fallback-email",
-            "email",
             "code",
             "code-submit",
             "resend",

@@ -142,11 +142,11 @@ async fn sms_fallback(demo: &Demo) {
 async fn email_fallback(demo: &Demo) {
     let (app, sandbox) = (&demo.app, &demo.sandbox);
     let page = browser();
-    let email = "person@example.com";
+    let email = "user-0106@example.com";
     let (status, body, _) = post(
         &page,
         &format!("{app}{BASE}/magic-auth/start"),
-        &json!({ "phone_number": NOT_ELIGIBLE, "email": email, "fallback_channel": "EMAIL" }),
+        &json!({ "phone_number": NOT_ELIGIBLE, "fallback_channel": "EMAIL" }),
     )
     .await;
     assert_eq!(status, 200, "{body}");

@@ -52,8 +52,8 @@ fn http_request<B>(request: &HttpRequest, body: B) -> Result<http::Request<B>, h
 /// `Set-Cookie` included).
 pub(crate) fn into_response(response: EndpointResponse) -> HttpResponse {
     let (parts, body) = response.into_parts();
-    let status = StatusCode::from_u16(parts.status.as_u16())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);
     for (name, value) in &parts.headers {
         if let (Ok(name), Ok(value)) = (

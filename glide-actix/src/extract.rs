@@ -82,8 +82,7 @@ pub struct VerifiedPhoneError(pub Rejection);
 
 impl ResponseError for VerifiedPhoneError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status().as_u16())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -135,7 +134,9 @@ fn verified_phone(
         let Some(context) = context else {
             // Logged here because actix-web's `Option<T>` extractor turns every error into `None`
             // without ever building its response.
-            return Err(VerifiedPhoneError(Rejection::missing_middleware(MIDDLEWARE)));
+            return Err(VerifiedPhoneError(Rejection::missing_middleware(
+                MIDDLEWARE,
+            )));
         };
         match context.verified_phone().await {
             Ok(phone) => Ok(phone.map(VerifiedPhone)),

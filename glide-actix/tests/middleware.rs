@@ -216,6 +216,14 @@ where
 {
     let response = test::call_service(service, prepare_request(ANDROID).to_request()).await;
     assert_eq!(response.status(), StatusCode::OK);
+    let binding = response
+        .headers()
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.starts_with("_glide_bind_"))
+        .expect("a binding cookie")
+        .to_owned();
     let prepared = body_json(response).await;
     let session = prepared["session"].clone();
     let session_key = session["session_key"].as_str().expect("session_key");
@@ -227,6 +235,8 @@ where
     let request = TestRequest::post()
         .uri("/api/magical-auth/process")
         .insert_header(("content-type", "application/json"))
+        .insert_header(("cookie", binding.as_str()))
+        .insert_header(("host", ORIGIN.trim_start_matches("http://")))
         .set_payload(
             json!({"session": session, "credential": credential, "use_case": "GetPhoneNumber"})
                 .to_string(),
@@ -474,7 +484,7 @@ async fn glide_routes_answer_every_engine_route_like_the_middleware_and_shadow_n
                 .uri("/api/magical-auth/magic-auth/start")
                 .insert_header(("content-type", "application/json"))
                 .set_payload("{}"),
-            TestRequest::get().uri("/api/magical-auth/number-verify/callback"),
+            TestRequest::get().uri("/api/magical-auth/logout"),
             TestRequest::put().uri("/api/magical-auth/process"),
             TestRequest::get().uri("/api/magical-auth/status/nope"),
         ]

@@ -12,7 +12,11 @@ use http::Request;
 use http_body::Body;
 
 /// Answers a request to one of the engine's routes.
-pub(crate) async fn answer<B>(auth: GlideAuth, route: Route, mut request: Request<B>) -> EndpointResponse
+pub(crate) async fn answer<B>(
+    auth: GlideAuth,
+    route: Route,
+    mut request: Request<B>,
+) -> EndpointResponse
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,

@@ -89,7 +89,10 @@ impl VerifiedPhoneRejection {
 
 impl IntoResponse for VerifiedPhoneRejection {
     fn into_response(self) -> Response {
-        self.0.to_response().map(axum::body::Body::from).into_response()
+        self.0
+            .to_response()
+            .map(axum::body::Body::from)
+            .into_response()
     }
 }
 

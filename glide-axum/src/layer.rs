@@ -168,9 +168,13 @@ where
                 },
             };
         }
-        let context = self
-            .auth
-            .request_context(request.headers().get_all(COOKIE).iter().map(|v| v.as_bytes()));
+        let context = self.auth.request_context(
+            request
+                .headers()
+                .get_all(COOKIE)
+                .iter()
+                .map(|v| v.as_bytes()),
+        );
         request.extensions_mut().insert(context);
         // The clone may not be ready; call the instance poll_ready was called on.
         let clone = self.inner.clone();

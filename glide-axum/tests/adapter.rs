@@ -158,16 +158,15 @@ impl Harness {
 
     /// A full TS43 verification; returns the session cookie (`name=value`).
     async fn verify_ts43(&self, phone: &str) -> String {
-        let prepared: Value = self
+        let response = self
             .prepare(json!({
                 "use_case": "VerifyPhoneNumber",
                 "phone_number": phone,
                 "client_info": { "user_agent": ANDROID },
             }))
-            .await
-            .json()
-            .await
-            .expect("prepare json");
+            .await;
+        let binding = binding_cookie(&response);
+        let prepared: Value = response.json().await.expect("prepare json");
         let key = prepared["session"]["session_key"]
             .as_str()
             .expect("session key");
@@ -179,6 +178,7 @@ impl Harness {
         let processed = self
             .http
             .post(format!("{}/api/magical-auth/process", self.base))
+            .header("cookie", binding)
             .json(&json!({
                 "session": prepared["session"],
                 "credential": credential,
@@ -371,6 +371,19 @@ async fn bodies_over_the_limit_are_413() {
     assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
 }
 
+/// `name=value` of the flow's binding cookie set by a prepare answer.
+fn binding_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .find(|pair| pair.starts_with("_glide_bind_"))
+        .expect("a binding cookie")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn glide_router_serves_the_same_routes_for_merge() {
     let sandbox = Sandbox::start(SandboxConfig::default())
@@ -395,11 +408,13 @@ async fn glide_router_serves_the_same_routes_for_merge() {
         .await
         .expect("prepare");
     assert_eq!(prepared.status(), 200);
+    let binding = binding_cookie(&prepared);
     let body: Value = prepared.json().await.expect("json");
     let key = body["session"]["session_key"].as_str().expect("key");
-    // A nested path parameter route: the status of a flow this app prepared.
+    // A nested path parameter route: the status of a flow this app prepared, to its browser.
     let status = http
         .get(format!("{base}/api/magical-auth/status/{key}"))
+        .header("cookie", binding)
         .send()
         .await
         .expect("status");

@@ -106,14 +106,13 @@ async fn ts43_flow_issues_a_verified_session_once() {
     let w = world().await;
     let (prepared, prepare_response) = prepare(&w.auth, ANDROID, "+15555550100").await;
     assert_eq!(prepared["authentication_strategy"], "ts43");
-    assert!(
-        set_cookies(&prepare_response).is_empty(),
-        "no binding cookie for ts43"
-    );
     let key = prepared["session"]["session_key"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Every strategy binds its flow to the browser that prepared it.
+    let binding = cookie_pair(&prepare_response, &format!("_glide_bind_{key}="))
+        .expect("a binding cookie for ts43 too");
     assert!(
         prepared["session"].get("enc_key").is_none(),
         "Glide's session stays server side"
@@ -125,8 +124,18 @@ async fn ts43_flow_issues_a_verified_session_once() {
         .unwrap();
     let body = json!({"session": {"session_key": key}, "credential": credential, "use_case": "VerifyPhoneNumber"});
 
-    let (status, result, response) =
+    // Without this browser's binding cookie the credential is worth nothing.
+    let (status, refused, _) =
         call(&w.auth, post("/api/magical-auth/process", body.clone(), "")).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("MISSING_BINDING_COOKIE"))
+    );
+    let (status, result, response) = call(
+        &w.auth,
+        post("/api/magical-auth/process", body.clone(), &binding),
+    )
+    .await;
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["phone_number"], "+15555550100");
     assert_eq!(result["sim_swap"]["risk_level"], "RISK_LEVEL_LOW");
@@ -141,7 +150,7 @@ async fn ts43_flow_issues_a_verified_session_once() {
     assert_eq!(phone.phone_number.as_str(), "+15555550100");
     assert_eq!(phone.strategy, glide_core::Strategy::Ts43);
 
-    let (status, again, _) = call(&w.auth, post("/api/magical-auth/process", body, "")).await;
+    let (status, again, _) = call(&w.auth, post("/api/magical-auth/process", body, &binding)).await;
     assert_eq!(
         (status, again["code"].as_str()),
         (409, Some("SESSION_ALREADY_USED"))
@@ -151,11 +160,12 @@ async fn ts43_flow_issues_a_verified_session_once() {
 #[tokio::test]
 async fn concurrent_process_calls_have_exactly_one_winner() {
     let w = world().await;
-    let (prepared, _) = prepare(&w.auth, ANDROID, "+15555550100").await;
+    let (prepared, response) = prepare(&w.auth, ANDROID, "+15555550100").await;
     let key = prepared["session"]["session_key"]
         .as_str()
         .unwrap()
         .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).expect("binding");
     let credential = w
         .sandbox
         .control()
@@ -166,7 +176,10 @@ async fn concurrent_process_calls_have_exactly_one_winner() {
     let calls = (0..20).map(|_| {
         let auth = auth.clone();
         let body = body.clone();
-        tokio::spawn(async move { call(&auth, post("/api/magical-auth/process", body, "")).await })
+        let binding = binding.clone();
+        tokio::spawn(
+            async move { call(&auth, post("/api/magical-auth/process", body, &binding)).await },
+        )
     });
     let mut winners = 0;
     for handle in calls {
@@ -273,23 +286,39 @@ async fn link_flow_checks_the_binding_cookie() {
 #[tokio::test]
 async fn desktop_waits_then_finishes_after_the_phone_approves() {
     let w = world().await;
-    let (prepared, _) = prepare(&w.auth, DESKTOP, "+15555550100").await;
+    let (prepared, response) = prepare(&w.auth, DESKTOP, "+15555550100").await;
     assert_eq!(prepared["authentication_strategy"], "desktop");
     let key = prepared["session"]["session_key"]
         .as_str()
         .unwrap()
         .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).expect("binding");
     let process = json!({"session": {"session_key": key}, "credential": key});
     let (status, body, _) = call(
         &w.auth,
-        post("/api/magical-auth/process", process.clone(), ""),
+        post("/api/magical-auth/process", process.clone(), &binding),
     )
     .await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["status"], "waiting");
     assert_eq!(body["retry"], true);
     w.sandbox.control().desktop_approve(&key).unwrap();
-    let (status, body, _) = call(&w.auth, post("/api/magical-auth/process", process, "")).await;
+    // The session key is in the QR code: a second browser holding only the key gets nothing,
+    // and the owner's flow is unharmed.
+    let (status, body, _) = call(
+        &w.auth,
+        post("/api/magical-auth/process", process.clone(), ""),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("MISSING_BINDING_COOKIE"))
+    );
+    let (status, body, _) = call(
+        &w.auth,
+        post("/api/magical-auth/process", process, &binding),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -297,11 +326,13 @@ async fn desktop_waits_then_finishes_after_the_phone_approves() {
 async fn high_risk_signals_get_no_session() {
     let w = world().await;
     for number in ["+15555550101", "+15555550102"] {
-        let (prepared, _) = prepare(&w.auth, ANDROID, number).await;
+        let (prepared, prepared_response) = prepare(&w.auth, ANDROID, number).await;
         let key = prepared["session"]["session_key"]
             .as_str()
             .unwrap()
             .to_owned();
+        let binding =
+            cookie_pair(&prepared_response, &format!("_glide_bind_{key}=")).expect("binding");
         let credential = w
             .sandbox
             .control()
@@ -309,7 +340,7 @@ async fn high_risk_signals_get_no_session() {
             .unwrap();
         let body = json!({"session": {"session_key": key}, "credential": credential});
         let (status, result, response) =
-            call(&w.auth, post("/api/magical-auth/process", body, "")).await;
+            call(&w.auth, post("/api/magical-auth/process", body, &binding)).await;
         assert_eq!(
             (status, result["code"].as_str()),
             (403, Some("RISK_POLICY_DENIED")),

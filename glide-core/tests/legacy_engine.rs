@@ -238,7 +238,9 @@ async fn cross_number_code_is_refused() {
     let (_, _, response) = start(&w, "+15555550106", "").await;
     let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
     let code_a = otp(&w, "+15555550106").await;
-    // another browser starts an e-mail fallback for another number (an OTP to another address)
+    // another browser asks for an e-mail code for the same number, to its own mailbox: an
+    // e-mail code proves an address, never a phone number, so the address never comes from the
+    // browser — refused before anything is sent.
     let (status, body, _) = call(
         &w.auth,
         request(
@@ -250,16 +252,40 @@ async fn cross_number_code_is_refused() {
     )
     .await;
     assert_eq!(
-        (status, body["type"].as_str()),
-        (200, Some("EMAIL")),
+        (status, body["code"].as_str()),
+        (400, Some("VALIDATION_ERROR")),
         "{body}"
     );
-    let eve: Value = control_otp(&w, json!({ "email": "eve@example.com" })).await;
-    let eve_code = eve["code"].as_str().unwrap();
-    if eve_code != code_a {
-        let (status, body, _) = verify(&w, eve_code, &legacy).await;
-        assert_eq!((status, body["code"].as_str()), (401, Some("INVALID_CODE")));
-    }
+    let eve = w
+        .http
+        .post(format!(
+            "{}/sandbox/legacy/otp",
+            w.sandbox.base_url().as_str().trim_end_matches('/')
+        ))
+        .header("content-type", "application/json")
+        .body(json!({ "email": "eve@example.com" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !eve.status().is_success(),
+        "no code was sent to the attacker's address"
+    );
+    // Without an address on file, the e-mail fallback is not offered at all.
+    let (status, body, _) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start",
+            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "EMAIL" })),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
     let (status, _, _) = verify(&w, &code_a, &legacy).await;
     assert_eq!(status, 200);
 }
@@ -494,19 +520,21 @@ async fn return_path_is_checked_when_building() {
         .number_verify_callback_url("/relative")
         .build();
     assert!(built.is_err());
-    // without a callback URL the Number Verify start is a server error, not a redirect
+    // without a callback URL the Number Verify routes are not mounted (never a per-request
+    // configuration error)
     let auth = GlideAuth::builder(glide).build().unwrap();
-    let (status, _, _) = call(
-        &auth,
-        request(
-            "GET",
-            "/api/magical-auth/number-verify/start?phone_number=%2B15555550100",
-            None,
-            "",
-        ),
-    )
-    .await;
-    assert_eq!(status, 500);
+    assert_eq!(
+        auth.match_route("/api/magical-auth/number-verify/start"),
+        None
+    );
+    assert_eq!(
+        auth.match_route("/api/magical-auth/number-verify/callback"),
+        None
+    );
+    assert!(auth
+        .route_table()
+        .iter()
+        .all(|m| !m.path.contains("number-verify")));
 }
 
 fn regex_free_replace_state(path: &str, state: &str) -> String {

@@ -6,8 +6,8 @@
 //! here a modest number of cases runs on every `cargo test` (the short run in CI).
 
 use glide_core::api::{GlideSession, PhoneResult, PrepareResponse};
-use glide_core::legacy::{Email, MAX_EMAIL_LEN};
 use glide_core::binding::is_hex64;
+use glide_core::legacy::{Email, MAX_EMAIL_LEN};
 use glide_core::PhoneNumber;
 use proptest::prelude::*;
 

@@ -213,6 +213,13 @@ impl Adapter for ActixAdapter {
     }
 }
 
+/// The app's address on file for a number, as the demos have it: `user-DDDD@example.com` for
+/// `+1555555DDDD`, none for other numbers.
+pub fn email_on_file(phone: &glide_core::PhoneNumber) -> Option<glide_core::legacy::Email> {
+    let digits = phone.as_str().strip_prefix("+1555555")?;
+    glide_core::legacy::Email::parse(&format!("user-{digits}@example.com")).ok()
+}
+
 /// A Glide client for the sandbox's default credentials.
 pub fn sandbox_client(sandbox: &Sandbox) -> Glide {
     let config = SandboxConfig::default();
@@ -783,6 +790,7 @@ impl World {
         let store = FaultyStore::default();
         let auth = GlideAuth::builder(glide)
             .insecure_dev_cookies(true)
+            .email_on_file(email_on_file)
             .shared_store(Arc::new(store.clone()))
             .busy_wait(Duration::from_secs(10))
             .number_verify_callback_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"))
@@ -829,6 +837,7 @@ impl World {
         );
         let builder = GlideAuth::builder(sandbox_client(sandbox))
             .insecure_dev_cookies(true)
+            .email_on_file(email_on_file)
             .number_verify_callback_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"));
         let auth = configure(builder).build().expect("GlideAuth");
         let app = self.adapter_impl.serve(auth, listener).await;

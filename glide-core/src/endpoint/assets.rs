@@ -45,7 +45,10 @@ impl Assets {
             CONTENT_TYPE,
             HeaderValue::from_static("application/javascript; charset=utf-8"),
         );
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        );
         headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         response
     }
@@ -56,7 +59,10 @@ impl Assets {
         let mut response = Response::new(self.completion_html.clone());
         *response.status_mut() = StatusCode::OK;
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -76,7 +82,7 @@ fn script_hashes(html: &str) -> String {
         let Some(close) = after.find("</script>") else {
             break;
         };
-        let digest = Sha256::digest(after[..close].as_bytes());
+        let digest = Sha256::digest(&after.as_bytes()[..close]);
         sources.push(format!(
             "'sha256-{}'",
             base64::engine::general_purpose::STANDARD.encode(digest)
@@ -103,7 +109,9 @@ mod tests {
         assert!(html.contains("glide_signal_"));
         assert!(html.contains("history.replaceState"));
         assert!(!html.contains("__COMPLETE_PATH__"));
-        let csp = page.headers()[CONTENT_SECURITY_POLICY].to_str().expect("ascii");
+        let csp = page.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii");
         assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
         assert!(csp.contains("script-src 'sha256-"), "{csp}");
         assert_eq!(page.headers()[X_FRAME_OPTIONS], "DENY");

@@ -97,7 +97,13 @@ mod tests {
         let code = FeCode::parse(&"0".repeat(64)).expect("code");
         let set = secure.set("k1", &code).expect("cookie").to_string();
         assert!(set.starts_with("__Host-_glide_bind_k1="), "{set}");
-        for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=300", "Secure"] {
+        for attr in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=300",
+            "Secure",
+        ] {
             assert!(set.contains(attr), "{set}");
         }
         let dev = BindingCookies::new(false);
@@ -115,8 +121,13 @@ mod tests {
     fn reads_only_a_well_formed_code_of_its_own_flow() {
         let cookies = BindingCookies::new(false);
         let value = "F".repeat(64);
-        let r = request(&format!("a=1; _glide_bind_k1={value}; _glide_bind_k2=short"));
-        assert_eq!(cookies.read(&r, "k1").expect("code").secret(), "f".repeat(64));
+        let r = request(&format!(
+            "a=1; _glide_bind_k1={value}; _glide_bind_k2=short"
+        ));
+        assert_eq!(
+            cookies.read(&r, "k1").expect("code").secret(),
+            "f".repeat(64)
+        );
         assert_eq!(
             cookies.read(&r, "k2").unwrap_err().code(),
             "MISSING_BINDING_COOKIE"

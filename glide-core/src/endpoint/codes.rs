@@ -233,7 +233,11 @@ impl MagicCodes {
         let now = self.now();
 
         let existing = match self.verification_id(request) {
-            Some(id) => self.records.load(id).await?.map(|(r, _)| (id.to_owned(), r)),
+            Some(id) => self
+                .records
+                .load(id)
+                .await?
+                .map(|(r, _)| (id.to_owned(), r)),
             None => None,
         };
         let resend = existing.filter(|(_, r)| {

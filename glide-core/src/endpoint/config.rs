@@ -313,7 +313,10 @@ impl GlideAuthBuilder {
         let legacy = LegacyClient::new(&self.glide);
         let table = RouteTable::new(&self.routes, |route| {
             number_verify.is_some()
-                || !matches!(route, Route::NumberVerifyStart | Route::NumberVerifyCallback)
+                || !matches!(
+                    route,
+                    Route::NumberVerifyStart | Route::NumberVerifyCallback
+                )
         });
         let magical = MagicalAuth {
             glide: self.glide.clone(),

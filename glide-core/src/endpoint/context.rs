@@ -68,7 +68,7 @@ impl RequestContext {
 pub enum Rejection {
     /// The adapter's middleware is not installed on this route: 500
     /// `{"code":"MISSING_MIDDLEWARE",…}` naming it.
-    #[error("VerifiedPhone requires {0}, which is not installed on this route")]
+    #[error("VerifiedPhone was extracted but {0} is not installed on this route")]
     MissingMiddleware(&'static str),
     /// The browser has no verified session: 401 `{"code":"NOT_VERIFIED",…}`.
     #[error("phone number not verified")]

@@ -107,9 +107,15 @@ mod tests {
             allowed_origins: vec!["https://app.example.com".to_owned()],
         };
         let ok: [&[(&str, &[u8])]; 5] = [
-            &[("host", b"127.0.0.1:3000"), ("origin", b"http://127.0.0.1:3000")],
+            &[
+                ("host", b"127.0.0.1:3000"),
+                ("origin", b"http://127.0.0.1:3000"),
+            ],
             &[("host", b"a.test"), ("origin", b"https://a.test")],
-            &[("host", b"api.example.com"), ("origin", b"https://app.example.com")],
+            &[
+                ("host", b"api.example.com"),
+                ("origin", b"https://app.example.com"),
+            ],
             &[("host", b"a.test")],
             &[("host", b"a.test"), ("sec-fetch-site", b"same-origin")],
         ];
@@ -119,7 +125,10 @@ mod tests {
         let refused: [&[(&str, &[u8])]; 8] = [
             &[("host", b"a.test"), ("origin", b"https://evil.example")],
             &[("host", b"a.test"), ("origin", b"null")],
-            &[("host", b"a.test"), ("origin", b"https://a.test.evil.example")],
+            &[
+                ("host", b"a.test"),
+                ("origin", b"https://a.test.evil.example"),
+            ],
             &[("host", b"a.test:3000"), ("origin", b"http://a.test:3001")],
             &[("host", b"a.test"), ("sec-fetch-site", b"cross-site")],
             &[("host", b"a.test"), ("sec-fetch-site", b"same-site")],
@@ -144,7 +153,10 @@ mod tests {
         };
         let e = json::<serde_json::Value>(&with(b"text/plain", b"{}")).unwrap_err();
         assert_eq!(e.code(), "UNSUPPORTED_MEDIA_TYPE");
-        assert!(json::<serde_json::Value>(&with(b"application/json; charset=utf-8", b"{\"a\":1}")).is_ok());
+        assert!(
+            json::<serde_json::Value>(&with(b"application/json; charset=utf-8", b"{\"a\":1}"))
+                .is_ok()
+        );
         assert_eq!(
             json::<serde_json::Value>(&with(b"application/json", b"{\"a\":"))
                 .unwrap_err()

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use bytes::Buf as _;
 use bytes::Bytes;
 use http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
@@ -13,7 +14,6 @@ use http::header::{
 };
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::Body;
-use bytes::Buf as _;
 use http_body_util::BodyExt;
 use serde::Serialize;
 
@@ -42,7 +42,11 @@ const DRAIN_CAP: usize = 4 * 1024 * 1024;
 /// is left of the body has been drained (bounded in size and time), so that the client, still
 /// sending, receives the answer; a body that does not arrive within 10 s gets 408
 /// `REQUEST_TIMEOUT`; a broken body gets 400.
-pub async fn read_body<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Bytes, Response<Bytes>>
+pub async fn read_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<Bytes, Response<Bytes>>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -83,9 +87,9 @@ where
         }
         Ok(Err(Read::Broken(error))) => {
             tracing::debug!(target: "glide::endpoint", %error, "could not read the request body");
-            Err(error_response(&Error::Request(RequestError::MalformedBody(
-                "the request body could not be read".into(),
-            ))))
+            Err(error_response(&Error::Request(
+                RequestError::MalformedBody("the request body could not be read".into()),
+            )))
         }
         Err(_) => Err(with_close(error_response(&Error::Request(
             RequestError::BodyTimeout,
@@ -279,7 +283,9 @@ impl ResponseExt for Response<Bytes> {
             Ok(value) => {
                 self.headers_mut().append(SET_COOKIE, value);
             }
-            Err(_) => tracing::error!(target: "glide::endpoint", "a Set-Cookie value was not a header value"),
+            Err(_) => {
+                tracing::error!(target: "glide::endpoint", "a Set-Cookie value was not a header value")
+            }
         }
         self
     }
@@ -289,7 +295,9 @@ impl ResponseExt for Response<Bytes> {
             Ok(value) => {
                 self.headers_mut().insert(name, value);
             }
-            Err(_) => tracing::error!(target: "glide::endpoint", header = %name, "an invalid header value was dropped"),
+            Err(_) => {
+                tracing::error!(target: "glide::endpoint", header = %name, "an invalid header value was dropped")
+            }
         }
         self
     }
@@ -330,7 +338,9 @@ mod tests {
 
     #[test]
     fn errors_render_with_their_extras() {
-        let r = error_response(&Error::Request(RequestError::InvalidCode { attempts_left: 3 }));
+        let r = error_response(&Error::Request(RequestError::InvalidCode {
+            attempts_left: 3,
+        }));
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(v["code"], "INVALID_CODE");

@@ -145,7 +145,9 @@ impl MagicalAuth {
             .map(PhoneNumber::parse_lenient)
             .transpose()
             .map_err(|e| Error::validation("phone_number", e.to_string()))?;
-        self.limits.start("prepare", request, phone.as_ref()).await?;
+        self.limits
+            .start("prepare", request, phone.as_ref())
+            .await?;
 
         let fe_code = FeCode::generate();
         let mut glide_request = match (&phone, use_case) {
@@ -246,7 +248,10 @@ impl MagicalAuth {
                 Err(e) => tracing::debug!(error = %e, "report-invocation for an unusable flow"),
             }
         }
-        Ok(io::json(StatusCode::OK, &InvocationAnswer { success: true }))
+        Ok(io::json(
+            StatusCode::OK,
+            &InvocationAnswer { success: true },
+        ))
     }
 
     /// `POST {base}/complete`: the Link completion page hands over Glide's `agg_code`.
@@ -294,8 +299,7 @@ impl MagicalAuth {
                 Ok(io::empty(StatusCode::NO_CONTENT))
             }
             Err(error) => {
-                if let Err(release) = self.flows.apply(&session_key, &Event::CompleteFailed).await
-                {
+                if let Err(release) = self.flows.apply(&session_key, &Event::CompleteFailed).await {
                     tracing::warn!(error = %release, "could not release a failed completion; its lease will lapse");
                 }
                 Err(error)

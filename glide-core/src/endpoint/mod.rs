@@ -124,13 +124,11 @@ impl GlideAuth {
             Route::MagicAuthVerify => engine.codes.verify(&request).await,
             Route::MagicAuthStartServerAuth => engine.codes.start_server_auth(&request).await,
             Route::MagicAuthCheckServerAuth => engine.codes.check_server_auth(&request).await,
-            Route::NumberVerifyStart | Route::NumberVerifyCallback => {
-                match &engine.number_verify {
-                    Some(nv) if route == Route::NumberVerifyStart => nv.start(&request).await,
-                    Some(nv) => nv.callback(&request).await,
-                    None => Err(FlowError::NotFound.into()),
-                }
-            }
+            Route::NumberVerifyStart | Route::NumberVerifyCallback => match &engine.number_verify {
+                Some(nv) if route == Route::NumberVerifyStart => nv.start(&request).await,
+                Some(nv) => nv.callback(&request).await,
+                None => Err(FlowError::NotFound.into()),
+            },
         };
         result.unwrap_or_else(|error| io::error_response(&error))
     }

@@ -131,15 +131,12 @@ impl NumberVerify {
                 created: self.clock.now().unix_timestamp(),
             })
             .await?;
-        let url = self
-            .client
-            .number_verify()
-            .get_auth_url(&AuthUrlOptions {
-                state: Some(state),
-                use_dev_number: Some(phone),
-                redirect_uri: Some(self.callback_url.clone()),
-                print_code: false,
-            })?;
+        let url = self.client.number_verify().get_auth_url(&AuthUrlOptions {
+            state: Some(state),
+            use_dev_number: Some(phone),
+            redirect_uri: Some(self.callback_url.clone()),
+            print_code: false,
+        })?;
         Ok(io::empty(StatusCode::FOUND)
             .with_header(LOCATION, url.as_str())
             .with_cookie(self.cookie.set(&id)))
@@ -159,8 +156,8 @@ impl NumberVerify {
             return Err(invalid());
         }
         let taken = self.states.take(id, Some(version)).await?;
-        let expired = self.clock.now().unix_timestamp() - record.created
-            > StateRecord::TTL.as_secs() as i64;
+        let expired =
+            self.clock.now().unix_timestamp() - record.created > StateRecord::TTL.as_secs() as i64;
         if !taken || expired {
             return Err(invalid());
         }

@@ -70,15 +70,27 @@ const fn def(route: Route, method: Method, at: At) -> RouteDef {
 /// Every route, once.
 pub(crate) const ROUTES: &[RouteDef] = &[
     def(Route::Prepare, Method::POST, At::Api("prepare")),
-    def(Route::ReportInvocation, Method::POST, At::Api("report-invocation")),
+    def(
+        Route::ReportInvocation,
+        Method::POST,
+        At::Api("report-invocation"),
+    ),
     def(Route::Process, Method::POST, At::Api("process")),
     def(Route::Complete, Method::POST, At::Api("complete")),
     def(Route::Status, Method::GET, At::ApiWithKey("status")),
     def(Route::Logout, Method::POST, At::Api("logout")),
     def(Route::GlideJs, Method::GET, At::Api("glide.js")),
     def(Route::CompletionPage, Method::GET, At::CompletionPage),
-    def(Route::MagicAuthStart, Method::POST, At::Api("magic-auth/start")),
-    def(Route::MagicAuthVerify, Method::POST, At::Api("magic-auth/verify")),
+    def(
+        Route::MagicAuthStart,
+        Method::POST,
+        At::Api("magic-auth/start"),
+    ),
+    def(
+        Route::MagicAuthVerify,
+        Method::POST,
+        At::Api("magic-auth/verify"),
+    ),
     def(
         Route::MagicAuthStartServerAuth,
         Method::POST,
@@ -89,7 +101,11 @@ pub(crate) const ROUTES: &[RouteDef] = &[
         Method::GET,
         At::Api("magic-auth/check-server-auth"),
     ),
-    def(Route::NumberVerifyStart, Method::GET, At::Api("number-verify/start")),
+    def(
+        Route::NumberVerifyStart,
+        Method::GET,
+        At::Api("number-verify/start"),
+    ),
     def(
         Route::NumberVerifyCallback,
         Method::GET,

@@ -99,7 +99,8 @@ impl FlowRepo {
 }
 
 fn encode(record: &FlowRecord) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(record).map_err(|e| Error::Internal(format!("flow record encoding failed: {e}")))
+    serde_json::to_vec(record)
+        .map_err(|e| Error::Internal(format!("flow record encoding failed: {e}")))
 }
 
 fn decode(bytes: &[u8]) -> Result<FlowRecord, Error> {

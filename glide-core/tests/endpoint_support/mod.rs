@@ -43,7 +43,9 @@ impl EndpointRequest {
             Some(q) => format!("{}?{q}", self.path),
             None => self.path.clone(),
         };
-        let mut builder = http::Request::builder().method(self.method.as_str()).uri(uri);
+        let mut builder = http::Request::builder()
+            .method(self.method.as_str())
+            .uri(uri);
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -98,7 +100,9 @@ pub async fn handle(auth: &GlideAuth, route: Route, request: EndpointRequest) ->
         None => EndpointResponse {
             status: 400,
             headers: Vec::new(),
-            body: Bytes::from_static(br#"{"code":"BAD_REQUEST","message":"invalid request","status":400}"#),
+            body: Bytes::from_static(
+                br#"{"code":"BAD_REQUEST","message":"invalid request","status":400}"#,
+            ),
         },
     }
 }

@@ -93,7 +93,12 @@ pub fn nth_peer(n: u64) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, hi, lo.max(1)))
 }
 
-fn post(path: &str, body: &Value, peer: IpAddr, cookie: Option<&str>) -> http::Request<bytes::Bytes> {
+fn post(
+    path: &str,
+    body: &Value,
+    peer: IpAddr,
+    cookie: Option<&str>,
+) -> http::Request<bytes::Bytes> {
     let mut builder = http::Request::builder()
         .method("POST")
         .uri(path)
@@ -105,15 +110,10 @@ fn post(path: &str, body: &Value, peer: IpAddr, cookie: Option<&str>) -> http::R
     if let Some(cookie) = cookie {
         builder = builder.header("cookie", cookie);
     }
-    builder
-        .body(body.to_string().into())
-        .expect("a request")
+    builder.body(body.to_string().into()).expect("a request")
 }
 
-async fn call(
-    auth: &GlideAuth,
-    request: http::Request<bytes::Bytes>,
-) -> (u16, Value, Vec<String>) {
+async fn call(auth: &GlideAuth, request: http::Request<bytes::Bytes>) -> (u16, Value, Vec<String>) {
     let route = auth
         .match_route(request.uri().path())
         .expect("one of the engine's routes");
@@ -146,8 +146,11 @@ pub async fn engine_flow(
         "phone_number": phone,
         "client_info": {"user_agent": ANDROID},
     });
-    let (status, prepared, cookies) =
-        call(auth, post("/api/magical-auth/prepare", &prepare, peer, None)).await;
+    let (status, prepared, cookies) = call(
+        auth,
+        post("/api/magical-auth/prepare", &prepare, peer, None),
+    )
+    .await;
     assert_eq!(status, 200, "prepare: {prepared}");
     let key = prepared["session"]["session_key"]
         .as_str()

@@ -90,8 +90,11 @@ pub async fn ts43_verify_phone_number(w: &World) {
         w.ctx("prepare")
     );
     assert!(
-        prepared.reply.set_cookie_starting("_glide_bind_").is_none(),
-        "{}: no binding cookie for ts43",
+        prepared
+            .reply
+            .set_cookie(&format!("_glide_bind_{}", prepared.session_key))
+            .is_some_and(|c| c.has("HttpOnly")),
+        "{}: an HttpOnly binding cookie for ts43 too",
         w.ctx("prepare")
     );
     assert!(
@@ -320,9 +323,12 @@ pub async fn desktop_waits_then_verifies(w: &World) {
     let prepared = w.prepare(b, DESKTOP_UA, Some("+15555550100")).await;
     assert_eq!(prepared.strategy, "desktop", "{}", w.ctx("strategy"));
     assert!(
-        prepared.reply.set_cookie_starting("_glide_bind_").is_none(),
+        prepared
+            .reply
+            .set_cookie(&format!("_glide_bind_{}", prepared.session_key))
+            .is_some(),
         "{}",
-        w.ctx("no binding cookie for desktop")
+        w.ctx("a binding cookie for desktop too")
     );
     let waiting = w.process(b, &prepared, &prepared.session_key).await;
     waiting.assert_status(202, &w.ctx("process before approval"));

@@ -371,6 +371,10 @@ pub async fn oversized_body_is_refused(w: &World) {
 /// Unknown session keys on process, complete and status: 404 SESSION_NOT_FOUND.
 pub async fn unknown_session_is_not_found(w: &World) {
     let key = "unknownsessionkey0123456789";
+    // Every flow route checks the binding cookie first; with one for the unknown key, the flow
+    // is missing.
+    w.browser
+        .set_cookie(&format!("_glide_bind_{key}"), &"b".repeat(64));
     let reply = w
         .browser
         .post(&World::route("process"), &json!({ "session": { "session_key": key }, "credential": "abc", "use_case": "VerifyPhoneNumber" }))

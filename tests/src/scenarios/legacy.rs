@@ -173,11 +173,25 @@ pub async fn legacy_sms_fallback_end_to_end(w: &World) {
 /// E-mail fallback: the code goes to the address; the session's strategy is `email`.
 pub async fn legacy_email_fallback_end_to_end(w: &World) {
     let b = &w.browser;
-    let email = "alice@example.com";
+    // The address comes from the app's records, never from the browser: a stranger asking for
+    // a code for this number at their own mailbox is refused, and nothing is sent.
+    let attacker = "eve@example.com";
+    start(
+        b,
+        &json!({ "phone_number": FALLBACK, "email": attacker, "fallback_channel": "EMAIL" }),
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR", &w.ctx("e-mail from the browser"));
+    assert!(
+        w.sandbox.control().legacy_otp(attacker).is_none(),
+        "{}: no code for the attacker's address",
+        w.ctx("start")
+    );
+    let email = "user-0106@example.com";
     start_ok(
         w,
         b,
-        &json!({ "phone_number": FALLBACK, "email": email, "fallback_channel": "EMAIL" }),
+        &json!({ "phone_number": FALLBACK, "fallback_channel": "EMAIL" }),
         "EMAIL",
     )
     .await;
@@ -450,12 +464,20 @@ pub async fn legacy_expired_code_is_refused(w: &World) {
 /// e-mail code in another address's verification, an SMS code in an e-mail verification of
 /// the same number, a carrier token of one number in the verification of another.
 pub async fn legacy_cross_recipient_code_is_refused(w: &World) {
-    let (alice, bob) = (&w.browser, &w.other);
-    let email_body = |email: &str| json!({ "phone_number": FALLBACK, "email": email, "fallback_channel": "EMAIL" });
-    start_ok(w, alice, &email_body("alice@example.com"), "EMAIL").await;
-    start_ok(w, bob, &email_body("bob@example.com"), "EMAIL").await;
+    let bob = &w.other;
+    let email_body = json!({ "phone_number": FALLBACK, "fallback_channel": "EMAIL" });
+    // Alice's code goes to another address: an app whose records hold another one.
+    let (_alice_app, alice) = w
+        .start_app(|builder| {
+            builder.email_on_file(|_: &glide_core::PhoneNumber| {
+                glide_core::legacy::Email::parse("alice@example.com").ok()
+            })
+        })
+        .await;
+    start_ok(w, &alice, &email_body, "EMAIL").await;
+    start_ok(w, bob, &email_body, "EMAIL").await;
     let alice_code = w.legacy_otp("alice@example.com");
-    let bob_code = w.legacy_otp("bob@example.com");
+    let bob_code = w.legacy_otp("user-0106@example.com");
     // (Two random 6-digit codes are equal once in a million: such a draw proves nothing.)
     let mut left = 5;
     if alice_code != bob_code {

@@ -14,9 +14,10 @@ pub async fn process_twice_is_refused(w: &World) {
     first.assert_status(200, &w.ctx("first process"));
     let session = assert_session_cookie(w, &first);
 
-    // Replayed from a browser without the session (an attacker holding the credential).
+    // Replayed from a browser without the session (an attacker holding the credential): it
+    // has no binding cookie for the flow.
     let again = w.process(&w.other, &prepared, &credential).await;
-    again.assert_error(409, "SESSION_ALREADY_USED", &w.ctx("second process"));
+    again.assert_error(403, "MISSING_BINDING_COOKIE", &w.ctx("second process"));
     assert!(
         again.set_cookie(SESSION_COOKIE).is_none(),
         "{}",
@@ -25,9 +26,10 @@ pub async fn process_twice_is_refused(w: &World) {
     w.me(&w.other)
         .await
         .assert_error(401, "NOT_VERIFIED", &w.ctx("/me of the replaying browser"));
-    // Replayed from the same browser: refused too, and its session is untouched.
+    // Replayed from the same browser: refused too (the flow's binding cookie was removed at its
+    // end), and its session is untouched.
     let same = w.process(b, &prepared, &credential).await;
-    same.assert_error(409, "SESSION_ALREADY_USED", &w.ctx("third process"));
+    same.assert_error(403, "MISSING_BINDING_COOKIE", &w.ctx("third process"));
     assert_eq!(
         b.cookie(SESSION_COOKIE).as_deref(),
         Some(session.as_str()),
@@ -47,11 +49,17 @@ pub async fn concurrent_process_gives_one_session(w: &World) {
     let credential = w.ts43_credential(&prepared.session_key, None);
     let body = World::process_body(&prepared, &credential);
     let path = World::route("process");
+    let binding_name = format!("_glide_bind_{}", prepared.session_key);
+    let binding = format!(
+        "{binding_name}={}",
+        w.browser.cookie(&binding_name).unwrap_or_default()
+    );
     let replies = join_all((0..20).map(|_| {
         w.browser
             .call("POST", &path)
             .json(&body)
             .without_cookies()
+            .header("cookie", &binding)
             .send()
     }))
     .await;
@@ -88,10 +96,11 @@ pub async fn concurrent_process_gives_one_session(w: &World) {
 pub async fn credential_of_another_flow_is_refused(w: &World) {
     let b = &w.browser;
     let flow_a = w.prepare(b, ANDROID_UA, Some("+15555550100")).await;
-    let flow_b = w.prepare(b, ANDROID_UA, Some("+15555550100")).await;
+    // Flow B in another browser (one flow per browser: B's prepare here would end A's binding).
+    let flow_b = w.prepare(&w.other, ANDROID_UA, Some("+15555550100")).await;
     assert_ne!(flow_a.session_key, flow_b.session_key);
     let credential_a = w.ts43_credential(&flow_a.session_key, None);
-    let crossed = w.process(b, &flow_b, &credential_a).await;
+    let crossed = w.process(&w.other, &flow_b, &credential_a).await;
     assert!(
         (400..500).contains(&crossed.status),
         "{}: got {} {}",

@@ -11,7 +11,14 @@ pub async fn status_of_a_prepared_desktop_flow(w: &World) {
         .await;
     assert_eq!(prepared.strategy, "desktop", "{}", w.ctx("strategy"));
     let path = World::route(&format!("status/{}", prepared.session_key));
-    let reply = w.other.get(&path).await;
+    // Only to the browser that prepared the flow: the key alone (it is in the QR code) is
+    // worth nothing.
+    w.other.get(&path).await.assert_error(
+        403,
+        "MISSING_BINDING_COOKIE",
+        &w.ctx("status from another browser"),
+    );
+    let reply = w.browser.get(&path).await;
     reply.assert_status(200, &w.ctx("status"));
     assert!(
         reply
@@ -32,7 +39,7 @@ pub async fn status_of_a_prepared_desktop_flow(w: &World) {
         .control()
         .desktop_approve(&prepared.session_key)
         .unwrap_or_else(|e| panic!("desktop_approve: {e}"));
-    let reply = w.other.get(&path).await;
+    let reply = w.browser.get(&path).await;
     reply.assert_status(200, &w.ctx("status after approval"));
     assert_eq!(
         reply.json()["status"],

@@ -176,14 +176,15 @@ fn post(path: &str, body: &Value, n: usize, cookie: Option<&str>) -> http::Reque
     if let Some(cookie) = cookie {
         builder = builder.header("cookie", cookie);
     }
-    builder
-        .body(body.to_string().into())
-        .unwrap_or_default()
+    builder.body(body.to_string().into()).unwrap_or_default()
 }
 
 /// Sends a request through the engine: its status, JSON body and the first `Set-Cookie`'s
 /// `name=value`.
-async fn call(auth: &GlideAuth, request: http::Request<bytes::Bytes>) -> (u16, Value, Option<String>) {
+async fn call(
+    auth: &GlideAuth,
+    request: http::Request<bytes::Bytes>,
+) -> (u16, Value, Option<String>) {
     let Some(route) = auth.match_route(request.uri().path()) else {
         return (0, Value::Null, None);
     };
@@ -224,7 +225,12 @@ async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<(String, Stri
         for task in batch {
             let (status, body, cookie) = task.await.map_err(|e| e.to_string())?;
             let key = body["session"]["session_key"].as_str();
-            match (status, key, body["authentication_strategy"].as_str(), cookie) {
+            match (
+                status,
+                key,
+                body["authentication_strategy"].as_str(),
+                cookie,
+            ) {
                 (200, Some(key), Some("desktop"), Some(cookie)) => {
                     keys.push((key.to_owned(), cookie))
                 }
