@@ -516,6 +516,12 @@ async fn sim_swap_refuses_other_tokens_and_bad_input() {
         (status, resp["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    let log = serde_json::to_string(&env.sandbox.control().requests()).expect("json");
+    assert!(
+        !log.contains(id),
+        "the auth_req_id leaked into the request log"
+    );
+    assert!(log.contains("backchannel-authentication"));
     // the CIBA endpoint's alias
     let (status, _) = form(
         &env,
