@@ -704,3 +704,61 @@ async fn bad_credentials_map_to_unauthorized() {
     assert_eq!((e.http_status(), e.code()), (503, "SERVICE_UNAVAILABLE"));
     assert!(!format!("{client:?}").contains("wrong"));
 }
+
+/// Every sandbox fault on each call of the signal (the CIBA request, the grant, retrieve-date):
+/// an error, never a made-up signal; a 503 with `Retry-After` is waited out; and the next call
+/// recovers without a restart.
+#[tokio::test]
+async fn signal_faults_are_errors_and_recover() {
+    use glide_sandbox::Fault;
+    let sandbox =
+        glide_sandbox::Sandbox::start(glide_sandbox::SandboxConfig::default().with_port(0))
+            .await
+            .unwrap();
+    let control = sandbox.control();
+    let http: Arc<dyn glide_core::api::HttpClient> =
+        Arc::new(glide_core::api::ReqwestClient::new().unwrap());
+    let mapping = SimSwapRiskMapping::default();
+    for path in [
+        "/oauth2/backchannel-authentication",
+        "/oauth2/token",
+        "/sim-swap/retrieve-date",
+    ] {
+        for (fault, recovers_in_the_call) in [
+            (Fault::status(path, 503).with_retry_after(1), true),
+            (Fault::status(path, 503), false),
+            (Fault::status(path, 500), false),
+            (Fault::malformed(path), false),
+            (Fault::drop_connection(path), false),
+        ] {
+            // a fresh client each time: no cached subscriber token skips the faulted step
+            let client = LegacyClient::from_parts(
+                "sandbox-client",
+                "sandbox-secret",
+                &sandbox.base_url(),
+                Arc::clone(&http),
+            )
+            .unwrap();
+            let what = format!("{fault:?}");
+            control.add_fault(fault);
+            let outcome = client
+                .sim_swap()
+                .signal(&phone("+15555550101"), &mapping)
+                .await;
+            if recovers_in_the_call {
+                assert_eq!(outcome.unwrap().risk_level, Some(RiskLevel::High), "{what}");
+            } else {
+                let error = outcome.unwrap_err();
+                assert!(error.http_status() >= 500, "{what}: {error:?}");
+            }
+            control.clear_faults();
+            let again = client
+                .sim_swap()
+                .signal(&phone("+15555550101"), &mapping)
+                .await
+                .unwrap();
+            assert_eq!(again.risk_level, Some(RiskLevel::High), "{what}: recovery");
+        }
+    }
+    sandbox.shutdown();
+}
