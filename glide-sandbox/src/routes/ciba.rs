@@ -26,12 +26,7 @@ fn subscriber_number(hint: &str) -> Option<String> {
         return util::is_e164(phone).then(|| phone.to_owned());
     }
     let address = hint.strip_prefix("ipport:")?;
-    let valid = !address.is_empty()
-        && address.len() <= 64
-        && address
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'));
-    valid.then(|| DEFAULT_DEVICE_NUMBER.to_owned())
+    util::is_ipport(address).then(|| DEFAULT_DEVICE_NUMBER.to_owned())
 }
 
 /// `POST /oauth2/backchannel-authentication`: HTTP Basic client authentication, form

@@ -46,13 +46,9 @@ fn valid_resource(resource: &str) -> bool {
     if let Some(phone) = resource.strip_prefix("tel:") {
         return util::is_e164(phone);
     }
-    resource.strip_prefix("ipport:").is_some_and(|address| {
-        !address.is_empty()
-            && address.len() <= 64
-            && address
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
-    })
+    resource
+        .strip_prefix("ipport:")
+        .is_some_and(util::is_ipport)
 }
 
 /// `POST /telco-finder/v1/search` `{resource: "tel:+…" | "ipport:…"}` →
