@@ -219,9 +219,9 @@ impl Transport {
         }
     }
 
-    /// The same credentials, base URL, HTTP client, limits and clock, with another token
-    /// endpoint, another retry policy and a token cache of its own.
-    pub(crate) fn sibling(&self, token_endpoint: TokenEndpoint, retry: RetryPolicy) -> Self {
+    /// The same credentials, base URL, HTTP client, limits, retry policy and clock, with
+    /// another token endpoint and a token cache of its own.
+    pub(crate) fn sibling(&self, token_endpoint: TokenEndpoint) -> Self {
         Self {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
@@ -229,7 +229,7 @@ impl Transport {
             http: Arc::clone(&self.http),
             timeout: self.timeout,
             max_response_bytes: self.max_response_bytes,
-            retry,
+            retry: self.retry,
             clock: Arc::clone(&self.clock),
             token_endpoint,
             token: TokenCache::default(),

@@ -87,11 +87,7 @@ impl LegacyClient {
     /// policy and clock (with token caches of its own).
     pub fn new(glide: &Glide) -> Self {
         Self {
-            inner: Arc::new(
-                glide
-                    .inner
-                    .sibling(transport::TOKEN_ENDPOINT, glide.inner.retry),
-            ),
+            inner: Arc::new(glide.inner.sibling(transport::TOKEN_ENDPOINT)),
             ciba: Arc::default(),
         }
     }
