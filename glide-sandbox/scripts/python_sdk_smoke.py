@@ -2,7 +2,7 @@
 """Runs Glide's official legacy Python SDK (glide-sdk 1.0.8 on PyPI), unchanged, against a
 running sandbox: every call the SDK offers. Not part of CI.
 
-    python3 -m venv /tmp/glide-venv && /tmp/glide-venv/bin/pip install glide-sdk==1.0.8 httpx
+    python3 -m venv /tmp/glide-venv && /tmp/glide-venv/bin/pip install glide-sdk==1.0.8
     cargo run -p glide-sandbox &            # http://127.0.0.1:8910
     /tmp/glide-venv/bin/python glide-sandbox/scripts/python_sdk_smoke.py [BASE_URL]
 
