@@ -113,8 +113,15 @@ secret_type!(
 );
 
 secret_type!(
-    /// A bearer token from Glide's `/oauth2-cc/token`.
+    /// A bearer token from Glide's `/oauth2-cc/token` (or a legacy token endpoint: client
+    /// credentials, a Number Verify code exchange, a CIBA grant).
     AccessToken
+);
+
+secret_type!(
+    /// The `auth_req_id` of a CIBA backchannel authentication (legacy SIM swap, KYC match): it
+    /// is exchanged for a subscriber's token, so it is as secret as the token.
+    AuthReqId
 );
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use glide_core::Error;
 use serde_json::json;
 
 const STATUS: &str = "/magic-auth/v2/auth/status/k1";
+const REPORT: &str = "/magic-auth/v2/auth/report-invocation";
 
 fn ok_status() -> Canned {
     Canned::json(200, json!({"session_key": "k1", "status": "pending"}))
@@ -64,17 +65,19 @@ async fn codeless_bodies_map_from_the_status() {
         (500, "INTERNAL_SERVER_ERROR"),
         (502, "INTERNAL_SERVER_ERROR"),
     ];
+    // report-invocation: a call whose error answers are all errors (status reads 410 / 422 as
+    // statuses, below)
     server.script(
-        STATUS,
+        REPORT,
         table
             .iter()
             .map(|(s, _)| Canned::text(*s, "upstream said no")),
     );
     // a JSON body without `code` maps the same way
-    server.script(STATUS, [Canned::json(422, json!({"message": "nope"}))]);
+    server.script(REPORT, [Canned::json(422, json!({"message": "nope"}))]);
     let glide = server.glide().with_correlation_id("c");
     for (status, code) in table {
-        let api = api_err(glide.status("k1").await.unwrap_err());
+        let api = api_err(glide.report_invocation("k1").await.unwrap_err());
         assert_eq!((api.status, api.code.as_str()), (status, code));
         assert_eq!(api.message, "upstream said no");
         assert_eq!(
@@ -83,7 +86,7 @@ async fn codeless_bodies_map_from_the_status() {
             "{status}"
         );
     }
-    let api = api_err(glide.status("k1").await.unwrap_err());
+    let api = api_err(glide.report_invocation("k1").await.unwrap_err());
     assert_eq!(
         (api.code.as_str(), api.message.as_str()),
         ("VALIDATION_ERROR", "nope")
@@ -94,8 +97,53 @@ async fn codeless_bodies_map_from_the_status() {
         .state
         .min_valid_token
         .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
-    let api = api_err(glide.status("k1").await.unwrap_err());
+    let api = api_err(glide.report_invocation("k1").await.unwrap_err());
     assert_eq!((api.status, api.code.as_str()), (401, "UNAUTHORIZED"));
+}
+
+#[tokio::test]
+async fn status_reads_failed_and_expired_answers_as_statuses() {
+    use glide_core::api::SessionStatus;
+    let server = TestServer::start().await;
+    server.script(
+        STATUS,
+        [
+            Canned::json(
+                422,
+                json!({"session_key": "k1", "status": "failed", "protocol": "link",
+                       "extra": {"reason": "user_denied"}}),
+            ),
+            Canned::json(
+                410,
+                json!({"code": "SESSION_EXPIRED", "message": "Session has expired", "status": 410}),
+            ),
+            Canned::json(
+                422,
+                json!({"code": "INVALID_VERIFICATION", "message": "denied", "status": 422}),
+            ),
+            Canned::json(
+                404,
+                json!({"code": "SESSION_NOT_FOUND", "message": "no", "status": 404}),
+            ),
+        ],
+    );
+    let glide = server.glide();
+    let failed = glide.status("k1").await.unwrap();
+    assert_eq!(failed.status, SessionStatus::Failed);
+    assert_eq!(failed.protocol.as_deref(), Some("link"));
+    assert_eq!(failed.extra.unwrap()["reason"], "user_denied");
+    let expired = glide.status("k1").await.unwrap();
+    assert_eq!(
+        (expired.session_key.as_str(), &expired.status),
+        ("k1", &SessionStatus::Expired)
+    );
+    assert_eq!(serde_json::to_value(&expired).unwrap()["status"], "expired");
+    let failed = glide.status("k1").await.unwrap();
+    assert_eq!(failed.status, SessionStatus::Failed);
+    assert_eq!(failed.extra.unwrap()["reason"], "INVALID_VERIFICATION");
+    // an unknown session stays an error
+    let api = api_err(glide.status("k1").await.unwrap_err());
+    assert_eq!((api.status, api.code.as_str()), (404, "SESSION_NOT_FOUND"));
 }
 
 #[tokio::test]

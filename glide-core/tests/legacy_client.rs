@@ -1,5 +1,7 @@
 //! The legacy client against a small local axum server: every call's wire shape, the
-//! `magic-auth` token (cached, refreshed on 401), and error mapping.
+//! `magic-auth` token (cached, refreshed on 401), the per-subscriber CIBA token of SIM swap
+//! (cached per number, refreshed on 401, polled while pending), 503 retries, the SIM swap
+//! signal, error mapping; and the SIM swap signal against the real sandbox's fixtures.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,16 +15,31 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use glide_core::legacy::{
     AuthCode, AuthType, AuthUrlOptions, Email, FallbackChannel, LegacyClient, OtpCode,
-    ServerAuthStatus, StartAuthRequest, StartServerAuthRequest, VerifyAuthRequest,
+    ServerAuthStatus, SimSwapRiskMapping, StartAuthRequest, StartServerAuthRequest,
+    VerifyAuthRequest,
 };
-use glide_core::{Error, PhoneNumber};
+use glide_core::{Error, PhoneNumber, RiskLevel};
 use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 #[derive(Default)]
 struct Seen {
     tokens: AtomicUsize,
     reject_next: AtomicUsize,
     bodies: Mutex<Vec<(String, String, Value)>>,
+    /// CIBA: the backchannel forms, the grant forms, and auth_req_id → number.
+    ciba_forms: Mutex<Vec<(String, String)>>,
+    grant_forms: Mutex<Vec<String>>,
+    auth_reqs: Mutex<Vec<String>>,
+    /// Grants still to answer `authorization_pending`.
+    pending_left: AtomicUsize,
+    /// SIM swap calls still to answer 401 with a valid token.
+    reject_swap_next: AtomicUsize,
+    /// Starts still to answer 503 (with `Retry-After: 1` unless `unavailable_bare`).
+    unavailable_next: AtomicUsize,
+    unavailable_bare: std::sync::atomic::AtomicBool,
+    starts: AtomicUsize,
 }
 
 type S = State<Arc<Seen>>;
@@ -34,13 +51,89 @@ fn bearer(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-async fn token(State(s): S, headers: HeaderMap, body: String) -> impl IntoResponse {
-    // Basic sandbox-client:sandbox-secret
-    if bearer(&headers) != "Basic c2FuZGJveC1jbGllbnQ6c2FuZGJveC1zZWNyZXQ=" {
+/// Basic sandbox-client:sandbox-secret
+const BASIC: &str = "Basic c2FuZGJveC1jbGllbnQ6c2FuZGJveC1zZWNyZXQ=";
+
+fn form_of(body: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn field<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `POST /oauth2/backchannel-authentication`.
+async fn backchannel(State(s): S, headers: HeaderMap, body: String) -> impl IntoResponse {
+    if bearer(&headers) != BASIC {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({"error": "invalid_client"})),
         );
+    }
+    s.ciba_forms.lock().unwrap().push((
+        headers["content-type"].to_str().unwrap().to_owned(),
+        body.clone(),
+    ));
+    let form = form_of(&body);
+    let phone = field(&form, "login_hint")
+        .and_then(|h| h.strip_prefix("tel:"))
+        .unwrap_or_default()
+        .to_owned();
+    let mut reqs = s.auth_reqs.lock().unwrap();
+    reqs.push(phone);
+    (
+        StatusCode::OK,
+        Json(
+            json!({"auth_req_id": format!("req-secret-{}", reqs.len() - 1), "expires_in": 120, "interval": 1}),
+        ),
+    )
+}
+
+/// The CIBA grant: `ciba-<number>-<n>`, after `pending_left` pending answers.
+fn ciba_grant(s: &Seen, body: &str) -> (StatusCode, Json<Value>) {
+    s.grant_forms.lock().unwrap().push(body.to_owned());
+    let form = form_of(body);
+    let index: Option<usize> = field(&form, "auth_req_id")
+        .and_then(|id| id.strip_prefix("req-secret-"))
+        .and_then(|n| n.parse().ok());
+    let phone = index.and_then(|i| s.auth_reqs.lock().unwrap().get(i).cloned());
+    let Some(phone) = phone else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        );
+    };
+    if s.pending_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "authorization_pending"})),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(json!({
+            "access_token": format!("ciba-{phone}-{}", index.unwrap_or_default()),
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "sim-swap",
+        })),
+    )
+}
+
+async fn token(State(s): S, headers: HeaderMap, body: String) -> impl IntoResponse {
+    if bearer(&headers) != BASIC {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        );
+    }
+    if body.contains("grant_type=urn%3Aopenid%3Aparams%3Agrant-type%3Aciba") {
+        return ciba_grant(&s, &body);
     }
     if body.contains("grant_type=authorization_code") {
         if body.contains("code=good") {
@@ -91,7 +184,16 @@ async fn record(
 fn app(seen: Arc<Seen>) -> Router {
     Router::new()
         .route("/oauth2/token", post(token))
+        .route("/oauth2/backchannel-authentication", post(backchannel))
         .route("/magic-auth/verification/start", post(|State(s): S, h: HeaderMap, Json(b): Json<Value>| async move {
+            s.starts.fetch_add(1, Ordering::SeqCst);
+            if s.unavailable_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"code": "SERVICE_UNAVAILABLE", "message": "deploying", "status": 503}))).into_response();
+                if !s.unavailable_bare.load(Ordering::SeqCst) {
+                    r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+                }
+                return r;
+            }
             if let Some(r) = record(&s, "start", &h, b.clone()).await { return r; }
             if b["phoneNumber"] == "+15555550106" {
                 return Json(json!({"type": "SMS"})).into_response();
@@ -123,11 +225,46 @@ fn app(seen: Arc<Seen>) -> Router {
         }))
         .route("/number-verification/device-phone-number", get(|| async { Json(json!({"devicePhoneNumber": "+15555550100"})) }))
         .route("/sim-swap/check", post(|State(s): S, h: HeaderMap, Json(b): Json<Value>| async move {
+            if let Some(refused) = swap_auth(&s, &h, &b) { return refused; }
             record(&s, "swap", &h, b.clone()).await;
-            Json(json!({"swapped": b["phoneNumber"] == "+15555550101"}))
+            let hours = b["maxAge"].as_u64().unwrap_or(240);
+            Json(json!({"swapped": b["phoneNumber"] == "+15555550101" && hours >= 2})).into_response()
         }))
-        .route("/sim-swap/retrieve-date", post(|| async { Json(json!({"latestSimChange": "2024-05-01T10:00:00Z"})) }))
+        .route("/sim-swap/retrieve-date", post(|State(s): S, h: HeaderMap, Json(b): Json<Value>| async move {
+            if let Some(refused) = swap_auth(&s, &h, &b) { return refused; }
+            record(&s, "date", &h, b.clone()).await;
+            let now = OffsetDateTime::now_utc();
+            let ago = |d: time::Duration| Json(json!({"latestSimChange": (now - d).format(&Rfc3339).unwrap()})).into_response();
+            match b["phoneNumber"].as_str().unwrap_or_default() {
+                "+15555550101" => ago(time::Duration::hours(2)),
+                "+15555550103" => ago(time::Duration::days(20)),
+                "+15555550104" => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"status": 422, "code": "SERVICE_NOT_APPLICABLE", "message": "not supported"}))).into_response(),
+                "+15555550105" => Json(json!({"latestSimChange": null, "monitoredPeriod": 120})).into_response(),
+                "+15555550107" => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"status": 500, "code": "INTERNAL", "message": "boom"}))).into_response(),
+                _ => Json(json!({"latestSimChange": "2020-01-01T00:00:00Z"})).into_response(),
+            }
+        }))
         .with_state(seen)
+}
+
+/// SIM swap calls need a CIBA token for the number in the body.
+fn swap_auth(s: &Seen, h: &HeaderMap, b: &Value) -> Option<axum::response::Response> {
+    let unauthorized = || {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"code": "UNAUTHORIZED", "message": "Invalid or expired access token", "status": 401})),
+        )
+            .into_response()
+    };
+    let auth = bearer(h);
+    let phone = b["phoneNumber"].as_str().unwrap_or_default();
+    if !auth.starts_with(&format!("Bearer ciba-{phone}-")) {
+        return Some(unauthorized());
+    }
+    if s.reject_swap_next.swap(0, Ordering::SeqCst) > 0 {
+        return Some(unauthorized());
+    }
+    None
 }
 
 async fn server() -> (LegacyClient, Arc<Seen>, String) {
@@ -242,8 +379,8 @@ async fn magic_auth_calls_and_token_cache() {
 }
 
 #[tokio::test]
-async fn number_verify_and_sim_swap() {
-    let (client, seen, base) = server().await;
+async fn number_verify_calls() {
+    let (client, _, base) = server().await;
     let nv = client.number_verify();
     let url = nv
         .get_auth_url(&AuthUrlOptions {
@@ -286,14 +423,48 @@ async fn number_verify_and_sim_swap() {
     let e = nv.for_user(&AuthCode::new("used"), None).await.unwrap_err();
     assert_eq!((e.http_status(), e.code()), (400, "INVALID_GRANT"));
     assert!(!format!("{user:?}").contains("user-token"));
+}
 
+#[tokio::test]
+async fn sim_swap_speaks_ciba_with_a_token_per_number() {
+    let (client, seen, _) = server().await;
     let swap = client.sim_swap();
+    let swapped = phone("+15555550101");
+    assert!(swap.check(&swapped, Some(240)).await.unwrap().swapped);
+    assert!(!swap.check(&swapped, Some(1)).await.unwrap().swapped);
+    let date = swap.retrieve_date(&swapped).await.unwrap();
+    let age = OffsetDateTime::now_utc() - date.latest_sim_change.unwrap();
     assert!(
-        swap.check(&phone("+15555550101"), Some(240))
-            .await
-            .unwrap()
-            .swapped
+        age >= time::Duration::hours(2) && age < time::Duration::hours(3),
+        "{age}"
     );
+    // one CIBA authentication and one grant for three calls on one number
+    let forms = seen.ciba_forms.lock().unwrap().clone();
+    assert_eq!(
+        forms,
+        [(
+            "application/x-www-form-urlencoded".to_owned(),
+            "scope=sim-swap&login_hint=tel%3A%2B15555550101".to_owned()
+        )]
+    );
+    assert_eq!(
+        seen.grant_forms.lock().unwrap().clone(),
+        ["grant_type=urn%3Aopenid%3Aparams%3Agrant-type%3Aciba&auth_req_id=req-secret-0"]
+    );
+    // the client-credentials token is never used for SIM swap
+    assert_eq!(seen.tokens.load(Ordering::SeqCst), 0);
+    let bodies = seen.bodies.lock().unwrap().clone();
+    assert_eq!(
+        bodies[0],
+        (
+            "swap".to_owned(),
+            "Bearer ciba-+15555550101-0".to_owned(),
+            json!({"phoneNumber": "+15555550101", "maxAge": 240})
+        )
+    );
+    assert_eq!(bodies[2].2, json!({"phoneNumber": "+15555550101"}));
+
+    // another number: its own CIBA authentication and token
     assert!(
         !swap
             .check(&phone("+15555550100"), None)
@@ -301,21 +472,215 @@ async fn number_verify_and_sim_swap() {
             .unwrap()
             .swapped
     );
+    assert_eq!(seen.ciba_forms.lock().unwrap().len(), 2);
+    let last = seen.bodies.lock().unwrap().last().unwrap().clone();
+    assert_eq!(last.1, "Bearer ciba-+15555550100-1");
+    assert_eq!(last.2, json!({"phoneNumber": "+15555550100"}));
+
+    // a 401 on a cached token: one new CIBA grant for that number, the call sent once more
+    seen.reject_swap_next.store(1, Ordering::SeqCst);
+    assert!(swap.check(&swapped, None).await.unwrap().swapped);
+    assert_eq!(seen.ciba_forms.lock().unwrap().len(), 3);
+    let last = seen.bodies.lock().unwrap().last().unwrap().clone();
+    assert_eq!(last.1, "Bearer ciba-+15555550101-2");
+
+    // nothing is sent for an out-of-range window
     assert!(matches!(
-        swap.check(&phone("+15555550100"), Some(0)).await,
+        swap.check(&swapped, Some(0)).await,
         Err(Error::Validation { .. })
     ));
-    let date = swap.retrieve_date(&phone("+15555550101")).await.unwrap();
+    assert!(matches!(
+        swap.check(&swapped, Some(2401)).await,
+        Err(Error::Validation { .. })
+    ));
+    assert_eq!(seen.ciba_forms.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn ciba_grant_is_polled_while_pending() {
+    let (client, seen, _) = server().await;
+    seen.pending_left.store(1, Ordering::SeqCst);
+    let date = client
+        .sim_swap()
+        .retrieve_date(&phone("+15555550103"))
+        .await
+        .unwrap();
+    assert!(date.latest_sim_change.is_some());
+    let grants = seen.grant_forms.lock().unwrap().clone();
+    assert_eq!(grants.len(), 2, "one pending answer, then the token");
+    assert_eq!(grants[0], grants[1], "the same auth_req_id is polled");
+    assert_eq!(seen.ciba_forms.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn signal_maps_the_swap_age_to_a_risk_level() {
+    let (client, _, _) = server().await;
+    let swap = client.sim_swap();
+    let default = SimSwapRiskMapping::default();
+    let recent = swap.signal(&phone("+15555550101"), &default).await.unwrap();
+    assert!(recent.checked);
+    assert_eq!(recent.risk_level, Some(RiskLevel::High));
+    assert_eq!(recent.age_band.as_deref(), Some("0-4 hours"));
+    assert!(recent.reason.is_none());
+    let checked_at =
+        OffsetDateTime::parse(recent.checked_at.as_deref().unwrap(), &Rfc3339).unwrap();
+    assert!((OffsetDateTime::now_utc() - checked_at).abs() < time::Duration::minutes(1));
+
+    let weeks = swap.signal(&phone("+15555550103"), &default).await.unwrap();
     assert_eq!(
-        date.latest_sim_change.unwrap().unix_timestamp(),
-        1_714_557_600
+        (weeks.risk_level, weeks.age_band.as_deref()),
+        (Some(RiskLevel::Medium), Some("14-30 days"))
     );
-    let bodies = seen.bodies.lock().unwrap().clone();
-    let swap_body = bodies.iter().find(|(p, _, _)| p == "swap").unwrap();
+    // a stricter mapping turns the same answer high
+    let strict = SimSwapRiskMapping::new().high_below(std::time::Duration::from_secs(21 * 86_400));
+    let weeks = swap.signal(&phone("+15555550103"), &strict).await.unwrap();
+    assert_eq!(weeks.risk_level, Some(RiskLevel::High));
+
+    let old = swap.signal(&phone("+15555550100"), &default).await.unwrap();
     assert_eq!(
-        swap_body.2,
-        json!({"phoneNumber": "+15555550101", "maxAge": 240})
+        (old.checked, old.risk_level, old.age_band.as_deref()),
+        (true, Some(RiskLevel::Low), Some("more than 3 years"))
     );
+    // no date, but 120 days watched without a change
+    let watched = swap.signal(&phone("+15555550105"), &default).await.unwrap();
+    assert_eq!(
+        (watched.risk_level, watched.age_band.as_deref()),
+        (Some(RiskLevel::Low), Some("older than query window"))
+    );
+
+    let unsupported = swap.signal(&phone("+15555550104"), &default).await.unwrap();
+    assert!(!unsupported.checked);
+    assert_eq!(unsupported.reason.as_deref(), Some("carrier_not_supported"));
+    assert!(unsupported.risk_level.is_none() && unsupported.checked_at.is_some());
+    assert_eq!(
+        serde_json::to_value(&unsupported).unwrap()["reason"],
+        "carrier_not_supported"
+    );
+
+    // a failing check is the caller's to decide on: an error, never a made-up signal
+    let failed = swap
+        .signal(&phone("+15555550107"), &default)
+        .await
+        .unwrap_err();
+    assert_eq!(failed.http_status(), 503);
+    assert!(matches!(&failed, Error::Api(api) if api.status == 500));
+}
+
+#[tokio::test]
+async fn legacy_calls_wait_out_503_with_retry_after() {
+    let (client, seen, _) = server().await;
+    let magic = client.magic_auth();
+    let start = StartAuthRequest::phone(phone("+15555550100"));
+    seen.unavailable_next.store(1, Ordering::SeqCst);
+    let started = magic.start_auth(&start).await.unwrap();
+    assert_eq!(started.auth_type, AuthType::Magic);
+    assert_eq!(seen.starts.load(Ordering::SeqCst), 2, "sent twice");
+    // more 503s than the policy's two retries: Glide's 503 comes back
+    seen.unavailable_next.store(5, Ordering::SeqCst);
+    let e = magic.start_auth(&start).await.unwrap_err();
+    assert!(matches!(&e, Error::Api(api) if api.status == 503));
+    assert_eq!(seen.starts.load(Ordering::SeqCst), 5);
+    // without Retry-After: never retried
+    seen.unavailable_next.store(1, Ordering::SeqCst);
+    seen.unavailable_bare.store(true, Ordering::SeqCst);
+    assert!(magic.start_auth(&start).await.is_err());
+    assert_eq!(seen.starts.load(Ordering::SeqCst), 6);
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn ciba_secrets_and_numbers_stay_out_of_logs() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (client, seen, _) = server().await;
+    seen.pending_left.store(1, Ordering::SeqCst);
+    seen.reject_swap_next.store(1, Ordering::SeqCst);
+    let swap = client.sim_swap();
+    swap.signal(&phone("+15555550101"), &SimSwapRiskMapping::default())
+        .await
+        .unwrap();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("CIBA"), "the flow is logged: {text}");
+    for secret in ["req-secret", "ciba-", "sandbox-secret", "5555550101"] {
+        assert!(!text.contains(secret), "{secret} in logs: {text}");
+    }
+    assert!(!format!("{client:?}{swap:?}").contains("req-secret"));
+}
+
+#[tokio::test]
+async fn signal_against_the_sandbox_fixtures() {
+    let sandbox =
+        glide_sandbox::Sandbox::start(glide_sandbox::SandboxConfig::default().with_port(0))
+            .await
+            .unwrap();
+    let http: Arc<dyn glide_core::api::HttpClient> =
+        Arc::new(glide_core::api::ReqwestClient::new().unwrap());
+    let client = LegacyClient::from_parts(
+        "sandbox-client",
+        "sandbox-secret",
+        &sandbox.base_url(),
+        http,
+    )
+    .unwrap();
+    let swap = client.sim_swap();
+    let mapping = SimSwapRiskMapping::default();
+    for (number, risk, band) in [
+        ("+15555550101", RiskLevel::High, "0-4 hours"),
+        ("+15555550109", RiskLevel::High, "0-4 hours"),
+        ("+15555550103", RiskLevel::Medium, "14-30 days"),
+        ("+15555550100", RiskLevel::Low, "more than 3 years"),
+        ("+15555550142", RiskLevel::Low, "more than 3 years"),
+    ] {
+        let signal = swap.signal(&phone(number), &mapping).await.unwrap();
+        assert!(signal.checked, "{number}");
+        assert_eq!(signal.risk_level, Some(risk), "{number}");
+        assert_eq!(signal.age_band.as_deref(), Some(band), "{number}");
+    }
+    let unsupported = swap.signal(&phone("+15555550104"), &mapping).await.unwrap();
+    assert_eq!(
+        (unsupported.checked, unsupported.reason.as_deref()),
+        (false, Some("carrier_not_supported"))
+    );
+    assert!(
+        swap.check(&phone("+15555550109"), Some(3))
+            .await
+            .unwrap()
+            .swapped
+    );
+    assert!(
+        !swap
+            .check(&phone("+15555550109"), Some(1))
+            .await
+            .unwrap()
+            .swapped
+    );
+    assert!(
+        !swap
+            .check(&phone("+15555550100"), Some(2400))
+            .await
+            .unwrap()
+            .swapped
+    );
+    sandbox.shutdown();
 }
 
 #[tokio::test]
@@ -338,4 +703,62 @@ async fn bad_credentials_map_to_unauthorized() {
     // On our routes, bad client credentials are our outage: an opaque 503.
     assert_eq!((e.http_status(), e.code()), (503, "SERVICE_UNAVAILABLE"));
     assert!(!format!("{client:?}").contains("wrong"));
+}
+
+/// Every sandbox fault on each call of the signal (the CIBA request, the grant, retrieve-date):
+/// an error, never a made-up signal; a 503 with `Retry-After` is waited out; and the next call
+/// recovers without a restart.
+#[tokio::test]
+async fn signal_faults_are_errors_and_recover() {
+    use glide_sandbox::Fault;
+    let sandbox =
+        glide_sandbox::Sandbox::start(glide_sandbox::SandboxConfig::default().with_port(0))
+            .await
+            .unwrap();
+    let control = sandbox.control();
+    let http: Arc<dyn glide_core::api::HttpClient> =
+        Arc::new(glide_core::api::ReqwestClient::new().unwrap());
+    let mapping = SimSwapRiskMapping::default();
+    for path in [
+        "/oauth2/backchannel-authentication",
+        "/oauth2/token",
+        "/sim-swap/retrieve-date",
+    ] {
+        for (fault, recovers_in_the_call) in [
+            (Fault::status(path, 503).with_retry_after(1), true),
+            (Fault::status(path, 503), false),
+            (Fault::status(path, 500), false),
+            (Fault::malformed(path), false),
+            (Fault::drop_connection(path), false),
+        ] {
+            // a fresh client each time: no cached subscriber token skips the faulted step
+            let client = LegacyClient::from_parts(
+                "sandbox-client",
+                "sandbox-secret",
+                &sandbox.base_url(),
+                Arc::clone(&http),
+            )
+            .unwrap();
+            let what = format!("{fault:?}");
+            control.add_fault(fault);
+            let outcome = client
+                .sim_swap()
+                .signal(&phone("+15555550101"), &mapping)
+                .await;
+            if recovers_in_the_call {
+                assert_eq!(outcome.unwrap().risk_level, Some(RiskLevel::High), "{what}");
+            } else {
+                let error = outcome.unwrap_err();
+                assert!(error.http_status() >= 500, "{what}: {error:?}");
+            }
+            control.clear_faults();
+            let again = client
+                .sim_swap()
+                .signal(&phone("+15555550101"), &mapping)
+                .await
+                .unwrap();
+            assert_eq!(again.risk_level, Some(RiskLevel::High), "{what}: recovery");
+        }
+    }
+    sandbox.shutdown();
 }

@@ -8,11 +8,17 @@
 //! | `+15555550103` | verifies; SIM changed `14-30 days` → `RISK_LEVEL_MEDIUM` |
 //! | `+15555550104` | sim_swap `checked:false`, `reason:"carrier_not_supported"`; no device_swap |
 //! | `+15555550105` | the device's own number is `+15555550199`: VerifyPhoneNumber answers `verified:false` |
-//! | `+15555550106` | prepare answers 422 `CARRIER_NOT_ELIGIBLE` |
+//! | `+15555550106` | prepare answers 422 `CARRIER_NOT_ELIGIBLE`; the legacy start answers with the requested fallback channel |
 //! | `+15555550107` | the carrier answers slowly: every carrier step takes `slow_carrier_delay` (3 s) |
 //! | `+15555550108` | the user denies on the device: the flow ends `failed` |
+//! | `+15555550109` | like `+15555550106` (not eligible; codes instead), and its SIM changed 2 hours ago |
 //!
 //! Any other valid number behaves like `+15555550100`.
+//!
+//! The legacy SIM Swap API answers from the same table:
+//! `+15555550101` and `+15555550109` swapped 2 hours ago, `+15555550103` 20 days ago,
+//! `+15555550104` carrier not supported, every other number never swapped (its SIM active since
+//! [`SIM_ACTIVATION_DATE`]).
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -24,6 +30,13 @@ pub const DEFAULT_DEVICE_NUMBER: &str = "+15555550100";
 
 /// The fictional carrier named in signals (`carrier_name`), never in error messages.
 pub const CARRIER_NAME: &str = "Sandbox Mobile";
+
+/// The operator id of every number (legacy `operatorId`, Telco Finder `operator_Id`, the Number
+/// Verify token's `ext.operator`).
+pub const OPERATOR_ID: &str = "sandbox-mobile";
+
+/// The network id Telco Finder resolves every number to (MCC 001, MNC 01: the ITU test network).
+pub const NETWORK_ID: &str = "00101";
 
 /// One swap signal as configured for a fixture.
 #[derive(Debug, Clone, Copy)]
@@ -42,21 +55,46 @@ const LOW: SignalSpec = SignalSpec::Checked {
     age_band: "older than query window",
 };
 
+/// When a number's SIM was activated, for the numbers whose SIM never changed (what
+/// `retrieve-date` answers for them).
+pub const SIM_ACTIVATION_DATE: &str = "2019-06-03T09:30:00Z";
+
+/// What the legacy SIM Swap API knows about a number's SIM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SimChange {
+    /// Never changed since [`SIM_ACTIVATION_DATE`].
+    Never,
+    /// Changed this many hours ago.
+    HoursAgo(u64),
+    /// The carrier gives no SIM swap signal.
+    NotSupported,
+}
+
+const TWO_HOURS_AGO: SimChange = SimChange::HoursAgo(2);
+
 /// How the simulated carrier treats one number.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fixture {
     /// The device's own number, when it differs from the one asked about.
     pub device_number: Option<&'static str>,
     pub sim_swap: SignalSpec,
+    /// The SIM Swap API's view, consistent with `sim_swap`.
+    pub sim_change: SimChange,
     pub device_swap: Option<SignalSpec>,
     pub eligible: bool,
     pub slow: bool,
     pub denies: bool,
 }
 
+const HIGH_0_4_HOURS: SignalSpec = SignalSpec::Checked {
+    risk: "RISK_LEVEL_HIGH",
+    age_band: "0-4 hours",
+};
+
 const DEFAULT: Fixture = Fixture {
     device_number: None,
     sim_swap: LOW,
+    sim_change: SimChange::Never,
     device_swap: Some(LOW),
     eligible: true,
     slow: false,
@@ -67,10 +105,8 @@ const DEFAULT: Fixture = Fixture {
 pub(crate) fn fixture(number: Option<&str>) -> Fixture {
     match number.unwrap_or(DEFAULT_DEVICE_NUMBER) {
         "+15555550101" => Fixture {
-            sim_swap: SignalSpec::Checked {
-                risk: "RISK_LEVEL_HIGH",
-                age_band: "0-4 hours",
-            },
+            sim_swap: HIGH_0_4_HOURS,
+            sim_change: TWO_HOURS_AGO,
             ..DEFAULT
         },
         "+15555550102" => Fixture {
@@ -85,12 +121,14 @@ pub(crate) fn fixture(number: Option<&str>) -> Fixture {
                 risk: "RISK_LEVEL_MEDIUM",
                 age_band: "14-30 days",
             },
+            sim_change: SimChange::HoursAgo(20 * 24),
             ..DEFAULT
         },
         "+15555550104" => Fixture {
             sim_swap: SignalSpec::NotChecked {
                 reason: "carrier_not_supported",
             },
+            sim_change: SimChange::NotSupported,
             device_swap: None,
             ..DEFAULT
         },
@@ -108,6 +146,12 @@ pub(crate) fn fixture(number: Option<&str>) -> Fixture {
         },
         "+15555550108" => Fixture {
             denies: true,
+            ..DEFAULT
+        },
+        "+15555550109" => Fixture {
+            eligible: false,
+            sim_swap: HIGH_0_4_HOURS,
+            sim_change: TWO_HOURS_AGO,
             ..DEFAULT
         },
         _ => DEFAULT,

@@ -3,6 +3,7 @@
 mod config;
 mod control;
 mod error;
+mod expiry;
 mod faults;
 pub mod fixtures;
 mod jwt;

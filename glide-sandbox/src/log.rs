@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Keys whose values never appear in the request log.
-const SECRET_KEYS: [&str; 9] = [
+const SECRET_KEYS: [&str; 10] = [
     "fe_code",
     "agg_code",
     "client_secret",
@@ -14,6 +14,7 @@ const SECRET_KEYS: [&str; 9] = [
     "signature",
     "code",
     "token",
+    "auth_req_id",
 ];
 
 /// One request the sandbox received.

@@ -1,6 +1,6 @@
 //! Shared state: sessions, tokens, faults, the request log, the signing key.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,14 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::config::SandboxConfig;
+use crate::expiry::{ExpiryQueue, UsedIds};
 use crate::faults::FaultSet;
 use crate::log::{LoggedRequest, LOG_CAPACITY};
 use crate::util;
+
+/// How long an ended session (expired, or finished and expired) still answers its status (410)
+/// before it is forgotten (404).
+pub(crate) const KEEP_ENDED_SESSIONS: Duration = Duration::from_secs(600);
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -209,8 +214,10 @@ pub(crate) struct AppState {
     pub log: Mutex<VecDeque<LoggedRequest>>,
     /// Signs credential_authorization_jwt and the TS43 credentials the "phone" returns.
     pub signer: SigningKey,
-    /// `jti`s of TS43 credentials already presented.
-    pub used_credentials: Mutex<HashSet<String>>,
+    /// `jti`s of TS43 credentials already presented, forgotten once the credential expires.
+    pub used_credentials: Mutex<UsedIds>,
+    /// Session keys by expiry, to drop sessions without scanning them all.
+    session_expiry: Mutex<ExpiryQueue>,
     /// The legacy Magic Auth, Number Verify and server-auth state.
     pub legacy: crate::legacy::LegacyState,
 }
@@ -226,7 +233,8 @@ impl AppState {
             faults: Mutex::new(FaultSet::default()),
             log: Mutex::new(VecDeque::new()),
             signer: crate::jwt::random_signing_key(),
-            used_credentials: Mutex::new(HashSet::new()),
+            used_credentials: Mutex::new(UsedIds::default()),
+            session_expiry: Mutex::new(ExpiryQueue::default()),
             legacy: crate::legacy::LegacyState::default(),
         }
     }
@@ -259,14 +267,19 @@ impl AppState {
         lock(&self.sessions).get(key).cloned()
     }
 
-    /// Inserts a session under a fresh key and drops sessions expired for a while.
+    /// Inserts a session under a fresh key, and drops the sessions (finished or not) whose
+    /// lifetime ended more than [`KEEP_ENDED_SESSIONS`] ago — taken from the front of an expiry
+    /// queue, so an insert does not look at the sessions still alive.
     pub(crate) fn insert_session(&self, session: Session) -> Arc<SessionCell> {
         let mut sessions = lock(&self.sessions);
-        let horizon = Instant::now()
-            .checked_sub(Duration::from_secs(600))
-            .unwrap_or_else(Instant::now);
-        sessions.retain(|_, cell| lock(&cell.data).expires_at > horizon);
+        let mut expiry = lock(&self.session_expiry);
+        let now = Instant::now();
+        while let Some(key) = expiry.pop_due(now) {
+            // A session's expiry only ever moves earlier, so a due entry is really due.
+            sessions.remove(&key);
+        }
         let key = session.key.clone();
+        expiry.push(session.expires_at + KEEP_ENDED_SESSIONS, key.clone());
         let cell = Arc::new(SessionCell::new(session));
         sessions.insert(key, Arc::clone(&cell));
         cell
@@ -305,5 +318,64 @@ impl AppState {
             log.pop_front();
         }
         log.push_back(entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(key: &str, expires_at: Instant, status: Status) -> Session {
+        let now = util::now();
+        Session {
+            key: key.to_owned(),
+            strategy: Strategy::Desktop,
+            use_case: UseCase::Verify,
+            phone_number: None,
+            nonce: String::new(),
+            user_agent: None,
+            fe_hash: None,
+            public_key: None,
+            status,
+            created_at: now,
+            last_updated: now,
+            expires_at,
+            device_info: None,
+            scanned_at: None,
+            grace_expires_at: None,
+            failure_reason: None,
+            agg_code: None,
+            agg_code_used: false,
+            device_number: None,
+            aud: None,
+            consumed: false,
+        }
+    }
+
+    #[test]
+    fn sessions_ended_long_ago_are_dropped_on_insert_and_live_ones_kept() {
+        let state = AppState::new(SandboxConfig::default());
+        let now = Instant::now();
+        // Instants before the process started may not exist: skip where they cannot be made.
+        let Some(long_ago) = now.checked_sub(KEEP_ENDED_SESSIONS + Duration::from_secs(1)) else {
+            return;
+        };
+        let recently = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
+        state.insert_session(session("done", long_ago, Status::Completed));
+        state.insert_session(session("failed", long_ago, Status::Failed));
+        state.insert_session(session("ended", recently, Status::Failed));
+        state.insert_session(session(
+            "alive",
+            now + Duration::from_secs(300),
+            Status::Pending,
+        ));
+        let keys: std::collections::BTreeSet<String> =
+            lock(&state.sessions).keys().cloned().collect();
+        assert_eq!(
+            keys.into_iter().collect::<Vec<_>>(),
+            ["alive", "ended"],
+            "long-ended sessions are gone; a recently ended one still answers 410"
+        );
+        assert_eq!(lock(&state.session_expiry).len(), 2);
     }
 }

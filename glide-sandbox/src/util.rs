@@ -47,6 +47,16 @@ pub(crate) fn is_e164(s: &str) -> bool {
         && !rest.starts_with('0')
 }
 
+/// The address of an `ipport:` hint or resource: an IPv4 address or a bracketed IPv6 one, with an
+/// optional port (`203.0.113.7`, `203.0.113.7:443`, `[2001:db8::1]:443`), loosely: only its
+/// characters and length are checked.
+pub(crate) fn is_ipport(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+}
+
 /// 64 hex chars (either case).
 pub(crate) fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())

@@ -98,15 +98,22 @@ async fn other_device_number_fixture_answers_unverified() {
 #[tokio::test]
 async fn ineligible_carrier_fixture() {
     let env = Env::start().await;
-    for strategy in ["ts43", "link", "desktop"] {
+    for (strategy, number) in [
+        ("ts43", "+15555550106"),
+        ("link", "+15555550106"),
+        ("desktop", "+15555550106"),
+        ("ts43", "+15555550109"),
+        ("link", "+15555550109"),
+        ("desktop", "+15555550109"),
+    ] {
         let (status, body) = env
             .prepare(
-                json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550106",
+                json!({"use_case": "VerifyPhoneNumber", "phone_number": number,
                 "authentication_strategy": strategy, "fe_hash": fe_hash(FE_CODE),
                 "client_info": {"user_agent": ua_for(strategy)}}),
             )
             .await;
-        assert_eq!(status, 422, "{body}");
+        assert_eq!(status, 422, "{number}: {body}");
         assert_eq!(body["code"], "CARRIER_NOT_ELIGIBLE");
         assert!(!body["message"]
             .as_str()
@@ -211,4 +218,63 @@ async fn get_phone_number_defaults_to_the_fixture_device() {
         glide_sandbox::fixtures::DEFAULT_DEVICE_NUMBER
     );
     assert!(body.get("verified").is_none());
+}
+
+/// Glide's status endpoints answer as its web SDK reads them: 200 while alive, 422 with the
+/// status body once failed, 410 once expired, 404 unknown.
+#[tokio::test]
+async fn status_endpoints_answer_422_failed_and_410_expired() {
+    let env = Env::start().await;
+    let prepared = env
+        .prepare_ok("link", "VerifyPhoneNumber", Some("+15555550108"))
+        .await;
+    let key = key_of(&prepared);
+    for path in [
+        format!("/public/status/{key}"),
+        format!("/magic-auth/v2/auth/status/{key}"),
+    ] {
+        let (status, body) = env.get(&path).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("pending")),
+            "{path}"
+        );
+    }
+    // the denying user fails the flow on the carrier page
+    let r = env
+        .http
+        .get(env.url(&format!("/sandbox/link/{key}?decision=approve")))
+        .send()
+        .await
+        .expect("approve");
+    assert!(r.status().as_u16() < 500);
+    for path in [
+        format!("/public/status/{key}"),
+        format!("/magic-auth/v2/auth/status/{key}"),
+    ] {
+        let (status, body) = env.get(&path).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(body["status"], "failed");
+        assert_eq!(body["session_key"], key.as_str());
+        assert!(body["extra"]["reason"].is_string(), "{body}");
+    }
+
+    let prepared = env
+        .prepare_ok("desktop", "VerifyPhoneNumber", Some("+15555550100"))
+        .await;
+    let key = key_of(&prepared);
+    env.sandbox.control().expire_session(&key).expect("expire");
+    for path in [
+        format!("/public/status/{key}"),
+        format!("/magic-auth/v2/auth/status/{key}"),
+    ] {
+        let (status, body) = env.get(&path).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (410, Some("SESSION_EXPIRED")),
+            "{path}"
+        );
+    }
+    let (status, _) = env.get("/public/status/ffffffffffffffff").await;
+    assert_eq!(status, 404);
 }

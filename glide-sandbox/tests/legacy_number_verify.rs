@@ -1,9 +1,11 @@
-//! Legacy operator OAuth (`/oauth2/auth`, `/oauth2/token`), Number Verify and SIM swap.
+//! Legacy operator OAuth (`/oauth2/auth`, `/oauth2/token`) and Number Verify (SIM swap, Telco
+//! Finder and KYC match: `legacy_sdk_surface.rs`).
 
 mod common;
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use common::*;
 use serde_json::{json, Value};
 
@@ -123,14 +125,29 @@ async fn client_credentials_with_scope_and_invalid_client() {
     // The client-credentials token works on the legacy Magic Auth API...
     let r = env
         .http
-        .post(env.url("/sim-swap/check"))
+        .post(env.url("/magic-auth/verification/start"))
         .bearer_auth(token)
         .json(&json!({"phoneNumber": "+15555550100"}))
         .send()
         .await
         .expect("send");
     assert_eq!(r.status().as_u16(), 200);
-    // ...but not on Number Verify, which needs the code-exchanged token.
+    // ...but not on SIM swap, which needs the subscriber's CIBA token (Glide's 401 body)...
+    let r = env
+        .http
+        .post(env.url("/sim-swap/check"))
+        .bearer_auth(token)
+        .json(&json!({"phoneNumber": "+15555550100"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(
+        (body["code"].as_str(), body["status"].as_u64()),
+        (Some("UNAUTHORIZED"), Some(401))
+    );
+    // ...nor on Number Verify, which needs the code-exchanged token.
     let (status, body) = nv_verify(&env, token, &json!({"phoneNumber": "+15555550100"})).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("UNAUTHORIZED")));
     assert_eq!(body["status"], 401);
@@ -385,64 +402,31 @@ async fn verify_argument_errors_and_missing_token() {
 }
 
 #[tokio::test]
-async fn sim_swap_fixtures() {
+async fn the_access_token_is_a_jwt_naming_the_operator() {
     let env = Env::start().await;
-    for (phone, max_age, swapped) in [
-        ("+15555550101", None, true),
-        ("+15555550101", Some(1), false),
-        ("+15555550101", Some(3), true),
-        ("+15555550103", None, false),
-        ("+15555550103", Some(2400), true),
-        ("+15555550100", Some(2400), false),
-    ] {
-        let mut body = json!({"phoneNumber": phone});
-        if let Some(h) = max_age {
-            body["maxAge"] = json!(h);
-        }
-        let (status, resp) = env.post("/sim-swap/check", &body).await;
-        assert_eq!((status, resp), (200, json!({"swapped": swapped})), "{body}");
-    }
-    for bad in [
-        json!({"phoneNumber": "+15555550100", "maxAge": 0}),
-        json!({"phoneNumber": "+15555550100", "maxAge": 2401}),
-        json!({"phoneNumber": "nope"}),
-    ] {
-        let (status, resp) = env.post("/sim-swap/check", &bad).await;
-        assert_eq!(
-            (status, resp["code"].as_str()),
-            (400, Some("INVALID_ARGUMENT"))
-        );
-    }
-
-    let (status, resp) = env
-        .post(
-            "/sim-swap/retrieve-date",
-            &json!({"phoneNumber": "+15555550100"}),
-        )
-        .await;
-    assert_eq!((status, resp), (200, json!({"latestSimChange": null})));
-    let now = time::OffsetDateTime::now_utc();
-    for (phone, hours) in [("+15555550101", 2), ("+15555550103", 480)] {
-        let (_, resp) = env
-            .post("/sim-swap/retrieve-date", &json!({"phoneNumber": phone}))
-            .await;
-        let text = resp["latestSimChange"].as_str().expect("date");
-        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .expect("rfc3339");
-        let age = (now - at).whole_minutes();
+    for _ in 0..20 {
+        let token = exchange(&env, &code_for(&env, "+15555550100").await).await;
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3, "{token}");
+        // Glide's Python SDK decodes the payload with *standard* base64 plus "==".
+        assert!(!parts[1].contains(['-', '_']), "{token}");
+        let payload = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(parts[1])
+            .expect("standard base64");
+        let claims: Value = serde_json::from_slice(&payload).expect("JSON payload");
+        assert_eq!(claims["ext"]["operator"], "sandbox-mobile");
+        assert_eq!(claims["aud"], "sandbox-client");
         assert!(
-            (hours * 60 - 5..=hours * 60 + 5).contains(&age),
-            "{phone}: {text}"
+            !claims.to_string().contains("5555550100"),
+            "no number in the token"
+        );
+        // and it still works as the Number Verify token
+        let (status, body) = nv_verify(&env, &token, &json!({"phoneNumber": "+15555550100"})).await;
+        assert_eq!(
+            (status, body["devicePhoneNumberVerified"].as_bool()),
+            (200, Some(true))
         );
     }
-    let r = env
-        .http
-        .post(env.url("/sim-swap/check"))
-        .json(&json!({"phoneNumber": "+15555550100"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status().as_u16(), 401);
 }
 
 #[tokio::test]

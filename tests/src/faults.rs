@@ -252,7 +252,8 @@ const RATE_LIMITED: Outcome = Outcome::Error {
 /// - The Magical Auth client retries a 503 carrying `Retry-After` at most twice (3 calls in
 ///   all), refreshes the token once after a 401, and retries nothing else (500, 503 without
 ///   `Retry-After`, 429, timeouts, malformed answers, dropped connections: one call).
-/// - The legacy client never retries a 503 (one call) but refreshes the token after a 401.
+/// - The legacy client retries a 503 carrying `Retry-After` the same way, and refreshes the
+///   token after a 401.
 /// - Glide 5xx and transport failures answer 503 `SERVICE_UNAVAILABLE`; malformed answers 502
 ///   `BAD_GATEWAY`; Glide's 429 is passed through with its `Retry-After`.
 /// - `report-invocation` answers 200 `{"success":true}` whatever Glide does.
@@ -264,19 +265,16 @@ pub fn expectation(endpoint: Endpoint, case: FaultCase) -> Option<Expectation> {
         calls: 1,
         token_refreshes: 0,
     };
-    let legacy = endpoint.is_legacy();
     let expectation = match case {
         FaultCase::Status500
         | FaultCase::Unavailable503WithoutRetryAfter
         | FaultCase::DelayBeyondTimeout
         | FaultCase::Drop => once(UNAVAILABLE),
-        FaultCase::Unavailable503Once if legacy => once(UNAVAILABLE),
         FaultCase::Unavailable503Once => Expectation {
             outcome: Outcome::Success,
             calls: 2,
             token_refreshes: 0,
         },
-        FaultCase::Unavailable503Persisting if legacy => once(UNAVAILABLE),
         FaultCase::Unavailable503Persisting => Expectation {
             outcome: UNAVAILABLE,
             calls: 3,

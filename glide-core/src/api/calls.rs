@@ -192,29 +192,45 @@ impl Glide {
     }
 
     /// `GET /magic-auth/v2/auth/status/{session_key}` (Bearer).
+    ///
+    /// Glide answers a finished-badly session with an error status, which is read as a status
+    /// (as Glide's web SDK does): `422` is [`SessionStatus::Failed`](super::SessionStatus),
+    /// `410` is [`SessionStatus::Expired`](super::SessionStatus). `404` and the rest are errors.
     pub async fn status(&self, session_key: &str) -> Result<StatusResponse, Error> {
         validate_session_key(session_key)?;
-        self.call(
-            Method::GET,
-            &[AUTH[0], AUTH[1], AUTH[2], "status", session_key],
-            None,
-            Auth::ClientCredentials,
-        )
-        .await?
-        .json()
+        let reply = self
+            .call(
+                Method::GET,
+                &[AUTH[0], AUTH[1], AUTH[2], "status", session_key],
+                None,
+                Auth::ClientCredentials,
+            )
+            .await?;
+        status_answer(reply, session_key)
     }
 
-    /// `GET /public/status/{session_key}` (no authorization; what `status_url` points at).
+    /// `GET /public/status/{session_key}` (no authorization; what `status_url` points at). A
+    /// `422` / `410` answer is a status, as for [`Glide::status`].
     pub async fn public_status(&self, session_key: &str) -> Result<StatusResponse, Error> {
         validate_session_key(session_key)?;
-        self.call(
-            Method::GET,
-            &["public", "status", session_key],
-            None,
-            Auth::None,
-        )
-        .await?
-        .json()
+        let reply = self
+            .call(
+                Method::GET,
+                &["public", "status", session_key],
+                None,
+                Auth::None,
+            )
+            .await?;
+        status_answer(reply, session_key)
+    }
+}
+
+/// A status endpoint's answer: 2xx decoded; `422` / `410` read as a final status; the rest as
+/// errors.
+fn status_answer(reply: Reply, session_key: &str) -> Result<StatusResponse, Error> {
+    match StatusResponse::from_final_status(reply.status, &reply.body, session_key) {
+        Some(status) => Ok(status),
+        None => reply.json(),
     }
 }
 

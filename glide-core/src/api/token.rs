@@ -63,6 +63,15 @@ impl std::fmt::Debug for TokenCache {
 }
 
 impl TokenCache {
+    /// Whether this cache holds nothing usable at `now` (empty, or its token is due for
+    /// refresh) and nobody is fetching into it: such a cache can be dropped.
+    pub(crate) fn is_stale(&self, now: OffsetDateTime) -> bool {
+        match self.slot.try_lock() {
+            Ok(slot) => slot.as_ref().is_none_or(|cached| now >= cached.refresh_at),
+            Err(_) => false,
+        }
+    }
+
     /// A token that is not about to expire and is not `rejected` (a token the API just refused
     /// with 401); fetched with `fetch` when needed.
     pub(crate) async fn get<F, Fut>(

@@ -1,7 +1,8 @@
 //! Sending one API call: URL, headers, token, timeout, size cap, 503 retries, 401 refresh.
 //!
 //! [`Transport`] serves both clients: [`Glide`] (token endpoint `/oauth2-cc/token`) and the
-//! legacy client (`/oauth2/token` with scope `magic-auth`, and tokens from a code exchange).
+//! legacy client (`/oauth2/token` with scope `magic-auth`, tokens from a code exchange and CIBA
+//! tokens from `/oauth2/backchannel-authentication`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +51,7 @@ pub(crate) enum Auth<'a> {
     /// `Authorization: Bearer` with the cached client-credentials token; a `401` refreshes it
     /// once and the call is sent once more.
     ClientCredentials,
-    /// `Authorization: Bearer` with a token obtained elsewhere (a code exchange).
+    /// `Authorization: Bearer` with a token obtained elsewhere (a code exchange, CIBA).
     Token(&'a AccessToken),
     /// No authorization (the public status endpoint).
     None,
@@ -74,6 +75,12 @@ impl Reply {
     /// A token endpoint's answer: 2xx → [`TokenAnswer`]; ≥ 400 → [`Error::Api`] read as an
     /// OAuth error ([`token_error`]); anything else → [`Error::Decode`].
     pub(crate) fn token_answer(self) -> Result<TokenAnswer, Error> {
+        self.oauth_json()
+    }
+
+    /// An OAuth endpoint's answer (token, CIBA): 2xx → `T`; ≥ 400 → [`Error::Api`] read as an
+    /// OAuth error ([`token_error`]); anything else → [`Error::Decode`].
+    pub(crate) fn oauth_json<T: DeserializeOwned>(self) -> Result<T, Error> {
         if self.status >= 400 {
             return Err(Error::from(token_error(
                 self.status,
@@ -212,9 +219,9 @@ impl Transport {
         }
     }
 
-    /// The same credentials, base URL, HTTP client, limits and clock, with another token
-    /// endpoint, another retry policy and a token cache of its own.
-    pub(crate) fn sibling(&self, token_endpoint: TokenEndpoint, retry: RetryPolicy) -> Self {
+    /// The same credentials, base URL, HTTP client, limits, retry policy and clock, with
+    /// another token endpoint and a token cache of its own.
+    pub(crate) fn sibling(&self, token_endpoint: TokenEndpoint) -> Self {
         Self {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
@@ -222,7 +229,7 @@ impl Transport {
             http: Arc::clone(&self.http),
             timeout: self.timeout,
             max_response_bytes: self.max_response_bytes,
-            retry,
+            retry: self.retry,
             clock: Arc::clone(&self.clock),
             token_endpoint,
             token: TokenCache::default(),
@@ -333,7 +340,21 @@ impl Transport {
         form: &[(&str, &str)],
         correlation_id: Option<&HeaderValue>,
     ) -> Result<TokenAnswer, Error> {
-        let url = self.url(self.token_endpoint.path)?;
+        self.basic_form(self.token_endpoint.path, form, correlation_id)
+            .await?
+            .token_answer()
+    }
+
+    /// `POST` to `segments` under the base URL with Basic auth (the client credentials) and
+    /// `form` as an `application/x-www-form-urlencoded` body; `503` + `Retry-After` is retried
+    /// as the retry policy allows. The answer is returned as it is.
+    pub(crate) async fn basic_form(
+        &self,
+        segments: &[&str],
+        form: &[(&str, &str)],
+        correlation_id: Option<&HeaderValue>,
+    ) -> Result<Reply, Error> {
+        let url = self.url(segments)?;
         let body = Bytes::from(
             url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(form)
@@ -346,8 +367,7 @@ impl Transport {
             body: Some((&body, "application/x-www-form-urlencoded")),
             correlation_id,
         })
-        .await?
-        .token_answer()
+        .await
     }
 
     /// A valid client-credentials token (from the cache, or fetched once for all waiting

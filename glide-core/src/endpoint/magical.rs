@@ -482,7 +482,7 @@ impl MagicalAuth {
         let status = self.glide.status(session_key).await?;
         let code = match &status.status {
             SessionStatus::Failed => StatusCode::UNPROCESSABLE_ENTITY,
-            SessionStatus::Other(other) if other == "expired" => StatusCode::GONE,
+            SessionStatus::Expired => StatusCode::GONE,
             _ => StatusCode::OK,
         };
         Ok(io::json(code, &status))

@@ -5,12 +5,19 @@
 //! [`Glide`] client ([`LegacyClient::new`]) or is built from parts
 //! ([`LegacyClient::from_parts`]). It keeps its own client-credentials token
 //! (`POST /oauth2/token`, scope `magic-auth`), cached, refreshed 60 s before expiry with one
-//! request in flight, and refreshed once when a call answers 401.
+//! request in flight, and refreshed once when a call answers 401. SIM swap calls use a
+//! per-subscriber token instead, obtained through CIBA
+//! (`POST /oauth2/backchannel-authentication`, then the CIBA grant at `/oauth2/token`) and
+//! cached per number the same way. A `503` with `Retry-After` is waited out and retried as the
+//! [`RetryPolicy`](crate::api::RetryPolicy) allows (the [`Glide`] client's policy for
+//! [`LegacyClient::new`], the default one for [`LegacyClient::from_parts`]).
 //!
 //! Method names follow Glide's SDKs: [`MagicAuth::start_auth`], [`MagicAuth::verify_auth`],
 //! [`MagicAuth::start_server_auth`], [`MagicAuth::check_server_auth`],
 //! [`NumberVerify::get_auth_url`], [`NumberVerify::for_user`],
-//! [`NumberVerifyUser::verify_number`], [`SimSwap::check`], [`SimSwap::retrieve_date`].
+//! [`NumberVerifyUser::verify_number`], [`SimSwap::check`], [`SimSwap::retrieve_date`]; plus
+//! [`SimSwap::signal`], the SIM swap signal as a [`SwapInfo`](crate::SwapInfo) with the risk
+//! mapped by a [`SimSwapRiskMapping`].
 //!
 //! ```no_run
 //! use glide_core::legacy::{AuthType, LegacyClient, OtpCode, StartAuthRequest, VerifyAuthRequest};
@@ -30,15 +37,18 @@
 // `Error` is large; boxing it is error.rs's business.
 #![allow(clippy::result_large_err)]
 
+mod ciba;
 mod magic;
 mod number_verify;
+mod risk;
 mod sim_swap;
 mod transport;
 mod types;
 
 pub use magic::MagicAuth;
 pub use number_verify::{AuthUrlOptions, NumberVerify, NumberVerifyUser};
-pub use sim_swap::SimSwap;
+pub use risk::{age_band, SimSwapRiskMapping};
+pub use sim_swap::{SimSwap, REASON_CARRIER_NOT_SUPPORTED};
 pub use types::{
     AuthCode, AuthType, CheckServerAuthResponse, Email, EmailError, FallbackChannel, MagicToken,
     NumberVerifyResponse, OtpCode, ServerAuthStatus, SimSwapCheckResponse, SimSwapDateResponse,
@@ -58,6 +68,7 @@ use crate::secret::{ClientId, ClientSecret};
 #[derive(Clone)]
 pub struct LegacyClient {
     inner: Arc<Transport>,
+    ciba: Arc<ciba::CibaTokens>,
 }
 
 impl std::fmt::Debug for LegacyClient {
@@ -72,19 +83,17 @@ impl std::fmt::Debug for LegacyClient {
 }
 
 impl LegacyClient {
-    /// A client sharing `glide`'s credentials, base URL, HTTP client, timeout, size cap and
-    /// clock (with a token cache of its own).
+    /// A client sharing `glide`'s credentials, base URL, HTTP client, timeout, size cap, retry
+    /// policy and clock (with token caches of its own).
     pub fn new(glide: &Glide) -> Self {
         Self {
-            inner: Arc::new(
-                glide
-                    .inner
-                    .sibling(transport::TOKEN_ENDPOINT, transport::RETRY),
-            ),
+            inner: Arc::new(glide.inner.sibling(transport::TOKEN_ENDPOINT)),
+            ciba: Arc::default(),
         }
     }
 
-    /// A client from parts: the default timeout (30 s) and response cap (1 MiB).
+    /// A client from parts: the default timeout (30 s), response cap (1 MiB) and retry policy
+    /// (2 retries of a `503` with `Retry-After`, ≤ 5 s each).
     pub fn from_parts(
         client_id: impl Into<ClientId>,
         client_secret: impl Into<ClientSecret>,
@@ -95,16 +104,16 @@ impl LegacyClient {
         let client_secret = client_secret.into();
         check_credentials(&client_id, &client_secret)?;
         let base_url = parse_base_url(base_url)?;
-        let mut shared = Transport::new(
+        let shared = Transport::new(
             client_id,
             client_secret,
             base_url,
             http,
             transport::TOKEN_ENDPOINT,
         );
-        shared.retry = transport::RETRY;
         Ok(Self {
             inner: Arc::new(shared),
+            ciba: Arc::default(),
         })
     }
 
@@ -129,7 +138,7 @@ impl LegacyClient {
         NumberVerify::new(self.clone())
     }
 
-    /// The SIM swap check.
+    /// The SIM swap API (with per-subscriber CIBA tokens) and its signal.
     pub fn sim_swap(&self) -> SimSwap {
         SimSwap::new(self.clone())
     }

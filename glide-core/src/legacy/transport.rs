@@ -1,12 +1,14 @@
 //! The legacy paths on the api module's [`Transport`]: token endpoint `/oauth2/token` (scope
-//! `magic-auth`), no `503` retries, no correlation id.
+//! `magic-auth`), `503` + `Retry-After` retried by the transport's [`RetryPolicy`] as for
+//! Magical Auth, no correlation id.
+//!
+//! [`RetryPolicy`]: crate::api::RetryPolicy
 
 use bytes::Bytes;
 use http::Method;
 use serde::de::DeserializeOwned;
 
 use super::LegacyClient;
-use crate::api::client::RetryPolicy;
 use crate::api::token::TokenAnswer;
 use crate::api::transport::{json_body, Auth, Reply, TokenEndpoint};
 use crate::error::Error;
@@ -16,9 +18,6 @@ pub(crate) const TOKEN_ENDPOINT: TokenEndpoint = TokenEndpoint {
     path: &["oauth2", "token"],
     scope: Some("magic-auth"),
 };
-
-/// Legacy calls are sent once (a `503` is returned, not waited out).
-pub(crate) const RETRY: RetryPolicy = RetryPolicy::none();
 
 impl LegacyClient {
     /// `path` under the base URL.

@@ -459,9 +459,13 @@ pub struct SimSwapCheckResponse {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SimSwapDateResponse {
-    /// The last SIM change, if any.
+    /// The last SIM change; the SIM's activation date when it never changed; `None` when the
+    /// operator may not disclose it.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub latest_sim_change: Option<OffsetDateTime>,
+    /// With no date: the days the operator watched without seeing a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitored_period: Option<u32>,
 }
 
 #[cfg(test)]
@@ -522,5 +526,8 @@ mod tests {
         let date: SimSwapDateResponse =
             serde_json::from_str(r#"{"latestSimChange":null}"#).unwrap();
         assert!(date.latest_sim_change.is_none());
+        let date: SimSwapDateResponse =
+            serde_json::from_str(r#"{"latestSimChange":null,"monitoredPeriod":120}"#).unwrap();
+        assert_eq!(date.monitored_period, Some(120));
     }
 }

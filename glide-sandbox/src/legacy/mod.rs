@@ -6,15 +6,19 @@
 //! [`subtle`]. Every check-and-consume happens under one mutex: of two concurrent uses of one
 //! secret exactly one wins.
 
+pub(crate) mod ciba;
 pub(crate) mod control;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use p256::ecdsa::SigningKey;
 use rand::Rng as _;
+use serde_json::json;
 
 use crate::fixtures;
+use crate::jwt;
 use crate::state::lock;
 use crate::util::{self, ct_eq};
 
@@ -22,12 +26,12 @@ use crate::util::{self, ct_eq};
 const KEEP_EXPIRED: Duration = Duration::from_secs(600);
 
 /// The map key of a secret: its SHA-256 digest.
-fn digest(secret: &str) -> String {
+pub(crate) fn digest(secret: &str) -> String {
     util::sha256_hex(secret)
 }
 
 /// Drops entries whose expiry passed a while ago.
-fn prune<T>(map: &mut HashMap<String, T>, expiry: impl Fn(&T) -> Instant) {
+pub(crate) fn prune<T>(map: &mut HashMap<String, T>, expiry: impl Fn(&T) -> Instant) {
     let now = Instant::now();
     map.retain(|_, v| expiry(v) + KEEP_EXPIRED > now);
 }
@@ -114,6 +118,8 @@ pub(crate) struct LegacyState {
     magic: Mutex<HashMap<String, MagicSession>>,
     magic_tokens: Mutex<HashMap<String, MagicToken>>,
     server_auth: Mutex<HashMap<String, ServerAuth>>,
+    /// CIBA requests and tokens (SIM swap, KYC match).
+    pub ciba: ciba::CibaState,
 }
 
 impl LegacyState {
@@ -138,9 +144,16 @@ impl LegacyState {
         (entry.expires_at > Instant::now()).then_some(entry.device_number)
     }
 
-    /// Issues a Number Verify access token bound to `device_number`.
-    pub(crate) fn issue_nv_token(&self, device_number: String, lifetime: Duration) -> String {
-        let token = util::random_hex(32);
+    /// Issues a Number Verify access token bound to `device_number`: a JWT signed by `signer`
+    /// whose payload carries `ext.operator` (see [`nv_access_token`]).
+    pub(crate) fn issue_nv_token(
+        &self,
+        device_number: String,
+        lifetime: Duration,
+        signer: &SigningKey,
+        client_id: &str,
+    ) -> String {
+        let token = nv_access_token(signer, client_id, lifetime);
         let mut tokens = lock(&self.nv_tokens);
         prune(&mut tokens, |t| t.expires_at);
         tokens.insert(
@@ -277,6 +290,41 @@ impl LegacyState {
     }
 }
 
+/// A Number Verify access token: an ES256 JWT `{iss, sub, aud, iat, exp, jti, scope,
+/// ext: {operator}}`. Glide's Python SDK reads `ext.operator` by decoding the payload with
+/// *standard* base64, which mangles the base64url characters `-` and `_`; the `jti` is drawn
+/// again until the payload's encoding has neither. `sub` is pseudonymous (never the number).
+pub(crate) fn nv_access_token(signer: &SigningKey, client_id: &str, lifetime: Duration) -> String {
+    let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": "sandbox-nv"});
+    let iat = util::now().unix_timestamp();
+    let exp = iat.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX));
+    let sub = util::random_hex(16);
+    let mut token = String::new();
+    for attempt in 0..256 {
+        // Varying the jti's length shifts the alignment of everything after it.
+        let jti = util::random_hex(8 + attempt % 8);
+        let payload = json!({
+            "iss": "glide-sandbox",
+            "sub": sub,
+            "aud": client_id,
+            "iat": iat,
+            "exp": exp,
+            "jti": jti,
+            "scope": "openid dpv:FraudPreventionAndDetection:number-verification",
+            "ext": {"operator": fixtures::OPERATOR_ID},
+        });
+        token = jwt::sign(signer, &header, &payload);
+        let clean = token
+            .split('.')
+            .nth(1)
+            .is_some_and(|p| !p.contains(['-', '_']));
+        if clean {
+            break;
+        }
+    }
+    token
+}
+
 /// A phone number or e-mail address masked for logs.
 pub(crate) fn mask(phone_or_email: &str) -> String {
     match phone_or_email.split_once('@') {
@@ -306,15 +354,6 @@ pub(crate) fn is_email(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// When the SIM of `phone` last changed, as an age (legacy SIM swap fixtures).
-pub(crate) fn sim_change_age(phone: &str) -> Option<Duration> {
-    match phone {
-        "+15555550101" => Some(Duration::from_secs(2 * 3600)),
-        "+15555550103" => Some(Duration::from_secs(20 * 24 * 3600)),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -19,8 +19,7 @@ use crate::legacy::{is_email, ServerAuth, ServerAuthStatus};
 use crate::state::AppState;
 use crate::util;
 
-/// The operator id a `MAGIC` start names.
-const OPERATOR_ID: &str = "sandbox-mobile";
+use crate::fixtures::OPERATOR_ID;
 
 /// The body of `start` and `start-server-auth` (unknown fields ignored).
 #[derive(Debug, Deserialize)]
@@ -98,17 +97,6 @@ fn validate(req: &StartRequest, allow_rcs: bool) -> Result<Start, ApiError> {
             );
         }
     }
-    if fallback == Fallback::Email && email.is_none() && phone.is_some() {
-        let eligible = phone
-            .as_deref()
-            .is_some_and(|p| fixtures::fixture(Some(p)).eligible);
-        if !eligible {
-            fields.insert(
-                "email".to_owned(),
-                "Required when fallbackChannel is EMAIL".to_owned(),
-            );
-        }
-    }
     if !fields.is_empty() {
         return Err(ApiError::validation(fields));
     }
@@ -152,6 +140,12 @@ pub(crate) async fn start(
             (Fallback::None, _) => Err(not_eligible()),
             (Fallback::Email, Some(email)) => {
                 legacy.send_otp(email, lifetime);
+                Ok(Json(json!({"type": "EMAIL"})))
+            }
+            // Glide's SDK sends the number alone: the code goes to the address Glide has on
+            // file for it, and is filed under the number.
+            (Fallback::Email, None) => {
+                legacy.send_otp(phone, lifetime);
                 Ok(Json(json!({"type": "EMAIL"})))
             }
             _ => {

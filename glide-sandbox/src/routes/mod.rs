@@ -1,6 +1,7 @@
 //! The route table. One module per endpoint family: Glide's current API, Glide's legacy
-//! surfaces (`/oauth2/{auth,token}`, `/magic-auth/verification/*`, `/number-verification/*`,
-//! `/sim-swap/*`) and the sandbox-only control API.
+//! surfaces (`/oauth2/{auth,token,backchannel-authentication}`, `/magic-auth/verification/*`,
+//! `/number-verification/*`, `/sim-swap/*`, `/telco-finder/v1/*`, `/kyc-match/match`) and the
+//! sandbox-only control API.
 
 use std::sync::Arc;
 
@@ -9,8 +10,10 @@ use axum::Router;
 
 use crate::state::AppState;
 
+mod ciba;
 mod complete;
 mod extract;
+mod kyc_match;
 mod legacy;
 mod legacy_pages;
 mod number_verify;
@@ -21,6 +24,7 @@ mod process;
 mod sandbox;
 mod session;
 mod sim_swap;
+mod telco_finder;
 mod token;
 mod wallet;
 
@@ -50,11 +54,23 @@ fn magical_auth() -> Router<Arc<AppState>> {
         .route("/public/status/{key}", get(session::public_status))
 }
 
-/// Glide's legacy surfaces: operator OAuth, Number Verify, SIM swap, legacy Magic Auth.
+/// Glide's legacy surfaces: operator OAuth and CIBA, Number Verify, SIM swap, Telco Finder, KYC
+/// match, legacy Magic Auth.
 fn legacy() -> Router<Arc<AppState>> {
     Router::new()
         .route("/oauth2/token", post(oauth_legacy::token))
         .route("/oauth2/auth", get(oauth_legacy::authorize))
+        .route(
+            "/oauth2/backchannel-authentication",
+            post(ciba::backchannel_authentication),
+        )
+        .route("/bc-authorize", post(ciba::backchannel_authentication))
+        .route(
+            "/telco-finder/v1/resolve-network-id",
+            post(telco_finder::resolve_network_id),
+        )
+        .route("/telco-finder/v1/search", post(telco_finder::search))
+        .route("/kyc-match/match", post(kyc_match::kyc_match))
         .route("/number-verification/verify", post(number_verify::verify))
         .route(
             "/number-verification/device-phone-number",

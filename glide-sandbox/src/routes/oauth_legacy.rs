@@ -1,6 +1,6 @@
-//! The legacy operator OAuth endpoints: `POST /oauth2/token` (client credentials and the
-//! Number Verify authorization code) and `GET /oauth2/auth` (the operator's authorization
-//! endpoint, opened on the user's device).
+//! The legacy operator OAuth endpoints: `POST /oauth2/token` (client credentials, the
+//! Number Verify authorization code and the CIBA grant) and `GET /oauth2/auth` (the operator's
+//! authorization endpoint, opened on the user's device).
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::token::{authenticated_form, form_value, invalid_client, oauth_error};
+use crate::legacy::ciba::GrantError;
 use crate::legacy::device_for_hint;
 use crate::state::AppState;
 use crate::util::ct_eq;
@@ -20,7 +21,12 @@ use crate::{fixtures, util};
 /// The scope of a Number Verify token.
 const NV_SCOPE: &str = "openid dpv:FraudPreventionAndDetection:number-verification";
 
-/// `POST /oauth2/token`: `client_credentials` (scope `magic-auth`) or `authorization_code`.
+/// The CIBA grant type.
+pub(crate) const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
+
+/// `POST /oauth2/token`: `client_credentials` (scope `magic-auth` or `telco-finder`),
+/// `authorization_code` (Number Verify) or the CIBA grant (an `auth_req_id` of
+/// `POST /oauth2/backchannel-authentication`).
 pub(crate) async fn token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -55,7 +61,12 @@ pub(crate) async fn token(
                     "The authorization code is unknown, used or expired",
                 );
             };
-            let token = state.legacy.issue_nv_token(device, lifetime);
+            let token = state.legacy.issue_nv_token(
+                device,
+                lifetime,
+                &state.signer,
+                &state.config.client_id,
+            );
             Json(json!({
                 "access_token": token,
                 "token_type": "Bearer",
@@ -64,10 +75,42 @@ pub(crate) async fn token(
             }))
             .into_response()
         }
+        Some(CIBA_GRANT) => {
+            let granted = form_value(&form, "auth_req_id")
+                .filter(|id| !id.is_empty())
+                .ok_or(GrantError::Unknown)
+                .and_then(|id| state.legacy.ciba.grant(id));
+            let subscriber = match granted {
+                Ok(subscriber) => subscriber,
+                Err(GrantError::Unknown) => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "The auth_req_id is unknown or was used",
+                    )
+                }
+                Err(GrantError::Expired) => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "expired_token",
+                        "The auth_req_id has expired",
+                    )
+                }
+            };
+            let scope = subscriber.scope.as_str();
+            let token = state.legacy.ciba.issue_token(subscriber, lifetime);
+            Json(json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": lifetime.as_secs(),
+                "scope": scope,
+            }))
+            .into_response()
+        }
         _ => oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "grant_type must be client_credentials or authorization_code",
+            "grant_type must be client_credentials, authorization_code or urn:openid:params:grant-type:ciba",
         ),
     }
 }

@@ -191,7 +191,10 @@ fn check_ts43(state: &AppState, s: &Session, text: &str) -> Result<(String, Stri
             "The credential was issued for an origin this client does not allow",
         ));
     }
-    if !lock(&state.used_credentials).insert(jti.to_owned()) {
+    // Remembered until the credential expires (after that it is refused as expired anyway).
+    let valid_for = std::time::Duration::from_secs(u64::try_from(exp - now).unwrap_or(0));
+    let valid_until = std::time::Instant::now() + valid_for;
+    if !lock(&state.used_credentials).insert(jti, valid_until) {
         return Err(ApiError::invalid_credential());
     }
     Ok((aud.to_owned(), phone.to_owned()))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -13,7 +14,7 @@ use super::extract::{Authed, JsonBody};
 use super::prepare::ClientInfo;
 use crate::error::ApiError;
 use crate::fixtures;
-use crate::state::{lock, AppState, Strategy};
+use crate::state::{lock, AppState, Status, Strategy};
 use crate::util;
 
 #[derive(Debug, Deserialize)]
@@ -42,7 +43,7 @@ pub(crate) async fn status(
     State(state): State<Arc<AppState>>,
     _auth: Authed,
     Path(key): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     status_of(&state, &key)
 }
 
@@ -50,13 +51,19 @@ pub(crate) async fn status(
 pub(crate) async fn public_status(
     State(state): State<Arc<AppState>>,
     Path(key): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     status_of(&state, &key)
 }
 
-fn status_of(state: &AppState, key: &str) -> Result<Json<Value>, ApiError> {
+/// The status answer, as Glide's web SDK reads it: 200 with the status body; 422 with the same
+/// body (`"status": "failed"`, `extra.reason`) for a failed or denied flow; 410 for an expired
+/// session; 404 for an unknown one.
+fn status_of(state: &AppState, key: &str) -> Result<Response, ApiError> {
     let cell = state.session(key).ok_or_else(ApiError::session_not_found)?;
     let s = lock(&cell.data);
+    if s.status == Status::Failed {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(s.status_json())).into_response());
+    }
     if s.is_expired() {
         return Err(ApiError::new(
             StatusCode::GONE,
@@ -64,7 +71,7 @@ fn status_of(state: &AppState, key: &str) -> Result<Json<Value>, ApiError> {
             "Session has expired",
         ));
     }
-    Ok(Json(s.status_json()))
+    Ok(Json(s.status_json()).into_response())
 }
 
 #[derive(Debug, Deserialize)]

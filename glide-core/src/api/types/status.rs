@@ -17,8 +17,10 @@ pub enum SessionStatus {
     PendingCompletion,
     /// Done; the result is released by process.
     Completed,
-    /// Ended in failure.
+    /// Ended in failure (Glide answers `422 {"status":"failed",…}`).
     Failed,
+    /// The session's lifetime passed (Glide answers `410`).
+    Expired,
     /// A status this version does not know, kept verbatim.
     Other(String),
 }
@@ -32,6 +34,7 @@ impl SessionStatus {
             Self::PendingCompletion => "pending_completion",
             Self::Completed => "completed",
             Self::Failed => "failed",
+            Self::Expired => "expired",
             Self::Other(other) => other,
         }
     }
@@ -44,13 +47,14 @@ impl SessionStatus {
             "pending_completion" => Self::PendingCompletion,
             "completed" => Self::Completed,
             "failed" => Self::Failed,
+            "expired" => Self::Expired,
             other => Self::Other(other.to_owned()),
         }
     }
 
-    /// `completed` or `failed`.
+    /// `completed`, `failed` or `expired`.
     pub fn is_final(&self) -> bool {
-        matches!(self, Self::Completed | Self::Failed)
+        matches!(self, Self::Completed | Self::Failed | Self::Expired)
     }
 }
 
@@ -115,4 +119,88 @@ pub struct StatusResponse {
     /// Extra information, e.g. `reason` of a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Map<String, Value>>,
+}
+
+impl StatusResponse {
+    /// The status of `session_key` told by an error status, as Glide's web SDK reads it: `410`
+    /// is [`SessionStatus::Expired`]; `422` is [`SessionStatus::Failed`] (the body's fields kept
+    /// when it is a status body, its `code` kept as `extra.reason` when it is an error body).
+    /// `None` for any other status.
+    pub(crate) fn from_final_status(
+        http_status: u16,
+        body: &[u8],
+        session_key: &str,
+    ) -> Option<Self> {
+        let (status, default_status) = match http_status {
+            410 => (Some(SessionStatus::Expired), "expired"),
+            422 => (None, "failed"),
+            _ => return None,
+        };
+        let mut value = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        // An error body: {"code", "message", "status": 422}.
+        if !value.get("status").is_some_and(Value::is_string) {
+            if let Some(code) = value.get("code").and_then(Value::as_str) {
+                let reason = Value::String(code.to_owned());
+                value.insert("extra".to_owned(), serde_json::json!({ "reason": reason }));
+            }
+            value.insert(
+                "status".to_owned(),
+                Value::String(default_status.to_owned()),
+            );
+        }
+        if !value.get("session_key").is_some_and(Value::is_string) {
+            value.insert(
+                "session_key".to_owned(),
+                Value::String(session_key.to_owned()),
+            );
+        }
+        let mut parsed: Self = serde_json::from_value(Value::Object(value)).ok()?;
+        if let Some(status) = status {
+            parsed.status = status;
+        }
+        Some(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_statuses_from_error_answers() {
+        let failed = StatusResponse::from_final_status(
+            422,
+            br#"{"session_key":"k1","status":"failed","protocol":"link","extra":{"reason":"user_denied"}}"#,
+            "k1",
+        )
+        .unwrap();
+        assert_eq!(failed.status, SessionStatus::Failed);
+        assert_eq!(failed.protocol.as_deref(), Some("link"));
+        assert_eq!(failed.extra.unwrap()["reason"], "user_denied");
+        let failed = StatusResponse::from_final_status(
+            422,
+            br#"{"code":"INVALID_VERIFICATION","message":"m","status":422}"#,
+            "k2",
+        )
+        .unwrap();
+        assert_eq!(
+            (failed.session_key.as_str(), failed.status),
+            ("k2", SessionStatus::Failed)
+        );
+        assert_eq!(failed.extra.unwrap()["reason"], "INVALID_VERIFICATION");
+        let expired = StatusResponse::from_final_status(
+            410,
+            br#"{"code":"SESSION_EXPIRED","message":"m","status":410}"#,
+            "k3",
+        )
+        .unwrap();
+        assert_eq!(expired.status, SessionStatus::Expired);
+        assert!(expired.status.is_final());
+        let expired = StatusResponse::from_final_status(410, b"gone", "k3").unwrap();
+        assert_eq!(expired.status, SessionStatus::Expired);
+        assert!(StatusResponse::from_final_status(404, b"{}", "k").is_none());
+    }
 }
