@@ -18,7 +18,20 @@ pub mod session;
 pub mod store;
 pub mod types;
 
+// What an app uses, at the root: the engine and its builder, the Glide client, `VerifiedPhone`,
+// the stores, the policies and the errors.
+pub use api::Glide;
+pub use endpoint::{EmailOnFile, GlideAuth, GlideAuthBuilder, RoutePaths};
 pub use error::Error;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use events::RedisEvents;
 pub use phone::PhoneNumber;
-pub use session::VerifiedPhone;
+pub use policy::RiskPolicy;
+pub use ratelimit::RateLimitConfig;
+pub use session::{SessionConfig, VerifiedPhone};
+pub use store::{MemoryStore, Store};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use store::RedisStore;
 pub use types::{RiskLevel, Strategy, SwapInfo, UseCase};
