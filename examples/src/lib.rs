@@ -2,6 +2,8 @@
 //! engine (with an embedded sandbox unless real Glide credentials are set), the page and its
 //! headers. `axum-demo` and `actix-demo` only add their framework's routing on top.
 
+pub mod serve;
+
 use std::fmt;
 use std::time::Duration;
 

@@ -47,6 +47,15 @@ async fn post(client: &Client, url: &str, body: &Value) -> (StatusCode, Value, O
 async fn me(client: &Client, app: &str) -> (StatusCode, Value) {
     let response = client.get(format!("{app}/me")).send().await.expect("/me");
     let status = response.status();
+    // A verified number is never cached.
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store"),
+        "/me {status}"
+    );
     (status, response.json().await.unwrap_or(Value::Null))
 }
 

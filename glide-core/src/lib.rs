@@ -30,8 +30,8 @@ pub use phone::PhoneNumber;
 pub use policy::RiskPolicy;
 pub use ratelimit::RateLimitConfig;
 pub use session::{SessionConfig, VerifiedPhone};
-pub use store::{MemoryStore, Store};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::RedisStore;
+pub use store::{MemoryStore, Store};
 pub use types::{RiskLevel, Strategy, SwapInfo, UseCase};

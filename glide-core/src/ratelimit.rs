@@ -54,20 +54,30 @@ impl RateLimit {
 
 /// Which limits apply, and whom to believe about the client's address.
 ///
-/// Defaults: prepare 10 per phone number per 10 minutes and 30 per IP per minute; code checks
-/// (process, complete, fallback code checks) 10 per phone number per 10 minutes and 60 per IP
-/// per minute; no trusted proxies (the client IP is the peer address).
+/// Defaults: starts of a flow (prepare, the legacy starts, Number Verify) 10 per phone number
+/// *and client address* per 10 minutes, 50 per phone number from all addresses per 10 minutes
+/// (so that one stranger cannot lock a number's owner out), and 30 per IP per minute; code checks
+/// (process, complete, fallback code checks) 10 per phone number per 10 minutes and 60 per IP per
+/// minute; other routes that call Glide on the app's credentials (status, check-server-auth,
+/// report-invocation) 300 per IP per minute; no trusted proxies (the client IP is the peer
+/// address).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimitConfig {
-    /// Prepares per phone number (`None`: unlimited).
+    /// Starts per phone number and client address (`None`: unlimited).
     pub prepare_per_phone: Option<RateLimit>,
+    /// Starts per phone number from all addresses: the ceiling above
+    /// [`prepare_per_phone`](Self::prepare_per_phone) (`None`: unlimited).
+    pub prepare_per_phone_total: Option<RateLimit>,
     /// Prepares per client IP (IPv6 by /64).
     pub prepare_per_ip: Option<RateLimit>,
     /// Code checks per phone number.
     pub check_per_phone: Option<RateLimit>,
     /// Code checks per client IP (IPv6 by /64).
     pub check_per_ip: Option<RateLimit>,
+    /// Other calls to Glide on the app's credentials (status, check-server-auth,
+    /// report-invocation) per client IP.
+    pub glide_calls_per_ip: Option<RateLimit>,
     /// Proxies whose `X-Forwarded-For` is believed (see [`client_ip`]).
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -76,9 +86,11 @@ impl Default for RateLimitConfig {
     fn default() -> Self {
         Self {
             prepare_per_phone: Some(RateLimit::new(10, Duration::from_secs(600))),
+            prepare_per_phone_total: Some(RateLimit::new(50, Duration::from_secs(600))),
             prepare_per_ip: Some(RateLimit::new(30, Duration::from_secs(60))),
             check_per_phone: Some(RateLimit::new(10, Duration::from_secs(600))),
             check_per_ip: Some(RateLimit::new(60, Duration::from_secs(60))),
+            glide_calls_per_ip: Some(RateLimit::new(300, Duration::from_secs(60))),
             trusted_proxies: Vec::new(),
         }
     }
@@ -89,9 +101,11 @@ impl RateLimitConfig {
     pub fn disabled() -> Self {
         Self {
             prepare_per_phone: None,
+            prepare_per_phone_total: None,
             prepare_per_ip: None,
             check_per_phone: None,
             check_per_ip: None,
+            glide_calls_per_ip: None,
             trusted_proxies: Vec::new(),
         }
     }

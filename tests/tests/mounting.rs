@@ -131,7 +131,10 @@ async fn every_route_of_the_table_answers_through_every_mounting() {
     for mounting in ALL {
         let auth = engine(&sandbox).await;
         let table = auth.route_table().to_vec();
-        assert!(table.len() >= 14, "{mounting:?}: the whole table is mounted");
+        assert!(
+            table.len() >= 14,
+            "{mounting:?}: the whole table is mounted"
+        );
         let app = serve(mounting, auth).await;
         for route in &table {
             let path = if route.takes_key {

@@ -24,8 +24,11 @@ async fn index(page: web::Data<Page>) -> HttpResponse {
 }
 
 /// The verified phone as JSON; 401 `NOT_VERIFIED` without a verified session.
-async fn me(phone: VerifiedPhone) -> web::Json<VerifiedPhone> {
-    web::Json(phone)
+async fn me(phone: VerifiedPhone) -> HttpResponse {
+    // A verified number is personal: never cached, by the browser or anything between.
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(&phone)
 }
 
 async fn healthz() -> &'static str {
@@ -56,6 +59,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route("/me", web::get().to(me))
             .route("/healthz", web::get().to(healthz))
     })
+    // Deadlines on slow clients: headers within 10 s, idle keep-alive 30 s (bodies are bounded
+    // in time by the middleware's own reader).
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .keep_alive(std::time::Duration::from_secs(30))
     .listen(listener)?
     .run();
 

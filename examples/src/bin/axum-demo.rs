@@ -4,7 +4,6 @@
 //! embedded Glide sandbox stands in for Glide (`GLIDE_SANDBOX_PORT`, default 8910);
 //! `GLIDE_REDIS_URL` keeps flows and sessions in Redis.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -34,8 +33,12 @@ async fn index(State(page): State<Arc<Page>>) -> Response {
 }
 
 /// The verified phone as JSON; 401 `NOT_VERIFIED` without a verified session.
-async fn me(phone: VerifiedPhone) -> Json<VerifiedPhone> {
-    Json(phone)
+async fn me(phone: VerifiedPhone) -> impl IntoResponse {
+    // A verified number is personal: never cached, by the browser or anything between.
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(phone),
+    )
 }
 
 async fn healthz() -> &'static str {
@@ -66,11 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(GlideLayer::new(auth));
 
     println!("{}", glide_examples::banner(config.port, sandbox.as_ref()));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    glide_examples::serve::serve_with_deadlines(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

@@ -11,7 +11,8 @@
 //! - wrong codes are counted per verification with compare-and-set, the attempt being reserved
 //!   *before* Glide is asked, so at most [`MAX_ATTEMPTS`] codes are ever checked, even under
 //!   concurrency; the next attempt answers 429 `TOO_MANY_ATTEMPTS`; a resend keeps the count; a
-//!   resend within [`RESEND_COOLDOWN`] answers 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`;
+//!   second send to the same number within [`RESEND_COOLDOWN`], from this browser or any other,
+//!   answers 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`;
 //! - a code that is not 4–10 ASCII digits is refused with 400 `VALIDATION_ERROR` and is **not**
 //!   counted (it never reaches Glide);
 //! - a successful verification takes the record (single use).
@@ -249,6 +250,11 @@ impl MagicCodes {
         self.limits
             .start("legacy_start", request, Some(&input.phone))
             .await?;
+        // One send per number per cooldown, whichever browser asks: starting over without the
+        // cookie buys no extra SMS.
+        self.limits
+            .cooldown("legacy_send", input.phone.as_str(), RESEND_COOLDOWN)
+            .await?;
 
         let id = match resend {
             // Reserve the send: of two concurrent resends only one goes out.
@@ -424,6 +430,7 @@ impl MagicCodes {
         if !owned {
             return Err(FlowError::NotFound.into());
         }
+        self.limits.glide_call(request).await?;
         let status = self
             .client
             .magic_auth()

@@ -306,6 +306,8 @@ impl GlideAuthBuilder {
         let limits = Arc::new(Limits {
             config: self.rate_limits,
             limiter: RateLimiter::new(store.clone(), clock.clone()),
+            store: store.clone(),
+            clock: clock.clone(),
         });
         let door = Arc::new(Door {
             allowed_origins: self.allowed_origins,

@@ -1,12 +1,18 @@
 //! The rate limits every flow draws on: who the client is, and the counters per route kind.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
 
 use http::header::HeaderName;
 
 use super::io::Incoming;
+use crate::clock::SharedClock;
 use crate::error::Error;
-use crate::ratelimit::{RateLimitConfig, RateLimiter};
+use crate::ratelimit::{ip_bucket, RateLimitConfig, RateLimiter};
+use crate::store::Store;
 use crate::PhoneNumber;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -16,6 +22,8 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub(crate) struct Limits {
     pub(crate) config: RateLimitConfig,
     pub(crate) limiter: RateLimiter,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: SharedClock,
 }
 
 impl Limits {
@@ -25,19 +33,42 @@ impl Limits {
             .client_ip(request.peer, request.header(X_FORWARDED_FOR))
     }
 
-    /// A start of a flow (`scope`: `prepare`, `legacy_start`, …): per client address and per
-    /// number.
+    /// A start of a flow (`scope`: `prepare`, `legacy_start`, …): per client address; per
+    /// number *and* client address (a stranger exhausts only their own share of a number); per
+    /// number from everywhere, a higher ceiling.
     pub(crate) async fn start(
         &self,
         scope: &str,
         request: &Incoming,
         phone: Option<&PhoneNumber>,
     ) -> Result<(), Error> {
-        if let (Some(limit), Some(ip)) = (self.config.prepare_per_ip, self.client_ip(request)) {
+        let ip = self.client_ip(request);
+        if let (Some(limit), Some(ip)) = (self.config.prepare_per_ip, ip) {
             self.limiter.check_ip(scope, ip, limit).await?;
         }
-        if let (Some(limit), Some(phone)) = (self.config.prepare_per_phone, phone) {
-            self.limiter.check_phone(scope, phone, limit).await?;
+        let Some(phone) = phone else {
+            return Ok(());
+        };
+        if let Some(limit) = self.config.prepare_per_phone {
+            let source = ip.map(ip_bucket).unwrap_or_default();
+            let key = format!("{}|{source}", phone.as_str());
+            self.limiter
+                .check(&format!("{scope}:phone_source"), &key, limit)
+                .await?;
+        }
+        if let Some(limit) = self.config.prepare_per_phone_total {
+            self.limiter
+                .check_phone(&format!("{scope}:phone"), phone, limit)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Another call to Glide on the app's credentials (status, check-server-auth,
+    /// report-invocation): per client address.
+    pub(crate) async fn glide_call(&self, request: &Incoming) -> Result<(), Error> {
+        if let (Some(limit), Some(ip)) = (self.config.glide_calls_per_ip, self.client_ip(request)) {
+            self.limiter.check_ip("glide_call", ip, limit).await?;
         }
         Ok(())
     }
@@ -48,6 +79,60 @@ impl Limits {
             self.limiter.check_ip("check", ip, limit).await?;
         }
         Ok(())
+    }
+
+    /// A cooldown on `key` (e.g. a phone number) in `scope`: the first call passes and starts
+    /// it; every other call within `period`, from any browser, is refused with 429
+    /// `RATE_LIMIT_EXCEEDED` and the seconds left as `Retry-After`.
+    pub(crate) async fn cooldown(
+        &self,
+        scope: &str,
+        key: &str,
+        period: Duration,
+    ) -> Result<(), Error> {
+        let store_key = format!(
+            "cooldown:{scope}:{}",
+            hex::encode(Sha256::digest(key.as_bytes()))
+        );
+        let now = self.clock.now().unix_timestamp();
+        if self
+            .store
+            .create(&store_key, &now.to_be_bytes(), period)
+            .await?
+        {
+            return Ok(());
+        }
+        let Some(current) = self.store.load(&store_key).await? else {
+            // Ended between the two calls: this caller may go, once.
+            return if self
+                .store
+                .create(&store_key, &now.to_be_bytes(), period)
+                .await?
+            {
+                Ok(())
+            } else {
+                Err(Error::RateLimited {
+                    retry_after: period,
+                })
+            };
+        };
+        let started = <[u8; 8]>::try_from(current.value.as_slice())
+            .map(i64::from_be_bytes)
+            .unwrap_or(now);
+        let left = started + period.as_secs() as i64 - now;
+        // The engine's clock decides, not the store's TTL: a cooldown past its time is renewed
+        // (compare-and-set: of two callers only one goes).
+        if left <= 0
+            && self
+                .store
+                .compare_and_set(&store_key, current.version, &now.to_be_bytes(), period)
+                .await?
+        {
+            return Ok(());
+        }
+        Err(Error::RateLimited {
+            retry_after: Duration::from_secs(left.clamp(1, period.as_secs() as i64).unsigned_abs()),
+        })
     }
 
     /// A code checked for `phone`: per number.

@@ -234,6 +234,14 @@ impl MagicalAuth {
         request: &Incoming,
     ) -> Result<EndpointResponse, Error> {
         let body: InvocationBody = self.door.json(request)?;
+        // Past the per-address limit the page is still told success; Glide is not called.
+        if let Err(e) = self.limits.glide_call(request).await {
+            tracing::debug!(error = %e, "report-invocation not forwarded");
+            return Ok(io::json(
+                StatusCode::OK,
+                &InvocationAnswer { success: true },
+            ));
+        }
         if FlowRepo::is_valid_key(&body.session_id) {
             match self.flows.apply(&body.session_id, &Event::Invoke).await {
                 Ok(_) => {
@@ -479,6 +487,7 @@ impl MagicalAuth {
             .ok_or(FlowError::NotFound)?;
         let fe_code = self.binding.read(request, session_key)?;
         check_binding(&record, &fe_code)?;
+        self.limits.glide_call(request).await?;
         let status = self.glide.status(session_key).await?;
         let code = match &status.status {
             SessionStatus::Failed => StatusCode::UNPROCESSABLE_ENTITY,

@@ -121,6 +121,8 @@ fn unreachable_limits() -> RateLimitConfig {
     let huge = |window| Some(RateLimit::new(u32::MAX, Duration::from_secs(window)));
     let mut limits = RateLimitConfig::default();
     limits.prepare_per_phone = huge(600);
+    limits.prepare_per_phone_total = huge(600);
+    limits.glide_calls_per_ip = huge(60);
     limits.prepare_per_ip = huge(60);
     limits.check_per_phone = huge(600);
     limits.check_per_ip = huge(60);
