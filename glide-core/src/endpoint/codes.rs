@@ -250,10 +250,20 @@ impl MagicCodes {
         self.limits
             .start("legacy_start", request, Some(&input.phone))
             .await?;
-        // One send per number per cooldown, whichever browser asks: starting over without the
-        // cookie buys no extra SMS.
+        // One send per number and channel per cooldown, whichever browser asks: starting over
+        // without the cookie buys no extra SMS (switching to e-mail is still a choice).
+        let channel = match input.fallback_channel {
+            Some(FallbackChannel::Email) => "email",
+            Some(FallbackChannel::NoFallback) => "none",
+            // SMS is Glide's default fallback.
+            _ => "sms",
+        };
         self.limits
-            .cooldown("legacy_send", input.phone.as_str(), RESEND_COOLDOWN)
+            .cooldown(
+                "legacy_send",
+                &format!("{}|{channel}", input.phone.as_str()),
+                RESEND_COOLDOWN,
+            )
             .await?;
 
         let id = match resend {
