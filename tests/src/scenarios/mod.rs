@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use crate::harness::World;
 
+pub mod attacks;
 pub mod config;
 pub mod faults;
 pub mod flows;
@@ -24,6 +25,11 @@ pub mod session;
 macro_rules! for_each_scenario {
     ($callback:ident) => {
         $callback! {
+            attacks::desktop_flow_cannot_be_taken_over_by_its_key,
+            attacks::relayed_ts43_credential_is_refused,
+            attacks::stranger_cannot_lock_a_number_out,
+            attacks::resend_cooldown_holds_across_browsers,
+            attacks::glide_calls_are_limited_per_source,
             flows::ts43_verify_phone_number,
             flows::ts43_get_phone_number,
             flows::link_verify_phone_number,

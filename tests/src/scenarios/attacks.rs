@@ -1,0 +1,215 @@
+//! The ways around the verification that issue 13 found, each performed as an attacker would:
+//! every one must fail with a stable code and no session, and the legitimate flow beside it
+//! must still succeed. (The e-mail row — a code to the attacker's own mailbox for someone
+//! else's number — is `legacy::legacy_email_fallback_end_to_end`; Number Verify code injection
+//! is in `legacy_number_verify`.)
+
+use std::time::Duration;
+
+use glide_core::ratelimit::{IpNet, RateLimit, RateLimitConfig};
+
+use crate::harness::{Browser, World, ANDROID_UA, DESKTOP_UA, SESSION_COOKIE};
+use crate::scenarios::flows::assert_session_cookie;
+use crate::scenarios::legacy::{start, FALLBACK};
+
+/// A desktop flow's session key is in the QR code's URL: a second browser holding only the key
+/// (no cookie, or a forged one) gets 403 and nothing else once the phone approves; the owner's
+/// flow is unharmed.
+pub async fn desktop_flow_cannot_be_taken_over_by_its_key(w: &World) {
+    let owner = &w.browser;
+    let prepared = w.prepare(owner, DESKTOP_UA, Some("+15555550100")).await;
+    assert_eq!(prepared.strategy, "desktop", "{}", w.ctx("strategy"));
+    w.sandbox
+        .control()
+        .desktop_approve(&prepared.session_key)
+        .unwrap_or_else(|e| panic!("desktop_approve: {e}"));
+    let thief = &w.other;
+    let stolen = w.process(thief, &prepared, &prepared.session_key).await;
+    stolen.assert_error(
+        403,
+        "MISSING_BINDING_COOKIE",
+        &w.ctx("process by key alone"),
+    );
+    thief.set_cookie(
+        &format!("_glide_bind_{}", prepared.session_key),
+        &"ab".repeat(32),
+    );
+    let forged = w.process(thief, &prepared, &prepared.session_key).await;
+    forged.assert_error(
+        403,
+        "DEVICE_BINDING_FAILED",
+        &w.ctx("process with a forged cookie"),
+    );
+    for reply in [&stolen, &forged] {
+        assert!(
+            reply.set_cookie(SESSION_COOKIE).is_none(),
+            "{}",
+            w.ctx("no session")
+        );
+    }
+    w.me(thief)
+        .await
+        .assert_error(401, "NOT_VERIFIED", &w.ctx("/me of the thief"));
+
+    let own = w.process(owner, &prepared, &prepared.session_key).await;
+    own.assert_status(200, &w.ctx("the owner's process"));
+    assert_session_cookie(w, &own);
+}
+
+/// A TS43 credential bound to another web origin (relayed from a phishing site): refused with
+/// 422 `AUDIENCE_VALIDATION_FAILED`, no session; a credential for this app's origin works.
+pub async fn relayed_ts43_credential_is_refused(w: &World) {
+    let b = &w.browser;
+    let prepared = w.prepare(b, ANDROID_UA, Some("+15555550100")).await;
+    let relayed = w
+        .sandbox
+        .control()
+        .ts43_credential(&prepared.session_key, "https://evil.example", None)
+        .unwrap_or_else(|e| panic!("sandbox ts43_credential: {e}"));
+    let reply = w.process(b, &prepared, &relayed).await;
+    reply.assert_error(
+        422,
+        "AUDIENCE_VALIDATION_FAILED",
+        &w.ctx("credential for https://evil.example"),
+    );
+    assert!(
+        reply.set_cookie(SESSION_COOKIE).is_none(),
+        "{}",
+        w.ctx("no session")
+    );
+    w.me(b)
+        .await
+        .assert_error(401, "NOT_VERIFIED", &w.ctx("/me"));
+
+    let prepared = w.prepare(b, ANDROID_UA, Some("+15555550100")).await;
+    let own = w.ts43_credential(&prepared.session_key, None);
+    let reply = w.process(b, &prepared, &own).await;
+    reply.assert_status(200, &w.ctx("credential for this app's origin"));
+    assert_session_cookie(w, &reply);
+}
+
+/// A prepare from a client behind the trusted proxy at `forwarded_for`.
+async fn prepare_from(
+    browser: &Browser,
+    phone: &str,
+    forwarded_for: &str,
+) -> crate::harness::Reply {
+    browser
+        .call("POST", &World::route("prepare"))
+        .json(&World::prepare_body(ANDROID_UA, Some(phone)))
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+}
+
+/// A stranger exhausting the per-number limit from one address locks out only themselves: the
+/// number's owner, from another address, still starts a flow.
+pub async fn stranger_cannot_lock_a_number_out(w: &World) {
+    let (_app, browser) = w
+        .start_app(|b| {
+            let mut limits = RateLimitConfig::disabled()
+                .with_trusted_proxies([IpNet::new([127, 0, 0, 1].into(), 32)]);
+            limits.prepare_per_phone = Some(RateLimit::new(3, Duration::from_secs(600)));
+            limits.prepare_per_phone_total = Some(RateLimit::new(20, Duration::from_secs(600)));
+            b.rate_limits(limits)
+        })
+        .await;
+    let victim = "+15555550100";
+    for n in 0..3 {
+        prepare_from(&browser, victim, "203.0.113.7")
+            .await
+            .assert_status(200, &w.ctx(&format!("stranger's prepare {n}")));
+    }
+    prepare_from(&browser, victim, "203.0.113.7")
+        .await
+        .assert_error(
+            429,
+            "RATE_LIMIT_EXCEEDED",
+            &w.ctx("stranger's fourth prepare"),
+        );
+    prepare_from(&browser, victim, "198.51.100.9")
+        .await
+        .assert_status(200, &w.ctx("the owner's prepare from another address"));
+}
+
+/// Starting over without the cookie does not buy another SMS: one send per number per
+/// cooldown, whichever browser asks.
+pub async fn resend_cooldown_holds_across_browsers(w: &World) {
+    let first = start(&w.browser, &serde_json::json!({ "phone_number": FALLBACK })).await;
+    first.assert_status(200, &w.ctx("first start"));
+    let code = w.legacy_otp(FALLBACK);
+    let pump = start(&w.other, &serde_json::json!({ "phone_number": FALLBACK })).await;
+    pump.assert_error(
+        429,
+        "RATE_LIMIT_EXCEEDED",
+        &w.ctx("start from a fresh browser"),
+    );
+    assert!(
+        pump.header("retry-after")
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|s| (1..=30).contains(&s)),
+        "{}: {:?}",
+        w.ctx("Retry-After"),
+        pump.header("retry-after")
+    );
+    assert_eq!(
+        w.legacy_otp(FALLBACK),
+        code,
+        "{}",
+        w.ctx("no second code was sent")
+    );
+}
+
+/// The routes that call Glide on the app's credentials are limited per source: past the limit
+/// `status` answers 429 and `report-invocation` still answers 200 without calling Glide.
+pub async fn glide_calls_are_limited_per_source(w: &World) {
+    let (_app, browser) = w
+        .start_app(|b| {
+            let mut limits = RateLimitConfig::disabled();
+            limits.glide_calls_per_ip = Some(RateLimit::new(3, Duration::from_secs(60)));
+            b.rate_limits(limits)
+        })
+        .await;
+    let prepared = w.prepare(&browser, DESKTOP_UA, Some("+15555550100")).await;
+    let status = World::route(&format!("status/{}", prepared.session_key));
+    let calls = |path: &str| {
+        w.sandbox
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains(path))
+            .count()
+    };
+    let (status_before, invocations_before) = (calls("/status/"), calls("report-invocation"));
+    for n in 0..3 {
+        browser
+            .get(&status)
+            .await
+            .assert_status(200, &w.ctx(&format!("status {n}")));
+    }
+    browser
+        .get(&status)
+        .await
+        .assert_error(429, "RATE_LIMIT_EXCEEDED", &w.ctx("fourth status"));
+    for n in 0..3 {
+        browser
+            .post(
+                &World::route("report-invocation"),
+                &serde_json::json!({ "session_id": prepared.session_key }),
+            )
+            .await
+            .assert_status(200, &w.ctx(&format!("report-invocation {n}")));
+    }
+    assert_eq!(
+        calls("/status/") - status_before,
+        3,
+        "{}",
+        w.ctx("Glide's status called 3 times")
+    );
+    assert_eq!(
+        calls("report-invocation") - invocations_before,
+        0,
+        "{}",
+        w.ctx("Glide's report-invocation not called past the limit")
+    );
+}
