@@ -285,6 +285,9 @@ impl Transport {
             }
         };
         let correlation_id = correlation_id.and_then(|v| v.to_str().ok());
+        // A status path carries the flow's session key (a desktop flow's is in its QR code):
+        // logged as `…/status/{key}`.
+        let path = loggable_path(&path);
         match &outcome {
             Ok(reply) => tracing::debug!(
                 %method, path, status = reply.status, correlation_id, "glide api call"
@@ -455,5 +458,42 @@ impl Glide {
         self.inner
             .call(&method, &url, body, auth, self.correlation_id.as_ref())
             .await
+    }
+}
+
+/// A request path fit for logs: the session key after a `status` segment is replaced with
+/// `{key}`.
+fn loggable_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut after_status = false;
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if after_status && !segment.is_empty() {
+            out.push_str("{key}");
+        } else {
+            out.push_str(segment);
+        }
+        after_status = segment == "status";
+    }
+    out
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::loggable_path;
+
+    #[test]
+    fn session_keys_never_reach_the_logs() {
+        assert_eq!(
+            loggable_path("/magic-auth/v2/auth/status/abc123secret"),
+            "/magic-auth/v2/auth/status/{key}"
+        );
+        assert_eq!(loggable_path("/public/status/k"), "/public/status/{key}");
+        assert_eq!(
+            loggable_path("/magic-auth/v2/auth/prepare"),
+            "/magic-auth/v2/auth/prepare"
+        );
     }
 }
