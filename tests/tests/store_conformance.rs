@@ -198,6 +198,97 @@ mod suite {
         assert!(err.retry_after().is_some());
     }
 
+    /// Runs `n` concurrent increments of one counter, all released at once; returns the
+    /// counts of those that passed, sorted.
+    async fn race_increments(store: &Arc<dyn Store>, n: usize, max: u64) -> Vec<u64> {
+        let start = Arc::new(tokio::sync::Barrier::new(n));
+        let racers: Vec<_> = (0..n)
+            .map(|_| {
+                let (store, start) = (store.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    store.increment("counter", max, TTL).await
+                })
+            })
+            .collect();
+        let mut passed = Vec::new();
+        for racer in racers {
+            if let Some(count) = racer.await.unwrap().unwrap() {
+                passed.push(count);
+            }
+        }
+        passed.sort_unstable();
+        passed
+    }
+
+    pub async fn counter_lets_exactly_max_through(store: Arc<dyn Store>) {
+        let passed = race_increments(&store, 500, 100).await;
+        assert_eq!(
+            passed,
+            (1..=100).collect::<Vec<_>>(),
+            "exactly 100 of 500 pass"
+        );
+        assert_eq!(store.increment("counter", 100, TTL).await.unwrap(), None);
+        // A higher limit on the same counter continues from where it stands.
+        assert_eq!(
+            store.increment("counter", 101, TTL).await.unwrap(),
+            Some(101)
+        );
+        assert_eq!(store.increment("other", 100, TTL).await.unwrap(), Some(1));
+        assert_eq!(store.increment("zero", 0, TTL).await.unwrap(), None);
+    }
+
+    pub async fn counter_out_of_reach_refuses_none(store: Arc<dyn Store>) {
+        let passed = race_increments(&store, 500, u64::MAX).await;
+        assert_eq!(
+            passed,
+            (1..=500).collect::<Vec<_>>(),
+            "none refused, none lost"
+        );
+    }
+
+    pub async fn counter_window_expires_from_the_first_increment(store: Arc<dyn Store>) {
+        let window = Duration::from_millis(1000);
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), Some(1));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), Some(2));
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), None);
+        // 1.3 s after the first increment (0.7 s after the second): a new window.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), Some(1));
+    }
+
+    /// 500 concurrent requests from one address, limit 100: exactly 100 pass, on every
+    /// backend; with the limit out of reach none is refused (no spurious 429 behind a NAT).
+    pub async fn rate_limit_under_500_concurrent_requests(store: Arc<dyn Store>) {
+        use glide_core::clock::SystemClock;
+        use glide_core::ratelimit::{RateLimit, RateLimiter};
+
+        let limiter = RateLimiter::new(store, Arc::new(SystemClock));
+        let address: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        for (scope, max, expected) in [("tight", 100, 100), ("open", u32::MAX, 500)] {
+            let limit = RateLimit::new(max, Duration::from_secs(3600));
+            let start = Arc::new(tokio::sync::Barrier::new(500));
+            let requests: Vec<_> = (0..500)
+                .map(|_| {
+                    let (limiter, start) = (limiter.clone(), start.clone());
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        limiter.check_ip(scope, address, limit).await
+                    })
+                })
+                .collect();
+            let mut passed = 0;
+            for request in requests {
+                match request.await.unwrap() {
+                    Ok(()) => passed += 1,
+                    Err(err) => assert_eq!(err.http_status(), 429, "{err}"),
+                }
+            }
+            assert_eq!(passed, expected, "{scope}");
+        }
+    }
+
     pub async fn keys_are_independent(store: Arc<dyn Store>) {
         store.create("a", b"1", TTL).await.unwrap();
         store.create("b", b"2", TTL).await.unwrap();
@@ -223,11 +314,15 @@ macro_rules! conformance {
 conformance!(memory: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
-    sessions_and_rate_limits_work_on_top);
+    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
+    rate_limit_under_500_concurrent_requests);
 conformance!(redis: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
-    sessions_and_rate_limits_work_on_top);
+    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
+    rate_limit_under_500_concurrent_requests);
 
 // ---- TTL -------------------------------------------------------------------------------------
 

@@ -631,6 +631,14 @@ mod tests {
         async fn delete(&self, key: &str) -> Result<(), StoreError> {
             self.0.delete(key).await
         }
+        async fn increment(
+            &self,
+            key: &str,
+            max: u64,
+            _: Duration,
+        ) -> Result<Option<u64>, StoreError> {
+            self.0.increment(key, max, A_DAY).await
+        }
     }
 
     fn long_lived_manager(config: SessionConfig) -> (SessionManager, ManualClock, MemoryStore) {

@@ -1,7 +1,8 @@
 //! Where flows, verified sessions and counters live between requests.
 //!
 //! A [`Store`] is a small key-value interface with the atomic operations the flow engine needs:
-//! create-if-absent, compare-and-set on a version number, and take (atomic get-and-delete).
+//! create-if-absent, compare-and-set on a version number, take (atomic get-and-delete), and a
+//! bounded counter with a fixed expiry (for rate limits).
 //! Values are opaque bytes; every entry has a time to live. [`MemoryStore`] (one process) is the
 //! default; `RedisStore` (feature `redis`) serves many app instances.
 
@@ -86,4 +87,18 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
 
     /// Removes `key`. Removing a missing key is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Adds one to the counter at `key` unless it already reached `max`, in one atomic step,
+    /// and returns the new count; `None` when the counter is at `max` (nothing was counted).
+    ///
+    /// A missing or expired counter starts from zero and lives for `ttl` from this call; later
+    /// increments keep that expiry (a fixed window). However many callers race, exactly
+    /// `max` increments of one window succeed. Counters are their own kind of value: reading or
+    /// writing a counter's key with the other methods is unspecified.
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError>;
 }

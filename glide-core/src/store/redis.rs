@@ -27,6 +27,28 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
+/// Bounded increment with the window's expiry set by the first increment, in one step.
+/// KEYS[1] = counter; ARGV[1] = max; ARGV[2] = TTL in milliseconds. Returns the new count, or
+/// -1 when the counter is already at max. (Lua numbers are doubles: exact up to 2^53, which is
+/// why `max` is capped there.)
+const INCREMENT_SCRIPT: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if not n then
+  return redis.error_reply('ERR the value at this key is not a counter')
+end
+if n >= tonumber(ARGV[1]) then
+  return -1
+end
+n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return n
+";
+
+/// The largest `max` the increment script compares exactly (2^53).
+const MAX_EXACT_COUNT: u64 = 1 << 53;
+
 /// Timeouts of a [`RedisStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -61,7 +83,10 @@ impl RedisTimeouts {
 /// - Each value is stored as one Redis string: its version (8 bytes, big-endian) followed by the
 ///   bytes, so that `GETDEL` returns both atomically.
 /// - `create` is `SET key v NX PX ttl`, `compare_and_set` a small Lua script (check the version
-///   prefix, then `SET … PX ttl`), `take` is `GETDEL` (Redis ≥ 6.2), `delete` is `DEL`.
+///   prefix, then `SET … PX ttl`), `take` is `GETDEL` (Redis ≥ 6.2), `delete` is `DEL`,
+///   `increment` a Lua script (`GET`, compare with the limit, `INCR`, and `PEXPIRE` when the
+///   counter is new), so the count and its window's expiry change in one atomic step. Counts
+///   are compared exactly up to 2^53; a larger `max` counts as 2^53.
 /// - Built on [`ConnectionManager`]: after an outage it reconnects by itself, the store need not
 ///   be rebuilt. Every operation has a deadline ([`RedisTimeouts`], 2 s by default), so a dead
 ///   Redis gives a [`StoreError`] quickly instead of a hung request; callers answer 503.
@@ -81,6 +106,7 @@ pub struct RedisStore {
     prefix: String,
     timeouts: RedisTimeouts,
     cas: Script,
+    increment: Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -120,6 +146,7 @@ impl RedisStore {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeouts,
             cas: Script::new(CAS_SCRIPT),
+            increment: Script::new(INCREMENT_SCRIPT),
         })
     }
 
@@ -240,6 +267,21 @@ impl Store for RedisStore {
         cmd.arg(self.key(key));
         let _removed: i64 = self.run(cmd.query_async(&mut conn)).await?;
         Ok(())
+    }
+
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = self.increment.key(self.key(key));
+        invocation
+            .arg(max.min(MAX_EXACT_COUNT))
+            .arg(ttl_millis(ttl));
+        let count: i64 = self.run(invocation.invoke_async(&mut conn)).await?;
+        Ok(u64::try_from(count).ok())
     }
 }
 
