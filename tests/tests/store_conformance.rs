@@ -1,5 +1,7 @@
-//! One conformance suite for every `Store`: `MemoryStore` and `RedisStore` (against a real
-//! `redis-server` started for the test; skipped with a loud note when it is not installed).
+//! One conformance suite for every `Store`: `MemoryStore`, `RedisStore` on one node and
+//! `RedisStore` on a Redis Cluster (against a real `redis-server`, and a real three-master,
+//! three-replica cluster, started for the test binary; skipped with a loud note when it is not
+//! installed).
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +10,7 @@ use std::time::Duration;
 
 use glide_core::clock::ManualClock;
 use glide_core::store::{MemoryStore, RedisStore, RedisTimeouts, Store, StoreError};
-use glide_tests::redis_server::RedisServer;
+use glide_tests::redis_server::{RedisCluster, RedisServer};
 
 const TTL: Duration = Duration::from_secs(60);
 
@@ -33,6 +35,26 @@ async fn redis() -> Option<Harness> {
     Some(Harness {
         store: Arc::new(store),
         _redis: Some(server),
+    })
+}
+
+/// A key prefix no other test of this process uses (tests share one cluster).
+fn unique_prefix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("t{}:", NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+async fn cluster() -> Option<Harness> {
+    let cluster = RedisCluster::shared()?;
+    let store = RedisStore::connect_cluster(&cluster.urls())
+        .await
+        .expect("connect to the test cluster")
+        .with_prefix(unique_prefix());
+    assert!(store.is_cluster());
+    Some(Harness {
+        store: Arc::new(store),
+        _redis: None,
     })
 }
 
@@ -289,6 +311,28 @@ mod suite {
         }
     }
 
+    pub async fn ttl_expires_in_real_time(store: Arc<dyn Store>) {
+        store
+            .create("short", b"v", Duration::from_millis(150))
+            .await
+            .unwrap();
+        store.create("long", b"v", TTL).await.unwrap();
+        assert!(store.load("short").await.unwrap().is_some());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.load("short").await.unwrap().is_none());
+        assert!(store.take("short").await.unwrap().is_none());
+        assert!(!store.compare_and_set("short", 1, b"x", TTL).await.unwrap());
+        assert!(store.create("short", b"again", TTL).await.unwrap());
+        assert!(store.load("long").await.unwrap().is_some());
+        // A CAS sets the new TTL.
+        assert!(store
+            .compare_and_set("long", 1, b"v2", Duration::from_millis(150))
+            .await
+            .unwrap());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.load("long").await.unwrap().is_none());
+    }
+
     pub async fn keys_are_independent(store: Arc<dyn Store>) {
         store.create("a", b"1", TTL).await.unwrap();
         store.create("b", b"2", TTL).await.unwrap();
@@ -316,13 +360,19 @@ conformance!(memory: create_conflict, versions_increment, cas_loser_gets_false,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
     sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
-    rate_limit_under_500_concurrent_requests);
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
 conformance!(redis: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
     sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
-    rate_limit_under_500_concurrent_requests);
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
+conformance!(cluster: create_conflict, versions_increment, cas_loser_gets_false,
+    cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
+    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
+    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
 
 // ---- TTL -------------------------------------------------------------------------------------
 
@@ -380,31 +430,6 @@ async fn memory_capacity_is_bounded_and_live_entries_are_kept() {
     }
     store.delete("a").await.unwrap();
     assert!(store.create("d", b"v", TTL).await.unwrap());
-}
-
-#[tokio::test]
-async fn redis_ttl_expires() {
-    let Some(harness) = redis().await else { return };
-    let store = harness.store;
-    store
-        .create("short", b"v", Duration::from_millis(150))
-        .await
-        .unwrap();
-    store.create("long", b"v", TTL).await.unwrap();
-    assert!(store.load("short").await.unwrap().is_some());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(store.load("short").await.unwrap().is_none());
-    assert!(store.take("short").await.unwrap().is_none());
-    assert!(!store.compare_and_set("short", 1, b"x", TTL).await.unwrap());
-    assert!(store.create("short", b"again", TTL).await.unwrap());
-    assert!(store.load("long").await.unwrap().is_some());
-    // A CAS sets the new TTL.
-    assert!(store
-        .compare_and_set("long", 1, b"v2", Duration::from_millis(150))
-        .await
-        .unwrap());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(store.load("long").await.unwrap().is_none());
 }
 
 // ---- Redis specifics -------------------------------------------------------------------------
@@ -503,4 +528,100 @@ async fn redis_outage_fails_then_recovers_without_rebuilding() {
     assert!(store.create("after", b"v", TTL).await.unwrap());
     assert!(store.compare_and_set("after", 1, b"v2", TTL).await.unwrap());
     assert_eq!(store.take("after").await.unwrap().unwrap().version, 2);
+}
+
+// ---- Redis Cluster specifics -----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_keys_are_hash_tagged_by_the_whole_key() {
+    let Some(cluster) = RedisCluster::shared() else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let store = RedisStore::connect_cluster(&cluster.urls())
+        .await
+        .unwrap()
+        .with_prefix(prefix.clone());
+    store.create("flow:abc", b"v", TTL).await.unwrap();
+    store
+        .increment("ratelimit:prepare:ip:1:ff", 5, TTL)
+        .await
+        .unwrap();
+    let mut ours: Vec<String> = cluster
+        .keys()
+        .into_iter()
+        .filter(|key| key.starts_with(&prefix))
+        .collect();
+    ours.sort();
+    assert_eq!(
+        ours,
+        [
+            format!("{prefix}{{flow:abc}}"),
+            format!("{prefix}{{ratelimit:prepare:ip:1:ff}}"),
+        ]
+    );
+    // Keys spread over the shards: a hundred flows do not all land on one master.
+    for i in 0..100 {
+        store
+            .create(&format!("flow:spread-{i}"), b"v", TTL)
+            .await
+            .unwrap();
+    }
+    let per_master = cluster.keys_per_master(&prefix);
+    assert_eq!(per_master.iter().sum::<usize>(), 102, "{per_master:?}");
+    assert!(
+        per_master.iter().filter(|n| **n > 0).count() >= 2,
+        "{per_master:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_from_any_single_seed_and_from_the_environment_form() {
+    let Some(cluster) = RedisCluster::shared() else {
+        return;
+    };
+    // One seed is enough: the client discovers the others.
+    let one = RedisStore::connect_cluster(&[cluster.urls()[3].clone()])
+        .await
+        .unwrap()
+        .with_prefix(unique_prefix());
+    // The environment's form (GLIDE_REDIS_CLUSTER_URLS wins over GLIDE_REDIS_URL).
+    let target = glide_core::store::RedisTarget::from_vars(
+        Some("redis://127.0.0.1:1/"),
+        Some(&cluster.env_value()),
+    )
+    .unwrap();
+    assert!(target.is_cluster());
+    let other = RedisStore::connect_target(&target)
+        .await
+        .unwrap()
+        .with_prefix(one.prefix().to_owned());
+    for i in 0..20 {
+        assert!(one.create(&format!("k{i}"), b"v", TTL).await.unwrap());
+        assert_eq!(
+            other.load(&format!("k{i}")).await.unwrap().unwrap().value,
+            b"v"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cluster_connect_to_nothing_fails_quickly() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    server.stop();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisStore::connect_cluster_with_timeouts(
+            &[url],
+            RedisTimeouts::both(Duration::from_millis(500)),
+        ),
+    )
+    .await
+    .expect("connect must give up by itself, not hang");
+    assert!(result.is_err());
+    let none: [&str; 0] = [];
+    assert!(RedisStore::connect_cluster(&none).await.is_err());
 }

@@ -4,7 +4,9 @@
 //! create-if-absent, compare-and-set on a version number, take (atomic get-and-delete), and a
 //! bounded counter with a fixed expiry (for rate limits).
 //! Values are opaque bytes; every entry has a time to live. [`MemoryStore`] (one process) is the
-//! default; `RedisStore` (feature `redis`) serves many app instances.
+//! default; `RedisStore` (feature `redis`) serves many app instances, on one Redis node or a
+//! Redis Cluster (`RedisTarget` says which, e.g. from `GLIDE_REDIS_CLUSTER_URLS` /
+//! `GLIDE_REDIS_URL`).
 
 use async_trait::async_trait;
 use std::fmt;
@@ -18,7 +20,13 @@ pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+pub(crate) mod redis_conn;
+#[cfg(feature = "redis")]
+mod redis_target;
+#[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, RedisTimeouts};
+#[cfg(feature = "redis")]
+pub use self::redis_target::{RedisTarget, REDIS_CLUSTER_URLS_VAR, REDIS_URL_VAR};
 
 /// A stored value and its version. Versions start at 1 and grow by one with every
 /// successful [`Store::compare_and_set`].
