@@ -330,6 +330,32 @@ impl RedisCluster {
         self.union_of(&["PUBSUB", "SHARDCHANNELS"])
     }
 
+    /// The port of the node where sharded `channel` has a subscriber (the master of its slot,
+    /// where a cluster client subscribes), if any.
+    pub fn node_with_shard_channel(&self, channel: &str) -> Option<u16> {
+        self.ports.iter().copied().find(|port| {
+            matches!(query(*port, &["PUBSUB", "SHARDCHANNELS"]),
+                Some(Reply::Array(channels)) if channels.iter().any(|c| matches!(c, Reply::Text(c) if c == channel)))
+        })
+    }
+
+    /// Kills the node on `port` with `SIGKILL` (a crashed master, for failover tests); its
+    /// replica takes over after the cluster's node timeout (2 s) and an election.
+    ///
+    /// # Panics
+    ///
+    /// When `port` is not a node of this cluster.
+    pub fn kill_node(&mut self, port: u16) {
+        let index = self
+            .ports
+            .iter()
+            .position(|p| *p == port)
+            .expect("a node of this cluster");
+        let node = &mut self.nodes[index];
+        let _ = node.kill();
+        let _ = node.wait();
+    }
+
     /// Kills every node. Idempotent.
     pub fn stop(&mut self) {
         for mut node in self.nodes.drain(..) {
@@ -389,6 +415,9 @@ impl RedisCluster {
                 .args(["--cluster-enabled", "yes"])
                 .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
                 .args(["--cluster-node-timeout", "2000"])
+                // Replicas sync at once (the default waits 5 s for more replicas to share a
+                // transfer); a replica that never synced would not take over from its master.
+                .args(["--repl-diskless-sync-delay", "0"])
                 .args(["--dir", &cluster.dir.display().to_string()])
                 .args(["--save", ""])
                 .args(["--appendonly", "no"])
@@ -465,8 +494,19 @@ kill "$@" 2>/dev/null; sleep 0.5; rm -rf "$dir""#,
     }
 
     /// Every node says `cluster_state:ok` and knows all six nodes, and three replicas are
-    /// attached.
+    /// attached and in sync with their masters (so that a failover can happen).
     fn is_ready(&self) -> bool {
+        let synced_replicas = self
+            .ports
+            .iter()
+            .filter(|port| {
+                matches!(query(**port, &["INFO", "replication"]),
+                    Some(Reply::Text(info)) if info.contains("role:slave") && info.contains("master_link_status:up"))
+            })
+            .count();
+        if synced_replicas < CLUSTER_NODES / 2 {
+            return false;
+        }
         let all_ok = self.ports.iter().all(|port| {
             matches!(
                 query(*port, &["CLUSTER", "INFO"]),
