@@ -330,6 +330,17 @@ impl RedisCluster {
         self.union_of(&["PUBSUB", "SHARDCHANNELS"])
     }
 
+    /// The port of the master holding `key`, if any master holds it.
+    pub fn master_with_key(&self, key: &str) -> Option<u16> {
+        self.ports.iter().copied().find(|port| {
+            let is_master = matches!(query(*port, &["ROLE"]),
+                Some(Reply::Array(role)) if matches!(role.first(), Some(Reply::Text(r)) if r == "master"));
+            is_master
+                && matches!(query(*port, &["KEYS", key]),
+                    Some(Reply::Array(keys)) if !keys.is_empty())
+        })
+    }
+
     /// The port of the node where sharded `channel` has a subscriber (the master of its slot,
     /// where a cluster client subscribes), if any.
     pub fn node_with_shard_channel(&self, channel: &str) -> Option<u16> {

@@ -625,3 +625,61 @@ async fn cluster_connect_to_nothing_fails_quickly() {
     let none: [&str; 0] = [];
     assert!(RedisStore::connect_cluster(&none).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_master_loss_fails_its_slots_fast_and_recovers_after_failover() {
+    // A cluster of this test alone: one of its masters is killed.
+    let Some(mut cluster) = RedisCluster::start() else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::connect_cluster_with_timeouts(
+            &cluster.urls(),
+            RedisTimeouts::both(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap(),
+    );
+    for i in 0..30 {
+        store.create(&format!("k{i}"), b"v", TTL).await.unwrap();
+    }
+    let master = cluster
+        .master_with_key("glide:v1:{k0}")
+        .expect("k0 is held");
+    let survivor = (1..30)
+        .map(|i| format!("k{i}"))
+        .find(|k| cluster.master_with_key(&format!("glide:v1:{{{k}}}")) != Some(master))
+        .expect("the keys spread over several masters");
+    tokio::time::sleep(Duration::from_millis(200)).await; // let the replicas catch up
+
+    cluster.kill_node(master);
+    // The lost master's slots fail quickly (a StoreError, never a hang); the others still work.
+    let lost = tokio::time::timeout(Duration::from_secs(10), store.load("k0"))
+        .await
+        .expect("no hang on a lost master");
+    assert!(lost.is_err(), "k0's master is gone: {lost:?}");
+    assert!(store.load(&survivor).await.unwrap().is_some());
+
+    // The replica takes over: the same store object works on those slots again.
+    let lost_at = std::time::Instant::now();
+    let mut recovered = None;
+    while lost_at.elapsed() < Duration::from_secs(30) {
+        if let Ok(value) = store.load("k0").await {
+            recovered = Some(value);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let value = recovered.expect("RedisStore recovers after the failover");
+    eprintln!(
+        "cluster store: k0's slots answered again {:?} after the kill; the value {}",
+        lost_at.elapsed(),
+        if value.is_some() {
+            "survived (replicated before the kill)"
+        } else {
+            "was lost (asynchronous replication)"
+        }
+    );
+    assert!(store.create("after", b"v", TTL).await.unwrap());
+    assert_eq!(store.increment("n", 10, TTL).await.unwrap(), Some(1));
+}
