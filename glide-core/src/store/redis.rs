@@ -89,8 +89,9 @@ impl RedisTimeouts {
 ///   `increment` a Lua script (`GET`, compare with the limit, `INCR`, and `PEXPIRE` when the
 ///   counter is new), so the count and its window's expiry change in one atomic step. Counts
 ///   are compared exactly up to 2^53; a larger `max` counts as 2^53.
-/// - Built on [`ConnectionManager`]: after an outage it reconnects by itself, the store need not
-///   be rebuilt. Every operation has a deadline ([`RedisTimeouts`], 2 s by default), so a dead
+/// - Built on redis-rs's [`ConnectionManager`](redis::aio::ConnectionManager) (one node) or its
+///   cluster client (a cluster): after an outage it reconnects by itself, the store need not be
+///   rebuilt. Every operation has a deadline ([`RedisTimeouts`], 2 s by default), so a dead
 ///   Redis gives a [`StoreError`] quickly instead of a hung request; callers answer 503.
 /// - Keys are prefixed (default `glide:v1:`): `<prefix><key>` on one node.
 /// - On a cluster ([`connect_cluster`](Self::connect_cluster)) each key is hash-tagged,
