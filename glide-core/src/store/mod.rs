@@ -100,9 +100,10 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
     /// and returns the new count; `None` when the counter is at `max` (nothing was counted).
     ///
     /// A missing or expired counter starts from zero and lives for `ttl` from this call; later
-    /// increments keep that expiry (a fixed window). However many callers race, exactly
-    /// `max` increments of one window succeed. Counters are their own kind of value: reading or
-    /// writing a counter's key with the other methods is unspecified.
+    /// increments keep that expiry (a fixed window). However many callers race, none is lost
+    /// and none is refused below `max`: of `n` increments in one window, `min(n, max)` succeed.
+    /// Counters are their own kind of value: reading or writing a counter's key with the other
+    /// methods is unspecified.
     async fn increment(
         &self,
         key: &str,
