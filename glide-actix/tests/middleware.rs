@@ -541,6 +541,14 @@ impl glide_actix::core::store::Store for DownStore {
     async fn delete(&self, _: &str) -> Result<(), glide_actix::core::store::StoreError> {
         Err(glide_actix::core::store::StoreError::Timeout)
     }
+    async fn increment(
+        &self,
+        _: &str,
+        _: u64,
+        _: std::time::Duration,
+    ) -> Result<Option<u64>, glide_actix::core::store::StoreError> {
+        Err(glide_actix::core::store::StoreError::Timeout)
+    }
 }
 
 #[actix_web::test]

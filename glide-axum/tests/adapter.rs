@@ -53,6 +53,14 @@ impl Store for CountingStore {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.inner.delete(key).await
     }
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        self.inner.increment(key, max, ttl).await
+    }
 }
 
 struct Harness {

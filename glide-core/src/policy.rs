@@ -437,6 +437,70 @@ mod tests {
     }
 
     #[test]
+    fn a_per_signal_threshold_keeps_the_rest_of_the_policy() {
+        let medium_sim = phone(Some(signal(Some(RiskLevel::Medium))), None);
+        assert!(RiskPolicy::allow_all().evaluate(&medium_sim).is_allowed());
+        assert!(RiskPolicy::default().evaluate(&medium_sim).is_allowed());
+        let sim_medium = RiskPolicy::allow_all().sim_swap_deny_at(Some(RiskLevel::Medium));
+        assert_eq!(
+            sim_medium.evaluate(&medium_sim),
+            RiskDecision::deny("sim_swap RISK_LEVEL_MEDIUM (0-4 hours)")
+        );
+        assert!(sim_medium
+            .evaluate(&phone(Some(signal(Some(RiskLevel::Low))), None))
+            .is_allowed());
+        // The rest of the policy is kept: allow_all's device_swap stays allowed at HIGH, and a
+        // configured deny_unknown survives a later per-signal threshold.
+        assert!(sim_medium
+            .evaluate(&phone(None, Some(signal(Some(RiskLevel::High)))))
+            .is_allowed());
+        let unknown = phone(Some(signal(Some(RiskLevel::Unknown))), None);
+        assert!(!RiskPolicy::allow_all()
+            .deny_unknown(true)
+            .sim_swap_deny_at(Some(RiskLevel::High))
+            .evaluate(&unknown)
+            .is_allowed());
+        let medium_device = phone(None, Some(signal(Some(RiskLevel::Medium))));
+        assert!(!RiskPolicy::allow_all()
+            .device_swap_deny_at(Some(RiskLevel::Medium))
+            .evaluate(&medium_device)
+            .is_allowed());
+    }
+
+    #[test]
+    fn an_unchecked_signal_without_a_level_is_not_unknown() {
+        // The documented rule: RISK_LEVEL_UNKNOWN (or `checked` without a level) denies under
+        // deny_unknown; an unchecked signal without a level is allowed unless checks are
+        // required.
+        let unchecked = SwapInfo {
+            checked: false,
+            reason: Some("carrier_timeout".into()),
+            ..SwapInfo::default()
+        };
+        let checked_no_level = SwapInfo {
+            checked: true,
+            ..SwapInfo::default()
+        };
+        let policy = RiskPolicy::default().deny_unknown(true);
+        assert!(policy
+            .evaluate(&phone(Some(unchecked.clone()), None))
+            .is_allowed());
+        assert!(policy
+            .evaluate(&phone(None, Some(unchecked.clone())))
+            .is_allowed());
+        assert_eq!(
+            policy.evaluate(&phone(Some(checked_no_level), None)),
+            RiskDecision::deny("sim_swap RISK_LEVEL_UNKNOWN")
+        );
+        assert_eq!(
+            policy
+                .require_sim_swap_checked(true)
+                .evaluate(&phone(Some(unchecked), None)),
+            RiskDecision::deny("sim_swap not checked (carrier_timeout)")
+        );
+    }
+
+    #[test]
     fn per_signal_thresholds_allow_all_and_custom() {
         let p = phone(
             Some(signal(Some(RiskLevel::Medium))),

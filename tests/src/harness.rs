@@ -288,6 +288,16 @@ impl Store for FaultyStore {
         self.check()?;
         self.inner.delete(key).await
     }
+
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        self.check()?;
+        self.inner.increment(key, max, ttl).await
+    }
 }
 
 /// One `Set-Cookie` header, parsed.

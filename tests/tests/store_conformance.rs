@@ -1,5 +1,7 @@
-//! One conformance suite for every `Store`: `MemoryStore` and `RedisStore` (against a real
-//! `redis-server` started for the test; skipped with a loud note when it is not installed).
+//! One conformance suite for every `Store`: `MemoryStore`, `RedisStore` on one node and
+//! `RedisStore` on a Redis Cluster (against a real `redis-server`, and a real three-master,
+//! three-replica cluster, started for the test binary; skipped with a loud note when it is not
+//! installed).
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +10,7 @@ use std::time::Duration;
 
 use glide_core::clock::ManualClock;
 use glide_core::store::{MemoryStore, RedisStore, RedisTimeouts, Store, StoreError};
-use glide_tests::redis_server::RedisServer;
+use glide_tests::redis_server::{RedisCluster, RedisServer};
 
 const TTL: Duration = Duration::from_secs(60);
 
@@ -33,6 +35,26 @@ async fn redis() -> Option<Harness> {
     Some(Harness {
         store: Arc::new(store),
         _redis: Some(server),
+    })
+}
+
+/// A key prefix no other test of this process uses (tests share one cluster).
+fn unique_prefix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("t{}:", NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+async fn cluster() -> Option<Harness> {
+    let cluster = RedisCluster::shared()?;
+    let store = RedisStore::connect_cluster(&cluster.urls())
+        .await
+        .expect("connect to the test cluster")
+        .with_prefix(unique_prefix());
+    assert!(store.is_cluster());
+    Some(Harness {
+        store: Arc::new(store),
+        _redis: None,
     })
 }
 
@@ -198,6 +220,119 @@ mod suite {
         assert!(err.retry_after().is_some());
     }
 
+    /// Runs `n` concurrent increments of one counter, all released at once; returns the
+    /// counts of those that passed, sorted.
+    async fn race_increments(store: &Arc<dyn Store>, n: usize, max: u64) -> Vec<u64> {
+        let start = Arc::new(tokio::sync::Barrier::new(n));
+        let racers: Vec<_> = (0..n)
+            .map(|_| {
+                let (store, start) = (store.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    store.increment("counter", max, TTL).await
+                })
+            })
+            .collect();
+        let mut passed = Vec::new();
+        for racer in racers {
+            if let Some(count) = racer.await.unwrap().unwrap() {
+                passed.push(count);
+            }
+        }
+        passed.sort_unstable();
+        passed
+    }
+
+    pub async fn counter_lets_exactly_max_through(store: Arc<dyn Store>) {
+        let passed = race_increments(&store, 500, 100).await;
+        assert_eq!(
+            passed,
+            (1..=100).collect::<Vec<_>>(),
+            "exactly 100 of 500 pass"
+        );
+        assert_eq!(store.increment("counter", 100, TTL).await.unwrap(), None);
+        // A higher limit on the same counter continues from where it stands.
+        assert_eq!(
+            store.increment("counter", 101, TTL).await.unwrap(),
+            Some(101)
+        );
+        assert_eq!(store.increment("other", 100, TTL).await.unwrap(), Some(1));
+        assert_eq!(store.increment("zero", 0, TTL).await.unwrap(), None);
+    }
+
+    pub async fn counter_out_of_reach_refuses_none(store: Arc<dyn Store>) {
+        let passed = race_increments(&store, 500, u64::MAX).await;
+        assert_eq!(
+            passed,
+            (1..=500).collect::<Vec<_>>(),
+            "none refused, none lost"
+        );
+    }
+
+    pub async fn counter_window_expires_from_the_first_increment(store: Arc<dyn Store>) {
+        let window = Duration::from_millis(1000);
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), Some(1));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), Some(2));
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), None);
+        // 1.3 s after the first increment (0.7 s after the second): a new window.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(store.increment("w", 2, window).await.unwrap(), Some(1));
+    }
+
+    /// 500 concurrent requests from one address, limit 100: exactly 100 pass, on every
+    /// backend; with the limit out of reach none is refused (no spurious 429 behind a NAT).
+    pub async fn rate_limit_under_500_concurrent_requests(store: Arc<dyn Store>) {
+        use glide_core::clock::SystemClock;
+        use glide_core::ratelimit::{RateLimit, RateLimiter};
+
+        let limiter = RateLimiter::new(store, Arc::new(SystemClock));
+        let address: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        for (scope, max, expected) in [("tight", 100, 100), ("open", u32::MAX, 500)] {
+            let limit = RateLimit::new(max, Duration::from_secs(3600));
+            let start = Arc::new(tokio::sync::Barrier::new(500));
+            let requests: Vec<_> = (0..500)
+                .map(|_| {
+                    let (limiter, start) = (limiter.clone(), start.clone());
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        limiter.check_ip(scope, address, limit).await
+                    })
+                })
+                .collect();
+            let mut passed = 0;
+            for request in requests {
+                match request.await.unwrap() {
+                    Ok(()) => passed += 1,
+                    Err(err) => assert_eq!(err.http_status(), 429, "{err}"),
+                }
+            }
+            assert_eq!(passed, expected, "{scope}");
+        }
+    }
+
+    pub async fn ttl_expires_in_real_time(store: Arc<dyn Store>) {
+        store
+            .create("short", b"v", Duration::from_millis(150))
+            .await
+            .unwrap();
+        store.create("long", b"v", TTL).await.unwrap();
+        assert!(store.load("short").await.unwrap().is_some());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.load("short").await.unwrap().is_none());
+        assert!(store.take("short").await.unwrap().is_none());
+        assert!(!store.compare_and_set("short", 1, b"x", TTL).await.unwrap());
+        assert!(store.create("short", b"again", TTL).await.unwrap());
+        assert!(store.load("long").await.unwrap().is_some());
+        // A CAS sets the new TTL.
+        assert!(store
+            .compare_and_set("long", 1, b"v2", Duration::from_millis(150))
+            .await
+            .unwrap());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.load("long").await.unwrap().is_none());
+    }
+
     pub async fn keys_are_independent(store: Arc<dyn Store>) {
         store.create("a", b"1", TTL).await.unwrap();
         store.create("b", b"2", TTL).await.unwrap();
@@ -223,11 +358,21 @@ macro_rules! conformance {
 conformance!(memory: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
-    sessions_and_rate_limits_work_on_top);
+    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
 conformance!(redis: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
-    sessions_and_rate_limits_work_on_top);
+    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
+conformance!(cluster: create_conflict, versions_increment, cas_loser_gets_false,
+    cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
+    concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
+    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
 
 // ---- TTL -------------------------------------------------------------------------------------
 
@@ -285,31 +430,6 @@ async fn memory_capacity_is_bounded_and_live_entries_are_kept() {
     }
     store.delete("a").await.unwrap();
     assert!(store.create("d", b"v", TTL).await.unwrap());
-}
-
-#[tokio::test]
-async fn redis_ttl_expires() {
-    let Some(harness) = redis().await else { return };
-    let store = harness.store;
-    store
-        .create("short", b"v", Duration::from_millis(150))
-        .await
-        .unwrap();
-    store.create("long", b"v", TTL).await.unwrap();
-    assert!(store.load("short").await.unwrap().is_some());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(store.load("short").await.unwrap().is_none());
-    assert!(store.take("short").await.unwrap().is_none());
-    assert!(!store.compare_and_set("short", 1, b"x", TTL).await.unwrap());
-    assert!(store.create("short", b"again", TTL).await.unwrap());
-    assert!(store.load("long").await.unwrap().is_some());
-    // A CAS sets the new TTL.
-    assert!(store
-        .compare_and_set("long", 1, b"v2", Duration::from_millis(150))
-        .await
-        .unwrap());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(store.load("long").await.unwrap().is_none());
 }
 
 // ---- Redis specifics -------------------------------------------------------------------------
@@ -408,4 +528,158 @@ async fn redis_outage_fails_then_recovers_without_rebuilding() {
     assert!(store.create("after", b"v", TTL).await.unwrap());
     assert!(store.compare_and_set("after", 1, b"v2", TTL).await.unwrap());
     assert_eq!(store.take("after").await.unwrap().unwrap().version, 2);
+}
+
+// ---- Redis Cluster specifics -----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_keys_are_hash_tagged_by_the_whole_key() {
+    let Some(cluster) = RedisCluster::shared() else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let store = RedisStore::connect_cluster(&cluster.urls())
+        .await
+        .unwrap()
+        .with_prefix(prefix.clone());
+    store.create("flow:abc", b"v", TTL).await.unwrap();
+    store
+        .increment("ratelimit:prepare:ip:1:ff", 5, TTL)
+        .await
+        .unwrap();
+    let mut ours: Vec<String> = cluster
+        .keys()
+        .into_iter()
+        .filter(|key| key.starts_with(&prefix))
+        .collect();
+    ours.sort();
+    assert_eq!(
+        ours,
+        [
+            format!("{prefix}{{flow:abc}}"),
+            format!("{prefix}{{ratelimit:prepare:ip:1:ff}}"),
+        ]
+    );
+    // Keys spread over the shards: a hundred flows do not all land on one master.
+    for i in 0..100 {
+        store
+            .create(&format!("flow:spread-{i}"), b"v", TTL)
+            .await
+            .unwrap();
+    }
+    let per_master = cluster.keys_per_master(&prefix);
+    assert_eq!(per_master.iter().sum::<usize>(), 102, "{per_master:?}");
+    assert!(
+        per_master.iter().filter(|n| **n > 0).count() >= 2,
+        "{per_master:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_from_any_single_seed_and_from_the_environment_form() {
+    let Some(cluster) = RedisCluster::shared() else {
+        return;
+    };
+    // One seed is enough: the client discovers the others.
+    let one = RedisStore::connect_cluster(&[cluster.urls()[3].clone()])
+        .await
+        .unwrap()
+        .with_prefix(unique_prefix());
+    // The environment's form (GLIDE_REDIS_CLUSTER_URLS wins over GLIDE_REDIS_URL).
+    let target = glide_core::store::RedisTarget::from_vars(
+        Some("redis://127.0.0.1:1/"),
+        Some(&cluster.env_value()),
+    )
+    .unwrap();
+    assert!(target.is_cluster());
+    let other = RedisStore::connect_target(&target)
+        .await
+        .unwrap()
+        .with_prefix(one.prefix().to_owned());
+    for i in 0..20 {
+        assert!(one.create(&format!("k{i}"), b"v", TTL).await.unwrap());
+        assert_eq!(
+            other.load(&format!("k{i}")).await.unwrap().unwrap().value,
+            b"v"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cluster_connect_to_nothing_fails_quickly() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    server.stop();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisStore::connect_cluster_with_timeouts(
+            &[url],
+            RedisTimeouts::both(Duration::from_millis(500)),
+        ),
+    )
+    .await
+    .expect("connect must give up by itself, not hang");
+    assert!(result.is_err());
+    let none: [&str; 0] = [];
+    assert!(RedisStore::connect_cluster(&none).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_master_loss_fails_its_slots_fast_and_recovers_after_failover() {
+    // A cluster of this test alone: one of its masters is killed.
+    let Some(mut cluster) = RedisCluster::start() else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::connect_cluster_with_timeouts(
+            &cluster.urls(),
+            RedisTimeouts::both(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap(),
+    );
+    for i in 0..30 {
+        store.create(&format!("k{i}"), b"v", TTL).await.unwrap();
+    }
+    let master = cluster
+        .master_with_key("glide:v1:{k0}")
+        .expect("k0 is held");
+    let survivor = (1..30)
+        .map(|i| format!("k{i}"))
+        .find(|k| cluster.master_with_key(&format!("glide:v1:{{{k}}}")) != Some(master))
+        .expect("the keys spread over several masters");
+    tokio::time::sleep(Duration::from_millis(200)).await; // let the replicas catch up
+
+    cluster.kill_node(master);
+    // The lost master's slots fail quickly (a StoreError, never a hang); the others still work.
+    let lost = tokio::time::timeout(Duration::from_secs(10), store.load("k0"))
+        .await
+        .expect("no hang on a lost master");
+    assert!(lost.is_err(), "k0's master is gone: {lost:?}");
+    assert!(store.load(&survivor).await.unwrap().is_some());
+
+    // The replica takes over: the same store object works on those slots again.
+    let lost_at = std::time::Instant::now();
+    let mut recovered = None;
+    while lost_at.elapsed() < Duration::from_secs(30) {
+        if let Ok(value) = store.load("k0").await {
+            recovered = Some(value);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let value = recovered.expect("RedisStore recovers after the failover");
+    eprintln!(
+        "cluster store: k0's slots answered again {:?} after the kill; the value {}",
+        lost_at.elapsed(),
+        if value.is_some() {
+            "survived (replicated before the kill)"
+        } else {
+            "was lost (asynchronous replication)"
+        }
+    );
+    assert!(store.create("after", b"v", TTL).await.unwrap());
+    assert_eq!(store.increment("n", 10, TTL).await.unwrap(), Some(1));
 }

@@ -4,7 +4,8 @@
 //! A desktop `process` request waits server-side while the user approves on the phone; the
 //! phone's request (possibly served by another app instance) publishes on the flow's topic when
 //! it changes the flow. [`LocalEvents`] wakes waiters in this process; `RedisEvents` (feature
-//! `redis`) carries the wake-up to every instance through Redis pub/sub.
+//! `redis`) carries the wake-up to every instance through Redis pub/sub (one node) or sharded
+//! pub/sub (a Redis Cluster).
 //!
 //! # The pattern: subscribe, re-check, wait
 //!
@@ -46,6 +47,8 @@ use crate::store::StoreError;
 
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_cluster;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisEvents;
 
@@ -112,9 +115,22 @@ impl Drop for Subscription {
 #[derive(Default)]
 pub(crate) struct Hub {
     topics: Mutex<HashMap<String, watch::Sender<u64>>>,
+    /// Told every topic that loses its last waiter (on a Redis Cluster, to unsubscribe it).
+    released: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl Hub {
+    /// A hub that sends every topic losing its last waiter to `released`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn with_release_notifier(
+        released: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Self {
+        Self {
+            topics: Mutex::default(),
+            released: Some(released),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, watch::Sender<u64>>> {
         // Never held across an await; the map stays consistent even after a panic elsewhere.
         self.topics
@@ -161,7 +177,22 @@ impl Hub {
             .is_some_and(|sender| sender.receiver_count() == 0)
         {
             topics.remove(topic);
+            if let Some(released) = &self.released {
+                let _ = released.send(topic.to_owned());
+            }
         }
+    }
+
+    /// Whether `topic` has a waiter.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn is_waited(&self, topic: &str) -> bool {
+        self.lock().contains_key(topic)
+    }
+
+    /// The topics with a waiter.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn topics(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
     }
 
     /// Topics with at least one waiter.

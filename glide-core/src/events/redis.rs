@@ -1,4 +1,5 @@
-//! Notifications across app instances through Redis pub/sub.
+//! Notifications across app instances through Redis pub/sub (one node) or sharded pub/sub (a
+//! Redis Cluster).
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -11,8 +12,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::redis_cluster::ClusterEvents;
 use super::{FlowEvents, Hub, Subscription};
-use crate::store::StoreError;
+use crate::store::redis_conn::{backend, within};
+use crate::store::{RedisTarget, StoreError};
 
 /// The channel prefix unless [`RedisEvents::connect_with_prefix`] sets another.
 const DEFAULT_PREFIX: &str = "glide:v1:events:";
@@ -33,10 +36,27 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// is back every local waiter is woken once so that it re-reads the store (a publish during the
 /// gap was lost). Publishing also wakes local waiters directly.
 ///
+/// On a Redis Cluster ([`connect_cluster`](Self::connect_cluster)) it uses sharded pub/sub
+/// instead (`SSUBSCRIBE` / `SPUBLISH`, Redis ≥ 7): the channel of a topic is
+/// `glide:v1:events:{<topic>}`, in the slot of the topic alone (the slot of the flow's record in
+/// a cluster `RedisStore`), and an instance subscribes the channel of a topic only while it has
+/// a waiter on it, so each shard carries its own flows' wake-ups and each instance receives only
+/// those it waits for. There, [`subscribe`](FlowEvents::subscribe) makes one round trip (it
+/// returns once the shard confirmed the subscription, and fails when the shard is unreachable);
+/// the cluster client re-subscribes after reconnections and slot moves, and a lost node
+/// connection wakes every local waiter, then once more when every waited topic is subscribed
+/// again.
+///
 /// Cheap to clone; the connection task ends when the last clone is dropped.
 #[derive(Clone)]
 pub struct RedisEvents {
-    inner: Arc<Inner>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Node(Arc<Inner>),
+    Cluster(Arc<ClusterEvents>),
 }
 
 struct Inner {
@@ -55,10 +75,15 @@ impl Drop for Inner {
 
 impl fmt::Debug for RedisEvents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (prefix, hub) = match &self.backend {
+            Backend::Node(inner) => (inner.prefix.as_str(), &*inner.hub),
+            Backend::Cluster(cluster) => (cluster.prefix(), cluster.hub()),
+        };
         f.debug_struct("RedisEvents")
-            .field("prefix", &self.inner.prefix)
-            .field("connected", &self.inner.connected.load(Ordering::Relaxed))
-            .field("waiting_topics", &self.inner.hub.len())
+            .field("cluster", &matches!(self.backend, Backend::Cluster(_)))
+            .field("prefix", &prefix)
+            .field("connected", &self.is_connected())
+            .field("waiting_topics", &hub.len())
             .finish()
     }
 }
@@ -107,37 +132,89 @@ impl RedisEvents {
             }
         }
         Ok(Self {
-            inner: Arc::new(Inner {
+            backend: Backend::Node(Arc::new(Inner {
                 hub,
                 publisher,
                 prefix: prefix.to_owned(),
                 connected,
                 listener,
-            }),
+            })),
         })
     }
 
-    /// Whether the pub/sub connection is up right now.
+    /// Connects to the Redis Cluster that the `seeds` (`redis://host:port` of any of its nodes)
+    /// belong to, with the channel prefix `glide:v1:events:`; sharded pub/sub, Redis ≥ 7.
+    pub async fn connect_cluster(seeds: &[impl AsRef<str>]) -> Result<Self, StoreError> {
+        Self::connect_cluster_with_prefix(seeds, DEFAULT_PREFIX).await
+    }
+
+    /// Connects to a Redis Cluster with another channel prefix (to separate apps sharing one
+    /// cluster). The prefix must not contain `{`.
+    pub async fn connect_cluster_with_prefix(
+        seeds: &[impl AsRef<str>],
+        prefix: &str,
+    ) -> Result<Self, StoreError> {
+        let cluster = ClusterEvents::connect(seeds, prefix).await?;
+        Ok(Self {
+            backend: Backend::Cluster(Arc::new(cluster)),
+        })
+    }
+
+    /// Connects to `target` (one node or a cluster) with the default prefix; see
+    /// [`RedisTarget::from_env`] for the environment variables.
+    pub async fn connect_target(target: &RedisTarget) -> Result<Self, StoreError> {
+        match target {
+            RedisTarget::Node(url) => Self::connect(url).await,
+            RedisTarget::Cluster(seeds) => Self::connect_cluster(seeds).await,
+        }
+    }
+
+    /// Whether the pub/sub connection is up right now (on a cluster: no node connection was
+    /// lost since every waited topic was last subscribed).
     pub fn is_connected(&self) -> bool {
-        self.inner.connected.load(Ordering::SeqCst)
+        match &self.backend {
+            Backend::Node(inner) => inner.connected.load(Ordering::SeqCst),
+            Backend::Cluster(cluster) => cluster.is_connected(),
+        }
+    }
+
+    /// Whether this speaks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.backend, Backend::Cluster(_))
+    }
+
+    /// How many topics have a waiter in this instance right now.
+    pub fn waiting_topics(&self) -> usize {
+        match &self.backend {
+            Backend::Node(inner) => inner.hub.len(),
+            Backend::Cluster(cluster) => cluster.hub().len(),
+        }
     }
 }
 
 #[async_trait]
 impl FlowEvents for RedisEvents {
     async fn publish(&self, topic: &str) -> Result<(), StoreError> {
-        self.inner.hub.notify(topic);
-        let mut conn = self.inner.publisher.clone();
+        let inner = match &self.backend {
+            Backend::Node(inner) => inner,
+            Backend::Cluster(cluster) => return cluster.publish(topic).await,
+        };
+        inner.hub.notify(topic);
+        let mut conn = inner.publisher.clone();
         let mut cmd = redis::cmd("PUBLISH");
-        cmd.arg(format!("{}{topic}", self.inner.prefix)).arg("");
+        cmd.arg(format!("{}{topic}", inner.prefix)).arg("");
         let _receivers: i64 = within(TIMEOUT, cmd.query_async(&mut conn)).await?;
         Ok(())
     }
 
     async fn subscribe(&self, topic: &str) -> Result<Subscription, StoreError> {
+        let inner = match &self.backend {
+            Backend::Node(inner) => inner,
+            Backend::Cluster(cluster) => return cluster.subscribe(topic).await,
+        };
         // Subscribe first, then check the connection: a subscription made while connected
         // either sees every later publish or is woken by the reconnection.
-        let subscription = self.inner.hub.subscribe(topic);
+        let subscription = inner.hub.subscribe(topic);
         if !self.is_connected() {
             return Err(StoreError::Backend(
                 "Redis pub/sub connection is down".into(),
@@ -199,20 +276,4 @@ async fn listen(
         // Waiters must not sleep through an outage: wake them to re-read the store.
         hub.notify_all();
     }
-}
-
-async fn within<T>(
-    limit: Duration,
-    op: impl std::future::Future<Output = Result<T, redis::RedisError>>,
-) -> Result<T, StoreError> {
-    match tokio::time::timeout(limit, op).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) if err.is_timeout() => Err(StoreError::Timeout),
-        Ok(Err(err)) => Err(backend(err)),
-        Err(_) => Err(StoreError::Timeout),
-    }
-}
-
-fn backend(err: redis::RedisError) -> StoreError {
-    StoreError::Backend(Box::new(err))
 }

@@ -599,6 +599,143 @@ mod tests {
         assert!(sessions.load(d.as_str()).await.unwrap().is_some());
     }
 
+    /// A store that keeps every record for a day whatever TTL it is given: a store whose TTLs
+    /// are not exact, or a record written under a longer lifetime than the one now configured.
+    #[derive(Debug)]
+    struct LongLivedStore(MemoryStore);
+
+    const A_DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+    #[async_trait::async_trait]
+    impl Store for LongLivedStore {
+        async fn create(&self, key: &str, value: &[u8], _: Duration) -> Result<bool, StoreError> {
+            self.0.create(key, value, A_DAY).await
+        }
+        async fn load(&self, key: &str) -> Result<Option<crate::store::Versioned>, StoreError> {
+            self.0.load(key).await
+        }
+        async fn compare_and_set(
+            &self,
+            key: &str,
+            expected_version: u64,
+            value: &[u8],
+            _: Duration,
+        ) -> Result<bool, StoreError> {
+            self.0
+                .compare_and_set(key, expected_version, value, A_DAY)
+                .await
+        }
+        async fn take(&self, key: &str) -> Result<Option<crate::store::Versioned>, StoreError> {
+            self.0.take(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.0.delete(key).await
+        }
+        async fn increment(
+            &self,
+            key: &str,
+            max: u64,
+            _: Duration,
+        ) -> Result<Option<u64>, StoreError> {
+            self.0.increment(key, max, A_DAY).await
+        }
+    }
+
+    fn long_lived_manager(config: SessionConfig) -> (SessionManager, ManualClock, MemoryStore) {
+        let clock = ManualClock::new();
+        let shared: SharedClock = Arc::new(clock.clone());
+        let store = MemoryStore::new().with_clock(shared.clone());
+        let sessions = SessionManager::new(Arc::new(LongLivedStore(store.clone())), shared, config);
+        (sessions, clock, store)
+    }
+
+    #[tokio::test]
+    async fn idle_alone_ends_a_session_the_store_still_holds() {
+        let config = SessionConfig::default()
+            .idle_timeout(Duration::from_secs(600))
+            .absolute_timeout(Duration::from_secs(3600));
+        let (sessions, clock, store) = long_lived_manager(config);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        let key = id.store_key();
+        clock.advance(secs(599));
+        assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        // 600 s without use; the absolute lifetime (3600 s) is far away, the record is still
+        // in the store: the session ends all the same, and its record goes.
+        clock.advance(secs(600));
+        assert!(store.load(&key).await.unwrap().is_some(), "store kept it");
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_none(),
+            "idle alone ends the session"
+        );
+        assert!(store.load(&key).await.unwrap().is_none(), "record removed");
+    }
+
+    #[tokio::test]
+    async fn absolute_lifetime_alone_ends_a_session_the_store_still_holds() {
+        let config = SessionConfig::default()
+            .idle_timeout(Duration::from_secs(600))
+            .absolute_timeout(Duration::from_secs(1800));
+        let (sessions, clock, store) = long_lived_manager(config);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        let key = id.store_key();
+        // In use every 5 minutes: never idle.
+        for _ in 0..5 {
+            clock.advance(secs(300));
+            assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        }
+        clock.advance(secs(299));
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_some(),
+            "alive at 1799 s"
+        );
+        clock.advance(secs(1));
+        assert!(store.load(&key).await.unwrap().is_some(), "store kept it");
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_none(),
+            "the absolute lifetime alone ends the session at 1800 s"
+        );
+        assert!(store.load(&key).await.unwrap().is_none(), "record removed");
+    }
+
+    #[tokio::test]
+    async fn a_lifetime_shortened_after_creation_applies_to_existing_sessions() {
+        let long = SessionConfig::default()
+            .idle_timeout(Duration::from_secs(3600))
+            .absolute_timeout(Duration::from_secs(12 * 3600));
+        let (sessions, clock, store) = manager(long);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        // The app restarts with a 10-minute idle timeout; the record was written with a 1-hour
+        // TTL and is still in the store.
+        let short = SessionConfig::default()
+            .idle_timeout(Duration::from_secs(600))
+            .absolute_timeout(Duration::from_secs(12 * 3600));
+        let restarted =
+            SessionManager::new(Arc::new(store.clone()), Arc::new(clock.clone()), short);
+        clock.advance(secs(900));
+        assert!(store.load(&id.store_key()).await.unwrap().is_some());
+        assert!(restarted.load(id.as_str()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_short_idle_timeout_is_refreshed_within_half_of_it() {
+        // Idle 60 s: the deadline must move at least every 30 s, or a session used every 40 s
+        // would end although it is never idle for 60 s.
+        let config = SessionConfig::default().idle_timeout(Duration::from_secs(60));
+        let (sessions, clock, store) = manager(config);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        for round in 1..=6 {
+            clock.advance(secs(40));
+            assert!(
+                sessions.load(id.as_str()).await.unwrap().is_some(),
+                "used every 40 s, alive at {} s",
+                round * 40
+            );
+        }
+        assert!(store.load(&id.store_key()).await.unwrap().unwrap().version > 1);
+        clock.advance(secs(60));
+        assert!(sessions.load(id.as_str()).await.unwrap().is_none());
+    }
+
     #[tokio::test]
     async fn store_failure_fails_closed() {
         let store = MemoryStore::with_capacity(0);

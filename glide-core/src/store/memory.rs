@@ -257,6 +257,50 @@ impl Store for MemoryStore {
         self.inner.lock().entries.remove(key);
         Ok(())
     }
+
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        let now = self.inner.clock.now();
+        let mut state = self.inner.lock();
+        if let Some(entry) = state
+            .entries
+            .get_mut(key)
+            .filter(|entry| entry.is_live(now))
+        {
+            let count = <[u8; 8]>::try_from(entry.value.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Decode("the value at this key is not a counter".into()))?;
+            if count >= max {
+                return Ok(None);
+            }
+            let count = count.saturating_add(1);
+            entry.value = count.to_be_bytes().to_vec();
+            return Ok(Some(count));
+        }
+        if max == 0 {
+            return Ok(None);
+        }
+        if !state.entries.contains_key(key) && state.entries.len() >= self.inner.capacity {
+            state.sweep(now);
+            if state.entries.len() >= self.inner.capacity {
+                return Err(StoreError::Full);
+            }
+        }
+        state.entries.insert(
+            key.to_owned(),
+            Entry {
+                value: 1u64.to_be_bytes().to_vec(),
+                version: 1,
+                expires_at: deadline(now, ttl),
+            },
+        );
+        state.note_write(now);
+        Ok(Some(1))
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +343,32 @@ mod tests {
         store.sweep();
         assert_eq!(store.len(), 1);
         assert!(store.load("long").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn counters_stop_at_max_and_restart_after_their_window() {
+        let clock = ManualClock::new();
+        let store = MemoryStore::new().with_clock(Arc::new(clock.clone()));
+        let window = Duration::from_secs(10);
+        assert_eq!(store.increment("c", 2, window).await.unwrap(), Some(1));
+        clock.advance(time::Duration::seconds(5));
+        assert_eq!(store.increment("c", 2, window).await.unwrap(), Some(2));
+        assert_eq!(store.increment("c", 2, window).await.unwrap(), None);
+        // The window counts from the first increment, not the last.
+        clock.advance(time::Duration::milliseconds(4_999));
+        assert_eq!(store.increment("c", 2, window).await.unwrap(), None);
+        clock.advance(time::Duration::milliseconds(1));
+        assert_eq!(store.increment("c", 2, window).await.unwrap(), Some(1));
+        assert_eq!(store.increment("zero", 0, window).await.unwrap(), None);
+        assert!(
+            store.load("zero").await.unwrap().is_none(),
+            "nothing stored"
+        );
+        store.create("v", b"not a counter", window).await.unwrap();
+        assert!(matches!(
+            store.increment("v", 5, window).await,
+            Err(StoreError::Decode(_))
+        ));
     }
 
     #[tokio::test]

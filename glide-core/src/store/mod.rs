@@ -1,9 +1,12 @@
 //! Where flows, verified sessions and counters live between requests.
 //!
 //! A [`Store`] is a small key-value interface with the atomic operations the flow engine needs:
-//! create-if-absent, compare-and-set on a version number, and take (atomic get-and-delete).
+//! create-if-absent, compare-and-set on a version number, take (atomic get-and-delete), and a
+//! bounded counter with a fixed expiry (for rate limits).
 //! Values are opaque bytes; every entry has a time to live. [`MemoryStore`] (one process) is the
-//! default; `RedisStore` (feature `redis`) serves many app instances.
+//! default; `RedisStore` (feature `redis`) serves many app instances, on one Redis node or a
+//! Redis Cluster (`RedisTarget` says which, e.g. from `GLIDE_REDIS_CLUSTER_URLS` /
+//! `GLIDE_REDIS_URL`).
 
 use async_trait::async_trait;
 use std::fmt;
@@ -17,7 +20,13 @@ pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+pub(crate) mod redis_conn;
+#[cfg(feature = "redis")]
+mod redis_target;
+#[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, RedisTimeouts};
+#[cfg(feature = "redis")]
+pub use self::redis_target::{RedisTarget, REDIS_CLUSTER_URLS_VAR, REDIS_URL_VAR};
 
 /// A stored value and its version. Versions start at 1 and grow by one with every
 /// successful [`Store::compare_and_set`].
@@ -86,4 +95,19 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
 
     /// Removes `key`. Removing a missing key is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Adds one to the counter at `key` unless it already reached `max`, in one atomic step,
+    /// and returns the new count; `None` when the counter is at `max` (nothing was counted).
+    ///
+    /// A missing or expired counter starts from zero and lives for `ttl` from this call; later
+    /// increments keep that expiry (a fixed window). However many callers race, none is lost
+    /// and none is refused below `max`: of `n` increments in one window, `min(n, max)` succeed.
+    /// Counters are their own kind of value: reading or writing a counter's key with the other
+    /// methods is unspecified.
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, StoreError>;
 }
