@@ -21,8 +21,9 @@ pub struct DemoConfig {
     pub sandbox_port: u16,
     /// Real Glide credentials (`GLIDE_CLIENT_ID` + `GLIDE_CLIENT_SECRET`); `None`: the sandbox.
     pub glide: Option<GlideCredentials>,
-    /// `GLIDE_REDIS_URL`: keep flows and sessions in Redis.
-    pub redis_url: Option<String>,
+    /// `GLIDE_REDIS_CLUSTER_URLS` (a Redis Cluster's seed nodes, comma separated) or
+    /// `GLIDE_REDIS_URL` (one node): keep flows and sessions in Redis; the cluster wins.
+    pub redis: Option<glide_core::store::RedisTarget>,
     /// `GLIDE_DEMO_PUBLIC_URL`: the public https origin when the demo runs behind a proxy; its
     /// presence (with https) turns secure cookies on.
     pub public_url: Option<String>,
@@ -56,7 +57,7 @@ impl fmt::Debug for DemoConfig {
             .field("port", &self.port)
             .field("sandbox_port", &self.sandbox_port)
             .field("glide", &self.glide)
-            .field("redis_url", &self.redis_url.as_ref().map(|_| "[set]"))
+            .field("redis", &self.redis.as_ref().map(|t| if t.is_cluster() { "[cluster]" } else { "[node]" }))
             .field("public_url", &self.public_url)
             .finish()
     }
@@ -111,7 +112,8 @@ fn port_var(name: &'static str, default: u16) -> Result<u16, DemoError> {
 
 impl DemoConfig {
     /// Reads `PORT`, `GLIDE_SANDBOX_PORT`, `GLIDE_CLIENT_ID`, `GLIDE_CLIENT_SECRET`,
-    /// `GLIDE_API_BASE_URL`, `GLIDE_REDIS_URL` and `GLIDE_DEMO_PUBLIC_URL`.
+    /// `GLIDE_API_BASE_URL`, `GLIDE_REDIS_URL`, `GLIDE_REDIS_CLUSTER_URLS` and
+    /// `GLIDE_DEMO_PUBLIC_URL`.
     pub fn from_env() -> Result<Self, DemoError> {
         let glide = match (var("GLIDE_CLIENT_ID"), var("GLIDE_CLIENT_SECRET")) {
             (Some(client_id), Some(client_secret)) => Some(GlideCredentials {
@@ -137,7 +139,10 @@ impl DemoConfig {
             port: port_var("PORT", 3000)?,
             sandbox_port: port_var("GLIDE_SANDBOX_PORT", glide_sandbox::DEFAULT_BINARY_PORT)?,
             glide,
-            redis_url: var("GLIDE_REDIS_URL"),
+            redis: glide_core::store::RedisTarget::from_vars(
+                var("GLIDE_REDIS_URL").as_deref(),
+                var("GLIDE_REDIS_CLUSTER_URLS").as_deref(),
+            ),
             public_url: var("GLIDE_DEMO_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
@@ -204,7 +209,7 @@ pub async fn start_sandbox(
 }
 
 /// Builds the engine: real Glide from the environment, or the embedded sandbox (started here on
-/// the current runtime and returned, keep it alive); Redis when `GLIDE_REDIS_URL` is set.
+/// the current runtime and returned, keep it alive); Redis when `GLIDE_REDIS_CLUSTER_URLS` or `GLIDE_REDIS_URL` is set.
 pub async fn build_auth(config: &DemoConfig) -> Result<(GlideAuth, Option<Sandbox>), DemoError> {
     build_auth_on(config, SandboxRuntime::Current).await
 }
@@ -241,10 +246,10 @@ pub async fn build_auth_on(
         .email_on_file(address_on_file)
         .number_verify_callback_url(config.number_verify_callback_url())
         .legacy_return_path(RETURN_PATH);
-    if let Some(url) = &config.redis_url {
+    if let Some(target) = &config.redis {
         builder = builder
-            .store(glide_core::store::RedisStore::connect(url).await?)
-            .events(glide_core::events::RedisEvents::connect(url).await?);
+            .store(glide_core::store::RedisStore::connect_target(target).await?)
+            .events(glide_core::events::RedisEvents::connect_target(target).await?);
     }
     Ok((builder.build()?, sandbox))
 }
@@ -397,7 +402,7 @@ mod tests {
             port: 3456,
             sandbox_port: 0,
             glide: None,
-            redis_url: None,
+            redis: None,
             public_url: None,
         };
         let sandbox = config.sandbox_config().expect("sandbox mode");

@@ -83,6 +83,7 @@ pub(crate) struct Engine {
 pub struct GlideAuthBuilder {
     glide: Glide,
     store: Option<Arc<dyn Store>>,
+    pending_store: Option<Arc<dyn Store>>,
     events: Option<Arc<dyn FlowEvents>>,
     clock: SharedClock,
     policy: RiskPolicy,
@@ -114,6 +115,7 @@ impl GlideAuthBuilder {
         Self {
             glide,
             store: None,
+            pending_store: None,
             events: None,
             clock: Arc::new(SystemClock),
             policy: RiskPolicy::default(),
@@ -136,6 +138,20 @@ impl GlideAuthBuilder {
     /// right for one process; use `RedisStore` for several instances).
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where unauthenticated, short-lived state lives: prepared flows, pending code
+    /// verifications, Number Verify states, rate-limit counters and cooldowns.
+    ///
+    /// Default: the store given to [`store`](Self::store); with the default memory store, a
+    /// separate [`MemoryStore`] of 100 000 entries that evicts its oldest entry when full
+    /// ([`MemoryStore::evicting_oldest`]), so that a flood of unauthenticated starts can neither
+    /// fill the store verified sessions live in nor stop a new visitor from starting a flow.
+    /// (With Redis, give the server a `maxmemory` and `maxmemory-policy volatile-ttl`: every key
+    /// has a TTL, and pending state's are the shortest.)
+    pub fn pending_store(mut self, store: impl Store) -> Self {
+        self.pending_store = Some(Arc::new(store));
         self
     }
 
@@ -291,6 +307,11 @@ impl GlideAuthBuilder {
             .map(|url| NumberVerifySettings::new(url, self.legacy_return_path))
             .transpose()?;
 
+        let pending: Arc<dyn Store> = match (self.pending_store, &self.store) {
+            (Some(pending), _) => pending,
+            (None, Some(store)) => store.clone(),
+            (None, None) => Arc::new(MemoryStore::new().evicting_oldest()),
+        };
         let store: Arc<dyn Store> = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
@@ -305,8 +326,8 @@ impl GlideAuthBuilder {
         });
         let limits = Arc::new(Limits {
             config: self.rate_limits,
-            limiter: RateLimiter::new(store.clone(), clock.clone()),
-            store: store.clone(),
+            limiter: RateLimiter::new(pending.clone(), clock.clone()),
+            store: pending.clone(),
             clock: clock.clone(),
         });
         let door = Arc::new(Door {
@@ -322,7 +343,7 @@ impl GlideAuthBuilder {
         });
         let magical = MagicalAuth {
             glide: self.glide.clone(),
-            flows: FlowRepo::new(store.clone(), clock.clone()),
+            flows: FlowRepo::new(pending.clone(), clock.clone()),
             events,
             issuer: issuer.clone(),
             limits: limits.clone(),
@@ -335,7 +356,7 @@ impl GlideAuthBuilder {
         };
         let codes = MagicCodes::new(
             legacy.clone(),
-            store.clone(),
+            pending.clone(),
             CookieSpec::host_only("glide_legacy", secure, Duration::from_secs(600)),
             (issuer.clone(), limits.clone(), door.clone(), clock.clone()),
             self.email_on_file,
@@ -343,7 +364,7 @@ impl GlideAuthBuilder {
         let number_verify = number_verify.map(|settings| {
             NumberVerify::new(
                 legacy,
-                store,
+                pending,
                 CookieSpec::host_only("glide_nv_state", secure, Duration::from_secs(300)),
                 settings,
                 (issuer.clone(), limits, clock),

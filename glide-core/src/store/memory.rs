@@ -1,7 +1,7 @@
 //! The in-process store.
 
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -21,8 +21,8 @@ const SWEEP_EVERY_WRITES: u64 = 1024;
 /// - Single process only: two app instances behind one load balancer need `RedisStore`
 ///   (feature `redis`).
 /// - Bounded: when [`capacity`](MemoryStore::with_capacity) live entries exist, new keys are
-///   refused with [`StoreError::Full`] (after sweeping expired entries); live flows are never
-///   evicted silently.
+///   refused with [`StoreError::Full`] (after sweeping expired entries), or, for a store made
+///   [`evicting_oldest`](MemoryStore::evicting_oldest), the oldest entry makes room.
 /// - Expired entries are invisible at once and removed opportunistically (every 1024 writes, and
 ///   whenever the store is full).
 /// - Expiry follows a [`Clock`](crate::clock::Clock), so tests can move time by hand with
@@ -54,6 +54,8 @@ pub struct MemoryStore {
 struct Inner {
     state: Mutex<State>,
     capacity: usize,
+    /// When full: evict the oldest entry (`true`) or refuse the new one (`false`).
+    evict_oldest: bool,
     clock: SharedClock,
 }
 
@@ -61,12 +63,17 @@ struct Inner {
 struct State {
     entries: HashMap<String, Entry>,
     writes: u64,
+    /// Keys in insertion order with the sequence number they were inserted under (an entry
+    /// removed or re-inserted since leaves a stale pair, skipped and compacted lazily).
+    order: VecDeque<(u64, String)>,
+    next_seq: u64,
 }
 
 struct Entry {
     value: Vec<u8>,
     version: u64,
     expires_at: OffsetDateTime,
+    seq: u64,
 }
 
 impl Entry {
@@ -94,7 +101,26 @@ impl MemoryStore {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 capacity,
+                evict_oldest: false,
                 clock: Arc::new(SystemClock),
+            }),
+        }
+    }
+
+    /// The same store, making room when full by evicting its oldest entry (after sweeping
+    /// expired ones) instead of refusing the new one: for unauthenticated, short-lived state
+    /// (prepared flows, pending code verifications), which a flood must not be able to pin so
+    /// that nobody else can start a flow.
+    ///
+    /// Meant for construction time, like [`with_clock`](Self::with_clock).
+    pub fn evicting_oldest(self) -> Self {
+        let state = std::mem::take(&mut *self.inner.lock());
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                capacity: self.inner.capacity,
+                evict_oldest: true,
+                clock: self.inner.clock.clone(),
             }),
         }
     }
@@ -109,6 +135,7 @@ impl MemoryStore {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
                 capacity: self.inner.capacity,
+                evict_oldest: self.inner.evict_oldest,
                 clock,
             }),
         }
@@ -172,6 +199,57 @@ impl State {
     fn live(&self, key: &str, now: OffsetDateTime) -> Option<&Entry> {
         self.entries.get(key).filter(|entry| entry.is_live(now))
     }
+
+    /// Makes room for a new `key`: nothing to do below `capacity`; else expired entries are
+    /// swept, and if still full the oldest entry is evicted (`evict_oldest`) or the new key is
+    /// refused with [`StoreError::Full`].
+    fn make_room(
+        &mut self,
+        key: &str,
+        capacity: usize,
+        evict_oldest: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if self.entries.contains_key(key) || self.entries.len() < capacity {
+            return Ok(());
+        }
+        self.sweep(now);
+        while self.entries.len() >= capacity {
+            if !evict_oldest {
+                return Err(StoreError::Full);
+            }
+            let Some((seq, oldest)) = self.order.pop_front() else {
+                return Err(StoreError::Full);
+            };
+            if self.entries.get(&oldest).is_some_and(|e| e.seq == seq) {
+                self.entries.remove(&oldest);
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts (or replaces) `key` as the newest entry.
+    fn insert(&mut self, key: &str, value: Vec<u8>, expires_at: OffsetDateTime) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.entries.insert(
+            key.to_owned(),
+            Entry {
+                value,
+                version: 1,
+                expires_at,
+                seq,
+            },
+        );
+        self.order.push_back((seq, key.to_owned()));
+        // Stale pairs (entries taken, deleted or swept) are dropped once they outnumber the
+        // live ones, so the queue stays within twice the map.
+        if self.order.len() > 2 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.order
+                .retain(|(seq, key)| entries.get(key).is_some_and(|e| e.seq == *seq));
+        }
+    }
 }
 
 /// The instant `ttl` after `now`; a zero TTL counts as one millisecond (as in Redis, where
@@ -196,20 +274,8 @@ impl Store for MemoryStore {
         if state.live(key, now).is_some() {
             return Ok(false);
         }
-        if !state.entries.contains_key(key) && state.entries.len() >= self.inner.capacity {
-            state.sweep(now);
-            if state.entries.len() >= self.inner.capacity {
-                return Err(StoreError::Full);
-            }
-        }
-        state.entries.insert(
-            key.to_owned(),
-            Entry {
-                value: value.to_vec(),
-                version: 1,
-                expires_at: deadline(now, ttl),
-            },
-        );
+        state.make_room(key, self.inner.capacity, self.inner.evict_oldest, now)?;
+        state.insert(key, value.to_vec(), deadline(now, ttl));
         state.note_write(now);
         Ok(true)
     }
@@ -284,20 +350,8 @@ impl Store for MemoryStore {
         if max == 0 {
             return Ok(None);
         }
-        if !state.entries.contains_key(key) && state.entries.len() >= self.inner.capacity {
-            state.sweep(now);
-            if state.entries.len() >= self.inner.capacity {
-                return Err(StoreError::Full);
-            }
-        }
-        state.entries.insert(
-            key.to_owned(),
-            Entry {
-                value: 1u64.to_be_bytes().to_vec(),
-                version: 1,
-                expires_at: deadline(now, ttl),
-            },
-        );
+        state.make_room(key, self.inner.capacity, self.inner.evict_oldest, now)?;
+        state.insert(key, 1u64.to_be_bytes().to_vec(), deadline(now, ttl));
         state.note_write(now);
         Ok(Some(1))
     }
@@ -325,6 +379,42 @@ mod tests {
         clock.advance(time::Duration::seconds(10));
         assert!(store.create("c", b"3", ttl).await.unwrap());
         assert_eq!(store.len(), 1, "expired a and b swept when full");
+    }
+
+    #[tokio::test]
+    async fn an_evicting_store_drops_its_oldest_entry_when_full() {
+        let store = MemoryStore::with_capacity(3).evicting_oldest();
+        let ttl = Duration::from_secs(60);
+        for key in ["a", "b", "c"] {
+            assert!(store.create(key, b"v", ttl).await.unwrap());
+        }
+        // A CAS does not make "a" younger; taking "b" frees a place.
+        assert!(store.compare_and_set("a", 1, b"w", ttl).await.unwrap());
+        assert!(store.create("d", b"v", ttl).await.unwrap());
+        assert!(store.load("a").await.unwrap().is_none(), "the oldest went");
+        assert!(store.take("b").await.unwrap().is_some());
+        assert!(store.create("e", b"v", ttl).await.unwrap());
+        assert!(store.load("c").await.unwrap().is_some(), "room without eviction");
+        assert!(store.create("f", b"v", ttl).await.unwrap());
+        assert!(store.load("c").await.unwrap().is_none());
+        for key in ["d", "e", "f"] {
+            assert!(store.load(key).await.unwrap().is_some(), "{key}");
+        }
+        assert_eq!(store.len(), 3);
+        // Many churned keys: the order queue stays bounded.
+        for i in 0..10_000 {
+            let key = format!("k{i}");
+            assert!(store.create(&key, b"v", ttl).await.unwrap());
+            store.take(&key).await.unwrap();
+        }
+        assert!(store.inner.lock().order.len() <= 2 * 3 + 64 + 1);
+        // The default store still refuses instead.
+        let refusing = MemoryStore::with_capacity(1);
+        assert!(refusing.create("x", b"v", ttl).await.unwrap());
+        assert!(matches!(
+            refusing.create("y", b"v", ttl).await,
+            Err(StoreError::Full)
+        ));
     }
 
     #[tokio::test]
