@@ -156,6 +156,15 @@
     el.querySelector(".level").textContent = text;
     el.querySelector(".detail").textContent = detail;
   }
+  // A verification the risk policy refused (403 RISK_POLICY_DENIED, the signals in the body): the
+  // same result card on every path, Magical Auth or code.
+  function showDenied(body, strategy) {
+    showResult(body, strategy, "denied",
+      "The number was verified, but its signals are too risky for this app's policy: no session was started.");
+  }
+  function isDenial(error) {
+    return !!(error && error.code === "RISK_POLICY_DENIED" && error.body && error.body.phone_number);
+  }
   function showResult(body, strategy, decision, message) {
     $("result-phone").textContent = formatPhone(body.phone_number);
     $("result-phone").setAttribute("data-e164", body.phone_number || "");
@@ -260,9 +269,8 @@
       }
     }, function (error) {
       if (id !== flow) return;
-      if (error && error.code === "RISK_POLICY_DENIED" && error.body && error.body.phone_number) {
-        showResult(error.body, strategy, "denied",
-          "The number was verified, but its signals are too risky for this app's policy: no session was started.");
+      if (isDenial(error)) {
+        showDenied(error.body, strategy);
       } else {
         showError(error);
         if (error && FALLBACK_CODES[error.code] && phoneNumber) offerFallback(phoneNumber);
@@ -414,6 +422,17 @@
     reveal("code-box");
   }
 
+  // A code or carrier check the risk policy refused (e.g. a SIM swapped hours ago): the result
+  // card, as for Magical Auth; the verification is used up, so the code panel goes.
+  function codeDenied(answer, strategy) {
+    if (!isDenial({ code: answer.body && answer.body.code, body: answer.body })) return false;
+    hideFallback();
+    $("error").hidden = true;
+    showDenied(answer.body, strategy);
+    refreshSession(false);
+    return true;
+  }
+
   function verified(body, how) {
     hideFallback();
     $("error").hidden = true;
@@ -440,6 +459,7 @@
         return verified(answer.body, fb.channel === "EMAIL"
           ? "The code sent by e-mail was right." : "The code sent by SMS was right.");
       }
+      if (codeDenied(answer, fb.channel === "EMAIL" ? "email" : "sms")) return;
       if (answer.status === 401 && answer.body.code === "INVALID_CODE") {
         var left = answer.body.attempts_left;
         $("attempts").textContent = typeof left === "number"
@@ -467,6 +487,7 @@
       return postJson("/magic-auth/verify", { token: token });
     }).then(function (answer) {
       if (answer.status === 200) return verified(answer.body, "The carrier confirmed the number.");
+      if (codeDenied(answer, "magic")) return;
       fbStatus(failureText(answer), "bad");
     }, function (e) {
       fbStatus(e && e.carrier === 403

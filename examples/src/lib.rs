@@ -57,7 +57,16 @@ impl fmt::Debug for DemoConfig {
             .field("port", &self.port)
             .field("sandbox_port", &self.sandbox_port)
             .field("glide", &self.glide)
-            .field("redis", &self.redis.as_ref().map(|t| if t.is_cluster() { "[cluster]" } else { "[node]" }))
+            .field(
+                "redis",
+                &self.redis.as_ref().map(|t| {
+                    if t.is_cluster() {
+                        "[cluster]"
+                    } else {
+                        "[node]"
+                    }
+                }),
+            )
             .field("public_url", &self.public_url)
             .finish()
     }

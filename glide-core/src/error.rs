@@ -56,6 +56,16 @@ pub enum Error {
     /// An HTTP request to one of our routes was refused before any flow logic ran.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// A check that must pass before a session is issued (the SIM-swap check of the code-based
+    /// flows) could not be made: 503 with an opaque body, whatever Glide answered.
+    #[error("the {check} check failed")]
+    CheckFailed {
+        /// Which check (`SIM swap`).
+        check: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
     /// Too many attempts; try again after the given delay.
     #[error("rate limit exceeded")]
     RateLimited {
@@ -87,7 +97,7 @@ impl Error {
             // Glide refusing *our* credentials is our outage, not the user's fault.
             Self::Api(api) if api.status >= 500 || api.status == 401 => "SERVICE_UNAVAILABLE",
             Self::Api(api) => &api.code,
-            Self::Transport(_) | Self::Store(_) => "SERVICE_UNAVAILABLE",
+            Self::Transport(_) | Self::Store(_) | Self::CheckFailed { .. } => "SERVICE_UNAVAILABLE",
             Self::Decode { .. } => "BAD_GATEWAY",
             Self::Flow(e) => e.code(),
             Self::Binding(e) => e.code(),
@@ -103,7 +113,7 @@ impl Error {
             Self::Validation { .. } => 400,
             Self::Api(api) if api.status >= 500 || api.status == 401 => 503,
             Self::Api(api) => api.status,
-            Self::Transport(_) | Self::Store(_) => 503,
+            Self::Transport(_) | Self::Store(_) | Self::CheckFailed { .. } => 503,
             Self::Decode { .. } => 502,
             Self::Flow(e) => e.http_status(),
             Self::Binding(e) => e.http_status(),
@@ -131,7 +141,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api(api) => api.is_retryable(),
-            Self::Transport(_) | Self::Store(_) | Self::RateLimited { .. } => true,
+            Self::Transport(_)
+            | Self::Store(_)
+            | Self::RateLimited { .. }
+            | Self::CheckFailed { .. } => true,
             _ => false,
         }
     }
@@ -431,6 +444,13 @@ mod tests {
         let e = Error::from(ApiError::new(401, "UNAUTHORIZED", "bad client secret"));
         assert_eq!((e.code(), e.http_status()), ("SERVICE_UNAVAILABLE", 503));
         assert!(!e.public_message().contains("secret"));
+        let e = Error::CheckFailed {
+            check: "SIM swap",
+            source: Box::new(ApiError::new(429, "RATE_LIMITED", "slow down, client 42").into()),
+        };
+        assert_eq!((e.code(), e.http_status()), ("SERVICE_UNAVAILABLE", 503));
+        assert!(!e.public_message().contains("42"));
+        assert_eq!(e.retry_after(), None);
         let e = Error::from(ApiError::new(422, "BROWSER_MISMATCH", "Browser mismatch"));
         assert_eq!((e.code(), e.http_status()), ("BROWSER_MISMATCH", 422));
         assert_eq!(e.public_message(), "Browser mismatch");

@@ -23,6 +23,15 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(|builder| builder).await
+}
+
+/// A world whose engine is configured further by `configure`.
+async fn world_with(
+    configure: impl FnOnce(
+        glide_core::endpoint::GlideAuthBuilder,
+    ) -> glide_core::endpoint::GlideAuthBuilder,
+) -> World {
     let sandbox = Sandbox::start(
         SandboxConfig::default()
             .with_port(0)
@@ -34,13 +43,15 @@ async fn world() -> World {
         .base_url(sandbox.base_url().as_str())
         .build()
         .expect("client builds");
-    let auth = GlideAuth::builder(glide)
-        .insecure_dev_cookies(true)
-        .rate_limits(RateLimitConfig::disabled())
-        .number_verify_callback_url(CALLBACK)
-        .legacy_return_path("/welcome")
-        .build()
-        .expect("engine builds");
+    let auth = configure(
+        GlideAuth::builder(glide)
+            .insecure_dev_cookies(true)
+            .rate_limits(RateLimitConfig::disabled())
+            .number_verify_callback_url(CALLBACK)
+            .legacy_return_path("/welcome"),
+    )
+    .build()
+    .expect("engine builds");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -568,4 +579,156 @@ async fn control_otp(w: &World, body: Value) -> Value {
         .await
         .unwrap();
     serde_json::from_str(&text).unwrap()
+}
+
+/// How many CIBA requests (`/oauth2/backchannel-authentication`) the sandbox has received.
+fn ciba_requests(w: &World) -> usize {
+    w.sandbox
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth2/backchannel-authentication")
+        .count()
+}
+
+/// A verified session's `VerifiedPhone`, from the response's session cookie.
+async fn session_phone(w: &World, response: &EndpointResponse) -> glide_core::VerifiedPhone {
+    let session = cookie_pair(response, "glide_session=").expect("verified session");
+    w.auth
+        .request_context([session.as_bytes()])
+        .verified_phone()
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sim_swap_check_once_per_verification_and_high_risk_is_denied() {
+    let w = world().await;
+    // +15555550106: never swapped. A wrong code and a refused one ask nothing; the right one
+    // asks once, and the session carries the signal.
+    let (_, _, response) = start(&w, "+15555550106", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550106").await;
+    let (status, _, _) = verify(&w, &wrong(&code), &legacy).await;
+    assert_eq!(status, 401);
+    assert_eq!(ciba_requests(&w), 0, "no check on a wrong code");
+    let (status, body, response) = verify(&w, &code, &legacy).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sim_swap"]["risk_level"], "RISK_LEVEL_LOW", "{body}");
+    assert_eq!(ciba_requests(&w), 1, "one check per verification");
+    let phone = session_phone(&w, &response).await;
+    let signal = phone.sim_swap.expect("the signal is filled");
+    assert!(signal.checked);
+    assert_eq!(signal.risk_level, Some(glide_core::RiskLevel::Low));
+    assert!(signal.checked_at.is_some());
+
+    // +15555550109: swapped 2 hours ago. The right code is denied with the signal, no session,
+    // the verification is consumed (its cookie removed; the same code cannot be tried again).
+    let (status, _, response) = start(&w, "+15555550109", "").await;
+    assert_eq!(status, 200);
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550109").await;
+    let (status, body, response) = verify(&w, &code, &legacy).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("RISK_POLICY_DENIED")),
+        "{body}"
+    );
+    assert_eq!(body["phone_number"], "+15555550109", "{body}");
+    assert_eq!(body["sim_swap"]["checked"], true, "{body}");
+    assert_eq!(body["sim_swap"]["risk_level"], "RISK_LEVEL_HIGH", "{body}");
+    assert_eq!(body["sim_swap"]["age_band"], "0-4 hours", "{body}");
+    assert!(cookie_pair(&response, "glide_session=").is_none());
+    assert!(response.headers.iter().any(|(n, v)| n == "set-cookie"
+        && v.starts_with("glide_legacy=")
+        && v.contains("Max-Age=0")));
+    assert_eq!(ciba_requests(&w), 2);
+    let (status, body, _) = verify(&w, &code, &legacy).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_NOT_FOUND"))
+    );
+    assert_eq!(ciba_requests(&w), 2, "a consumed verification asks nothing");
+}
+
+#[tokio::test]
+async fn sim_swap_check_failure_fails_closed_by_default_or_open_when_chosen() {
+    use glide_core::endpoint::SimSwapFailure;
+    use glide_sandbox::Fault;
+    for on_failure in [None, Some(SimSwapFailure::Open)] {
+        let w = world_with(|builder| match on_failure {
+            Some(mode) => builder.sim_swap_on_failure(mode),
+            None => builder,
+        })
+        .await;
+        let (_, _, response) = start(&w, "+15555550109", "").await;
+        let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+        let code = otp(&w, "+15555550109").await;
+        w.sandbox
+            .control()
+            .add_fault(Fault::status("/oauth2/backchannel-authentication", 500));
+        let (status, body, response) = verify(&w, &code, &legacy).await;
+        if on_failure.is_none() {
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (503, Some("SERVICE_UNAVAILABLE")),
+                "{body}"
+            );
+            assert_eq!(
+                body.as_object().map(|o| o.len()),
+                Some(3),
+                "opaque body: {body}"
+            );
+            assert!(cookie_pair(&response, "glide_session=").is_none());
+        } else {
+            assert_eq!(status, 200, "{body}");
+            let phone = session_phone(&w, &response).await;
+            let signal = phone.sim_swap.expect("the failed check is recorded");
+            assert!(!signal.checked);
+            assert_eq!(signal.reason.as_deref(), Some("check_failed"));
+            assert_eq!(signal.risk_level, None);
+        }
+    }
+}
+
+#[tokio::test]
+async fn sim_swap_check_switched_off_is_skipped_not_faked() {
+    let w = world_with(|builder| builder.sim_swap_check(false)).await;
+    let (_, _, response) = start(&w, "+15555550109", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550109").await;
+    let (status, body, response) = verify(&w, &code, &legacy).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("sim_swap").is_none(), "{body}");
+    assert_eq!(session_phone(&w, &response).await.sim_swap, None);
+    assert_eq!(ciba_requests(&w), 0);
+}
+
+#[tokio::test]
+async fn sim_swap_risk_mapping_is_configurable_and_number_verify_denial_redirects() {
+    use glide_core::legacy::SimSwapRiskMapping;
+    use std::time::Duration;
+    // Within the default 72 h nothing is high for this app: a 2 h old swap is medium.
+    let lenient = SimSwapRiskMapping::new().high_below(Duration::from_secs(3600));
+    let w = world_with(|builder| builder.sim_swap_risk_mapping(lenient)).await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550101").await;
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(
+        (status, response.header("location")),
+        (302, Some("/welcome"))
+    );
+    let signal = session_phone(&w, &response).await.sim_swap.unwrap();
+    assert_eq!(signal.risk_level, Some(glide_core::RiskLevel::Medium));
+
+    // The default mapping: the same number is denied, to the failure return path.
+    let w = world().await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550101").await;
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        response.header("location"),
+        Some("/welcome?verification=failed")
+    );
+    assert!(cookie_pair(&response, "glide_session=").is_none());
 }

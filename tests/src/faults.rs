@@ -17,12 +17,18 @@
 //!    during the step: retries only where the retry rules allow them;
 //! 5. clears the faults and runs the flow again, fresh, in the same engine: it succeeds
 //!    (recovery without a restart).
+//!
+//! The three calls of the SIM-swap check that precedes a code-based session (the CIBA request,
+//! the CIBA token grant, `retrieve-date`) are reached through a legacy carrier verification;
+//! every case runs twice on them: with the default fail-closed check ([`run_case`]: any failure
+//! is an opaque 503 and no session) and with fail-open ([`run_case_fail_open`]: the session is
+//! issued, its signal `checked: false`, `reason: "check_failed"`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use glide_core::api::{Glide, GlideBuilder, RetryPolicy};
-use glide_core::endpoint::{GlideAuth, GlideAuthBuilder};
+use glide_core::endpoint::{GlideAuth, GlideAuthBuilder, SimSwapFailure};
 use glide_sandbox::{Fault, Sandbox, SandboxConfig};
 use serde_json::json;
 
@@ -53,8 +59,10 @@ const WARM_UP: &str = "+15555550113";
 
 /// The token endpoint of Magical Auth.
 pub const TOKEN_PATH: &str = "/oauth2-cc/token";
-/// The legacy token endpoint.
+/// The legacy token endpoint (client credentials, and the CIBA grant).
 pub const LEGACY_TOKEN_PATH: &str = "/oauth2/token";
+/// The CIBA request of the SIM-swap check.
+pub const CIBA_PATH: &str = "/oauth2/backchannel-authentication";
 
 /// The public sentence of a 503 (the engine's fixed text).
 pub const UNAVAILABLE_MESSAGE: &str =
@@ -86,11 +94,20 @@ pub enum Endpoint {
     LegacyStart,
     /// `POST /magic-auth/verification/check` (route `magic-auth/verify`).
     LegacyCheck,
+    /// `POST /oauth2/backchannel-authentication`: the CIBA request of the SIM-swap check after
+    /// a right legacy verification (route `magic-auth/verify`).
+    CibaRequest,
+    /// `POST /oauth2/token` with the CIBA grant, in the same check (the client-credentials token
+    /// already cached).
+    CibaToken,
+    /// `POST /sim-swap/retrieve-date`, in the same check (the number's CIBA token already
+    /// cached).
+    SimSwapRetrieveDate,
 }
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 13] = [
         Self::Token,
         Self::Prepare,
         Self::VerifyPhoneNumber,
@@ -101,6 +118,9 @@ impl Endpoint {
         Self::LegacyToken,
         Self::LegacyStart,
         Self::LegacyCheck,
+        Self::CibaRequest,
+        Self::CibaToken,
+        Self::SimSwapRetrieveDate,
     ];
 
     /// The sandbox path, `key` being the flow's session key (for [`Endpoint::Status`]).
@@ -116,6 +136,9 @@ impl Endpoint {
             Self::LegacyToken => LEGACY_TOKEN_PATH.to_owned(),
             Self::LegacyStart => "/magic-auth/verification/start".to_owned(),
             Self::LegacyCheck => "/magic-auth/verification/check".to_owned(),
+            Self::CibaRequest => CIBA_PATH.to_owned(),
+            Self::CibaToken => LEGACY_TOKEN_PATH.to_owned(),
+            Self::SimSwapRetrieveDate => "/sim-swap/retrieve-date".to_owned(),
         }
     }
 
@@ -124,12 +147,24 @@ impl Endpoint {
         matches!(
             self,
             Self::LegacyToken | Self::LegacyStart | Self::LegacyCheck
+        ) || self.is_sim_swap_check()
+    }
+
+    /// Whether the endpoint is a token endpoint (the CIBA request and grant are: their calls are
+    /// the faulted path's).
+    pub fn is_token(self) -> bool {
+        matches!(
+            self,
+            Self::Token | Self::LegacyToken | Self::CibaRequest | Self::CibaToken
         )
     }
 
-    /// Whether the endpoint is a token endpoint.
-    pub fn is_token(self) -> bool {
-        matches!(self, Self::Token | Self::LegacyToken)
+    /// Whether the call belongs to the SIM-swap check before a code-based session.
+    pub fn is_sim_swap_check(self) -> bool {
+        matches!(
+            self,
+            Self::CibaRequest | Self::CibaToken | Self::SimSwapRetrieveDate
+        )
     }
 
     /// The token endpoint of the client making the call.
@@ -260,6 +295,22 @@ const RATE_LIMITED: Outcome = Outcome::Error {
 /// - An answer the client cannot read is not a success, on `complete` too (Glide answers
 ///   `200 {"status":"completed"}` or `204`; a 200 whose body is not JSON is a 502).
 pub fn expectation(endpoint: Endpoint, case: FaultCase) -> Option<Expectation> {
+    expectation_with(endpoint, case, SimSwapFailure::Closed)
+}
+
+/// [`expectation`] for an engine whose SIM-swap check fails as `on_failure` says. On the
+/// check's calls (the retry rules of the legacy client apply to them as to any legacy call):
+///
+/// - every failure of the check, a 429 and a malformed answer included, is an opaque 503
+///   `SERVICE_UNAVAILABLE` under fail-closed and a success (a session whose signal says
+///   `check_failed`) under fail-open;
+/// - a 401 on the CIBA request or grant is a refused token: a failure (one call); a 401 on
+///   `retrieve-date` drops the subscriber token and runs CIBA again once (one more grant).
+pub fn expectation_with(
+    endpoint: Endpoint,
+    case: FaultCase,
+    on_failure: SimSwapFailure,
+) -> Option<Expectation> {
     let once = |outcome| Expectation {
         outcome,
         calls: 1,
@@ -281,6 +332,9 @@ pub fn expectation(endpoint: Endpoint, case: FaultCase) -> Option<Expectation> {
             token_refreshes: 0,
         },
         FaultCase::RateLimited429 => once(RATE_LIMITED),
+        FaultCase::Unauthorized401 if endpoint.is_sim_swap_check() && endpoint.is_token() => {
+            once(UNAVAILABLE)
+        }
         FaultCase::Unauthorized401 if endpoint.is_token() => return None,
         FaultCase::Unauthorized401 => Expectation {
             outcome: Outcome::Success,
@@ -294,6 +348,17 @@ pub fn expectation(endpoint: Endpoint, case: FaultCase) -> Option<Expectation> {
         Endpoint::ReportInvocation => Expectation {
             outcome: Outcome::Success,
             ..expectation
+        },
+        endpoint if endpoint.is_sim_swap_check() => match (expectation.outcome, on_failure) {
+            (Outcome::Success, _) => expectation,
+            (Outcome::Error { .. }, SimSwapFailure::Open) => Expectation {
+                outcome: Outcome::Success,
+                ..expectation
+            },
+            (Outcome::Error { .. }, _) => Expectation {
+                outcome: UNAVAILABLE,
+                ..expectation
+            },
         },
         _ => expectation,
     })
@@ -552,7 +617,18 @@ async fn set_up(w: &World, endpoint: Endpoint) -> Setup {
             legacy_started(w, &w.other, WARM_UP).await;
             Setup::None
         }
-        Endpoint::LegacyCheck => Setup::LegacyStarted {
+        Endpoint::LegacyCheck | Endpoint::SimSwapRetrieveDate => {
+            // The number's SIM-swap token is cached, so that the step's only calls to the token
+            // endpoint are the ones the case makes.
+            let warm = legacy_started(w, &w.other, FAULTED).await;
+            legacy_verify(&w.other, &warm)
+                .await
+                .assert_status(200, &w.ctx("warm-up verification"));
+            Setup::LegacyStarted {
+                token: legacy_started(w, b, FAULTED).await,
+            }
+        }
+        Endpoint::CibaRequest | Endpoint::CibaToken => Setup::LegacyStarted {
             token: legacy_started(w, b, FAULTED).await,
         },
     }
@@ -600,14 +676,26 @@ async fn step(w: &World, endpoint: Endpoint, setup: &Setup) -> Reply {
                 .await
         }
         (Endpoint::LegacyToken | Endpoint::LegacyStart, _) => legacy_start(b, FAULTED).await,
-        (Endpoint::LegacyCheck, Setup::LegacyStarted { token }) => legacy_verify(b, token).await,
+        (
+            Endpoint::LegacyCheck
+            | Endpoint::CibaRequest
+            | Endpoint::CibaToken
+            | Endpoint::SimSwapRetrieveDate,
+            Setup::LegacyStarted { token },
+        ) => legacy_verify(b, token).await,
         (endpoint, _) => unreachable!("no set-up for {endpoint:?}"),
     }
 }
 
 /// After a successful step: the step's own success answer, and the flow it belongs to finishes
 /// (a verified session where the flow issues one).
-async fn finish_success(w: &World, endpoint: Endpoint, setup: &Setup, reply: &Reply) {
+async fn finish_success(
+    w: &World,
+    endpoint: Endpoint,
+    setup: &Setup,
+    reply: &Reply,
+    checked: bool,
+) {
     let b = &w.browser;
     let what = format!("{endpoint:?} after a transparent fault");
     match (endpoint, setup) {
@@ -672,6 +760,23 @@ async fn finish_success(w: &World, endpoint: Endpoint, setup: &Setup, reply: &Re
             assert_session(w, b, &verified, FAULTED, "legacy verify of that start").await;
         }
         (Endpoint::LegacyCheck, _) => assert_session(w, b, reply, FAULTED, &what).await,
+        (endpoint, _) if endpoint.is_sim_swap_check() => {
+            assert_session(w, b, reply, FAULTED, &what).await;
+            let me = w.me(b).await.json();
+            let signal = &me["sim_swap"];
+            if checked {
+                assert_eq!(signal["checked"], true, "{}: {me}", w.ctx(&what));
+                assert_eq!(
+                    signal["risk_level"],
+                    "RISK_LEVEL_LOW",
+                    "{}: {me}",
+                    w.ctx(&what)
+                );
+            } else {
+                assert_eq!(signal["checked"], false, "{}: {me}", w.ctx(&what));
+                assert_eq!(signal["reason"], "check_failed", "{}: {me}", w.ctx(&what));
+            }
+        }
         (endpoint, _) => unreachable!("no set-up for {endpoint:?}"),
     }
 }
@@ -717,7 +822,7 @@ async fn recover(w: &World, endpoint: Endpoint, setup: &Setup) {
                 .to_owned();
             assert_session(w, b, &processed, &phone, "recovery").await;
         }
-        (Endpoint::LegacyToken | Endpoint::LegacyStart | Endpoint::LegacyCheck, _) => {
+        (endpoint, _) if endpoint.is_legacy() => {
             let token = legacy_started(w, b, RECOVERY).await;
             let verified = legacy_verify(b, &token).await;
             assert_session(w, b, &verified, RECOVERY, "recovery").await;
@@ -734,13 +839,34 @@ async fn recover(w: &World, endpoint: Endpoint, setup: &Setup) {
 /// endpoint and the case when the engine misbehaves; panics too when the case does not apply
 /// ([`expectation`] is `None`).
 pub async fn run_case(adapter: &'static dyn Adapter, endpoint: Endpoint, case: FaultCase) {
-    let expected = expectation(endpoint, case)
+    run(adapter, endpoint, case, SimSwapFailure::Closed).await;
+}
+
+/// [`run_case`] on an engine whose SIM-swap check fails open: on the check's calls, a failure
+/// issues the session with `sim_swap: {checked: false, reason: "check_failed"}`.
+pub async fn run_case_fail_open(
+    adapter: &'static dyn Adapter,
+    endpoint: Endpoint,
+    case: FaultCase,
+) {
+    run(adapter, endpoint, case, SimSwapFailure::Open).await;
+}
+
+async fn run(
+    adapter: &'static dyn Adapter,
+    endpoint: Endpoint,
+    case: FaultCase,
+    on_failure: SimSwapFailure,
+) {
+    let expected = expectation_with(endpoint, case, on_failure)
         .unwrap_or_else(|| panic!("{case:?} does not apply to {endpoint:?}"));
-    let w = start_world(adapter, |b| b).await;
+    let fails_closed = expectation_with(endpoint, case, SimSwapFailure::Closed)
+        .is_some_and(|e| e.outcome != Outcome::Success);
+    let w = start_world(adapter, |b| b.sim_swap_on_failure(on_failure)).await;
     let setup = set_up(&w, endpoint).await;
     let path = endpoint.path(session_key(&setup));
     let token_path = endpoint.token_path();
-    let what = format!("{endpoint:?} × {case:?}");
+    let what = format!("{endpoint:?} × {case:?} ({on_failure:?})");
 
     let before = (calls(&w, &path), calls(&w, token_path));
     w.sandbox.control().add_fault(case.fault(&path));
@@ -785,9 +911,10 @@ pub async fn run_case(adapter: &'static dyn Adapter, endpoint: Endpoint, case: F
                 None if status == 503 => {}
                 None => assert_eq!(header, None, "{}: Retry-After", w.ctx(&what)),
             }
-            if matches!(endpoint, Endpoint::Token | Endpoint::Prepare)
-                || endpoint.is_legacy() && endpoint != Endpoint::LegacyCheck
-            {
+            if matches!(
+                endpoint,
+                Endpoint::Token | Endpoint::Prepare | Endpoint::LegacyToken | Endpoint::LegacyStart
+            ) {
                 assert!(
                     reply.set_cookies().is_empty(),
                     "{}: a failed start sets no cookie: {:?}",
@@ -802,7 +929,10 @@ pub async fn run_case(adapter: &'static dyn Adapter, endpoint: Endpoint, case: F
             assert_eq!(reply.json(), json!({ "success": true }), "{}", w.ctx(&what));
             assert_no_session(&w, &w.browser, &reply, &what).await;
         }
-        Outcome::Success => finish_success(&w, endpoint, &setup, &reply).await,
+        Outcome::Success => {
+            let checked = !(fails_closed && on_failure == SimSwapFailure::Open);
+            finish_success(&w, endpoint, &setup, &reply, checked).await;
+        }
     }
 
     recover(&w, endpoint, &setup).await;

@@ -12,7 +12,9 @@
 //! Link completed in another browser (the "open in your default browser" guidance); Desktop (QR
 //! page opened by a second browser, the phone; the desktop tab finishing by itself); the risk
 //! denial (`+15555550101`); a carrier that is not eligible (`+15555550106`), then its SMS code
-//! fallback (a wrong code, then the right one from the sandbox inbox); logout.
+//! fallback (a wrong code, then the right one from the sandbox inbox); the SIM-swap denial of a
+//! code (`+15555550109`: not eligible, so the SMS code, denied on its SIM swapped 2 hours ago,
+//! shown like the Magical Auth denial); logout.
 
 use glide_tests::browser::{
     ChromeDriver, Demo, DemoApp, Session, SessionOptions, ANDROID_UA, IPHONE_UA,
@@ -27,6 +29,10 @@ const SIM_SWAP_NUMBER: &str = "+15555550101";
 const NOT_ELIGIBLE_NUMBER: &str = "+15555550106";
 /// [`NOT_ELIGIBLE_NUMBER`] as the page formats it.
 const NOT_ELIGIBLE_SHOWN: &str = "+1 555 555 0106";
+/// Not eligible for Magical Auth (codes instead) and its SIM changed 2 hours ago.
+const SWAPPED_NOT_ELIGIBLE_NUMBER: &str = "+15555550109";
+/// [`SWAPPED_NOT_ELIGIBLE_NUMBER`] as the page formats it.
+const SWAPPED_NOT_ELIGIBLE_SHOWN: &str = "+1 555 555 0109";
 
 /// Runs each flow against both demos: `axum::<flow>` and `actix::<flow>`.
 macro_rules! against_both_demos {
@@ -57,6 +63,7 @@ against_both_demos!(
     desktop,
     risk_denied,
     carrier_not_eligible,
+    sim_swap_code_denied,
     logout,
 );
 
@@ -482,6 +489,76 @@ async fn carrier_not_eligible(demo: Demo) {
     android.scroll_into_view("#result").await;
     android
         .save_screenshot(&format!("{}-sms-fallback", demo.name()))
+        .await;
+}
+
+/// `+15555550109`: not eligible for Magical Auth, so the page offers a code; the right SMS code
+/// is then denied because the SIM changed 2 hours ago: the result card shows "Denied by risk
+/// policy" with the SIM-swap signal (high, 0-4 hours), exactly like the Magical Auth denial, the
+/// code panel is gone, and no session starts.
+async fn sim_swap_code_denied(demo: Demo) {
+    let Some((driver, app)) = setup(demo) else {
+        return;
+    };
+    let android = driver
+        .new_session(SessionOptions::with_user_agent(ANDROID_UA))
+        .await;
+    open_demo(&android, &app).await;
+    start_flow(&android, SWAPPED_NOT_ELIGIBLE_NUMBER, "#btn-ts43").await;
+    let outcome = wait_for_outcome(&android).await;
+    assert_eq!(outcome["kind"], "error", "{outcome}");
+    assert_eq!(outcome["title"], "Carrier not eligible", "{outcome}");
+    android.wait_for_element("#fallback").await;
+    assert_eq!(
+        android.text("#fallback-phone").await,
+        SWAPPED_NOT_ELIGIBLE_SHOWN
+    );
+
+    android.click("#fallback-sms").await;
+    android.wait_for_element("#code-box").await;
+    android
+        .wait_for_text("#fallback-status", "Code sent.")
+        .await;
+    let code = sandbox_otp(&app, SWAPPED_NOT_ELIGIBLE_NUMBER).await;
+    android.type_into("#code", &code).await;
+    android.click("#code-submit").await;
+    android
+        .wait_until(
+            "the risk-denied result to replace the code panel",
+            "return !document.getElementById('result').hidden && \
+             document.getElementById('error').hidden && \
+             document.getElementById('fallback').hidden;",
+        )
+        .await;
+    let outcome = wait_for_outcome(&android).await;
+    assert_eq!(outcome["kind"], "result", "{outcome}");
+    assert_eq!(outcome["decision"], "denied", "{outcome}");
+    assert_eq!(
+        outcome["decisionText"], "Denied by risk policy",
+        "{outcome}"
+    );
+    assert_eq!(outcome["e164"], SWAPPED_NOT_ELIGIBLE_NUMBER, "{outcome}");
+    assert!(
+        outcome["strategy"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SMS code"),
+        "{outcome}"
+    );
+    assert_eq!(outcome["sim"], "high", "SIM-swap signal shown: {outcome}");
+    let sim_detail = android.text("#result-sim .detail").await;
+    assert!(
+        sim_detail.contains("0-4 hours"),
+        "the swap's age is shown: {sim_detail:?}"
+    );
+    let me = me(&android).await;
+    assert_eq!(me.0, 401, "a denied code starts no session: {me:?}");
+    assert_eq!(me.1["code"], "NOT_VERIFIED");
+    android.wait_for_text("#session-text", "Not verified").await;
+
+    android.scroll_into_view("#result").await;
+    android
+        .save_screenshot(&format!("{}-sim-swap-code-denied", demo.name()))
         .await;
 }
 

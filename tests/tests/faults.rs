@@ -3,16 +3,19 @@
 //! and Redis stopped and restarted in the middle of a flow. The table of expectations is
 //! `glide_tests::faults::expectation`.
 
-use glide_tests::faults::{run_case, Endpoint, FaultCase};
+use glide_tests::faults::{run_case, run_case_fail_open, Endpoint, FaultCase};
 use glide_tests::harness::{ActixAdapter, AxumAdapter};
 
 /// One test per fault case of `$endpoint`.
 macro_rules! case_tests {
     ($adapter:expr, $endpoint:expr; $($name:ident => $case:ident),* $(,)?) => {
+        case_tests! { run_case; $adapter, $endpoint; $($name => $case),* }
+    };
+    ($runner:ident; $adapter:expr, $endpoint:expr; $($name:ident => $case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                run_case(&$adapter, $endpoint, FaultCase::$case).await;
+                $runner(&$adapter, $endpoint, FaultCase::$case).await;
             }
         )*
     };
@@ -22,8 +25,11 @@ macro_rules! case_tests {
 /// own list, [`api_cases`]).
 macro_rules! common_cases {
     ($adapter:expr, $endpoint:expr) => {
+        common_cases!(run_case; $adapter, $endpoint);
+    };
+    ($runner:ident; $adapter:expr, $endpoint:expr) => {
         case_tests! {
-            $adapter, $endpoint;
+            $runner; $adapter, $endpoint;
             status_500 => Status500,
             status_503_retry_after_once => Unavailable503Once,
             status_503_retry_after_persisting => Unavailable503Persisting,
@@ -42,6 +48,23 @@ macro_rules! api_cases {
     ($adapter:expr, $endpoint:expr) => {
         common_cases!($adapter, $endpoint);
         case_tests! { $adapter, $endpoint; status_401_refreshes_the_token => Unauthorized401 }
+    };
+}
+
+/// The calls of the SIM-swap check: every case (a 401 included: a refused CIBA token, or an
+/// expired subscriber token on `retrieve-date`), fail-closed and fail-open.
+macro_rules! sim_swap_cases {
+    ($adapter:expr, $endpoint:expr) => {
+        mod fail_closed {
+            use super::*;
+            common_cases!(run_case; $adapter, $endpoint);
+            case_tests! { run_case; $adapter, $endpoint; status_401 => Unauthorized401 }
+        }
+        mod fail_open {
+            use super::*;
+            common_cases!(run_case_fail_open; $adapter, $endpoint);
+            case_tests! { run_case_fail_open; $adapter, $endpoint; status_401 => Unauthorized401 }
+        }
     };
 }
 
@@ -90,6 +113,18 @@ macro_rules! adapter_tests {
                 use super::*;
                 api_cases!($adapter, Endpoint::LegacyCheck);
             }
+            mod sim_swap_ciba_request {
+                use super::*;
+                sim_swap_cases!($adapter, Endpoint::CibaRequest);
+            }
+            mod sim_swap_ciba_token {
+                use super::*;
+                sim_swap_cases!($adapter, Endpoint::CibaToken);
+            }
+            mod sim_swap_retrieve_date {
+                use super::*;
+                sim_swap_cases!($adapter, Endpoint::SimSwapRetrieveDate);
+            }
         }
     };
 }
@@ -104,7 +139,9 @@ fn every_endpoint_and_case_has_an_expectation() {
     for endpoint in Endpoint::ALL {
         for case in FaultCase::ALL {
             let applies = expectation(endpoint, case).is_some();
-            let token_401 = endpoint.is_token() && case == FaultCase::Unauthorized401;
+            let token_401 = endpoint.is_token()
+                && !endpoint.is_sim_swap_check()
+                && case == FaultCase::Unauthorized401;
             assert_eq!(applies, !token_401, "{endpoint:?} × {case:?}");
         }
     }

@@ -15,7 +15,9 @@
 //!   answers 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`;
 //! - a code that is not 4–10 ASCII digits is refused with 400 `VALIDATION_ERROR` and is **not**
 //!   counted (it never reaches Glide);
-//! - a successful verification takes the record (single use).
+//! - a successful verification takes the record (single use) *before* anything else happens:
+//!   the SIM-swap check ([`SimSwapCheck`], once per verification, never on a wrong code or a
+//!   resend), then the risk policy; a verification refused there is consumed too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +31,7 @@ use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
 use super::records::{is_id, Record, Records};
+use super::sim_swap_check::SimSwapCheck;
 use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::cookie::CookieSpec;
@@ -38,7 +41,7 @@ use crate::legacy::{
     StartAuthRequest, StartServerAuthRequest, VerifyAuthRequest,
 };
 use crate::session::VerifiedPhone;
-use crate::{PhoneNumber, Strategy, UseCase};
+use crate::{PhoneNumber, Strategy, SwapInfo, UseCase};
 
 /// Wrong codes allowed per verification.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -95,6 +98,7 @@ pub(crate) struct MagicCodes {
     pub(crate) limits: Arc<Limits>,
     pub(crate) door: Arc<Door>,
     pub(crate) clock: SharedClock,
+    pub(crate) sim_swap: Arc<SimSwapCheck>,
 }
 
 impl std::fmt::Debug for MagicCodes {
@@ -129,6 +133,8 @@ struct VerifiedAnswer<'a> {
     verified: bool,
     phone_number: &'a PhoneNumber,
     strategy: Strategy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sim_swap: Option<&'a SwapInfo>,
 }
 
 #[derive(Debug, Serialize)]
@@ -156,10 +162,12 @@ impl MagicCodes {
         store: Arc<dyn crate::store::Store>,
         cookie: CookieSpec,
         shared: (Arc<SessionIssuer>, Arc<Limits>, Arc<Door>, SharedClock),
+        sim_swap: Arc<SimSwapCheck>,
         email_on_file: Option<Arc<dyn EmailOnFile>>,
     ) -> Self {
         let (issuer, limits, door, clock) = shared;
         Self {
+            sim_swap,
             client,
             records: Records::new(store),
             cookie,
@@ -367,11 +375,18 @@ impl MagicCodes {
             return Err(FlowError::AlreadyUsed.into());
         }
         let strategy = strategy_of(record.channel);
-        let session_cookie = self.issue(request, &record.phone, strategy).await?;
+        let (verified, session_cookie) = match self.issue(request, &record.phone, strategy).await {
+            Ok(issued) => issued,
+            // The verification is consumed either way: the browser's cookie for it goes too.
+            Err(refused) => {
+                return Ok(io::error_response(&refused).with_cookie(self.cookie.removal()))
+            }
+        };
         let answer = VerifiedAnswer {
             verified: true,
             phone_number: &record.phone,
             strategy,
+            sim_swap: verified.sim_swap.as_ref(),
         };
         Ok(io::json(StatusCode::OK, &answer)
             .with_cookie(session_cookie)
@@ -460,24 +475,29 @@ impl MagicCodes {
         if !status.verified {
             return Ok(response);
         }
-        let session_cookie = self.issue(request, &record.phone, Strategy::Magic).await?;
-        Ok(response.with_cookie(session_cookie))
+        match self.issue(request, &record.phone, Strategy::Magic).await {
+            Ok((_, session_cookie)) => Ok(response.with_cookie(session_cookie)),
+            Err(refused) => Ok(io::error_response(&refused).with_cookie(self.cookie.removal())),
+        }
     }
 
-    /// The verified session of a code-based success, after the risk policy.
+    /// The verified session of a code-based success (its record already taken): the SIM-swap
+    /// check, then the risk policy, then the session.
     async fn issue(
         &self,
         request: &Incoming,
         phone: &PhoneNumber,
         strategy: Strategy,
-    ) -> Result<cookie::Cookie<'static>, Error> {
-        let verified = VerifiedPhone::new(
+    ) -> Result<(VerifiedPhone, cookie::Cookie<'static>), Error> {
+        let mut verified = VerifiedPhone::new(
             phone.clone(),
             UseCase::VerifyPhoneNumber,
             strategy,
             self.clock.now(),
         );
-        self.issuer.issue(request, verified).await
+        self.sim_swap.fill(&mut verified).await?;
+        let cookie = self.issuer.issue(request, verified.clone()).await?;
+        Ok((verified, cookie))
     }
 }
 

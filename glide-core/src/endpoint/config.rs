@@ -12,6 +12,7 @@ use super::limits::Limits;
 use super::magical::MagicalAuth;
 use super::number_verify::{NumberVerify, NumberVerifySettings};
 use super::sessions::SessionRoutes;
+use super::sim_swap_check::{SimSwapCheck, SimSwapFailure};
 use super::table::{Route, RouteTable};
 use super::GlideAuth;
 use crate::api::Glide;
@@ -20,7 +21,7 @@ use crate::cookie::CookieSpec;
 use crate::error::Error;
 use crate::events::{FlowEvents, LocalEvents};
 use crate::flow::FlowRepo;
-use crate::legacy::LegacyClient;
+use crate::legacy::{LegacyClient, SimSwapRiskMapping};
 use crate::policy::RiskPolicy;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 use crate::session::{SessionConfig, SessionManager};
@@ -99,6 +100,9 @@ pub struct GlideAuthBuilder {
     number_verify_callback_url: Option<String>,
     legacy_return_path: String,
     email_on_file: Option<Arc<dyn EmailOnFile>>,
+    sim_swap_check: bool,
+    sim_swap_mapping: SimSwapRiskMapping,
+    sim_swap_on_failure: SimSwapFailure,
 }
 
 impl std::fmt::Debug for GlideAuthBuilder {
@@ -131,6 +135,9 @@ impl GlideAuthBuilder {
             number_verify_callback_url: None,
             legacy_return_path: "/".into(),
             email_on_file: None,
+            sim_swap_check: true,
+            sim_swap_mapping: SimSwapRiskMapping::default(),
+            sim_swap_on_failure: SimSwapFailure::default(),
         }
     }
 
@@ -258,6 +265,33 @@ impl GlideAuthBuilder {
         self
     }
 
+    /// Whether every verification that is not Magical Auth (right SMS / e-mail code, legacy
+    /// carrier check, completed server-side auth, Number Verify callback) asks Glide's SIM Swap
+    /// API for the number before its session is issued (default: on). The signal fills
+    /// `VerifiedPhone::sim_swap` and the [risk policy](Self::risk_policy) applies to it (the
+    /// default denies `RISK_LEVEL_HIGH`). Off, nothing is asked and `sim_swap` stays unset: the
+    /// code-based paths then carry no SIM-swap signal at all.
+    pub fn sim_swap_check(mut self, enabled: bool) -> Self {
+        self.sim_swap_check = enabled;
+        self
+    }
+
+    /// How the age of the last SIM change maps to a risk level in that check (default: under
+    /// 72 h `RISK_LEVEL_HIGH`, 72 h to 30 days `RISK_LEVEL_MEDIUM`, older `RISK_LEVEL_LOW`).
+    pub fn sim_swap_risk_mapping(mut self, mapping: SimSwapRiskMapping) -> Self {
+        self.sim_swap_mapping = mapping;
+        self
+    }
+
+    /// What happens when that check itself fails (Glide 5xx, timeout, refused CIBA token):
+    /// [`SimSwapFailure::Closed`] (default) refuses with an opaque 503 and no session;
+    /// [`SimSwapFailure::Open`] issues the session with `sim_swap: {checked: false,
+    /// reason: "check_failed"}` and logs a warning.
+    pub fn sim_swap_on_failure(mut self, on_failure: SimSwapFailure) -> Self {
+        self.sim_swap_on_failure = on_failure;
+        self
+    }
+
     /// Checks the configuration and builds the engine.
     pub fn build(self) -> Result<GlideAuth, Error> {
         for (what, path) in [
@@ -334,6 +368,12 @@ impl GlideAuthBuilder {
             allowed_origins: self.allowed_origins,
         });
         let legacy = LegacyClient::new(&self.glide);
+        let sim_swap = Arc::new(SimSwapCheck::new(
+            &legacy,
+            self.sim_swap_check,
+            self.sim_swap_mapping,
+            self.sim_swap_on_failure,
+        ));
         let table = RouteTable::new(&self.routes, |route| {
             number_verify.is_some()
                 || !matches!(
@@ -359,6 +399,7 @@ impl GlideAuthBuilder {
             pending.clone(),
             CookieSpec::host_only("glide_legacy", secure, Duration::from_secs(600)),
             (issuer.clone(), limits.clone(), door.clone(), clock.clone()),
+            sim_swap.clone(),
             self.email_on_file,
         );
         let number_verify = number_verify.map(|settings| {
@@ -368,6 +409,7 @@ impl GlideAuthBuilder {
                 CookieSpec::host_only("glide_nv_state", secure, Duration::from_secs(300)),
                 settings,
                 (issuer.clone(), limits, clock),
+                sim_swap,
             )
         });
         Ok(GlideAuth {

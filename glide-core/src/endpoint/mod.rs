@@ -9,7 +9,8 @@
 //! Where each route lives: `magical` (prepare, report-invocation, process, complete, status),
 //! `codes` (legacy Magic Auth with SMS / e-mail codes, server-side auth), `number_verify`,
 //! `sessions` (logout), `assets` (glide.js, the completion page). The route list itself is
-//! `table::ROUTES`.
+//! `table::ROUTES`. Shared by the flows: `issue` (risk policy, fresh session, cookie) and
+//! `sim_swap_check` (the SIM-swap signal of every non-Magical-Auth verification).
 
 mod assets;
 mod binding_cookie;
@@ -24,12 +25,14 @@ mod magical;
 mod number_verify;
 mod records;
 mod sessions;
+mod sim_swap_check;
 mod table;
 
 pub use codes::{EmailOnFile, MAX_ATTEMPTS, RESEND_COOLDOWN};
 pub use config::{GlideAuthBuilder, RoutePaths};
 pub use context::{LookupError, Rejection, RequestContext};
 pub use io::{error_response, read_body, EndpointResponse, PeerAddr};
+pub use sim_swap_check::{SimSwapFailure, REASON_CHECK_FAILED};
 pub use table::{MountedRoute, Route};
 
 use std::sync::Arc;

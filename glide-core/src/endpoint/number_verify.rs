@@ -6,7 +6,9 @@
 //!   (`__Host-` in secure mode), compared in constant time, expiring after 300 s and taken on
 //!   first use; a missing, forged, reused or expired state answers 403 `INVALID_STATE` before any
 //!   code exchange;
-//! - the callback redirects only to the configured return path, never to a URL from the request.
+//! - the callback redirects only to the configured return path, never to a URL from the request;
+//! - a verified number gets its SIM-swap signal ([`SimSwapCheck`]) before the risk policy; a
+//!   denial redirects to the return path with `verification=failed`, like any failure.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
 use super::records::{is_id, random_id, Record, Records};
+use super::sim_swap_check::SimSwapCheck;
 use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::cookie::CookieSpec;
@@ -54,6 +57,7 @@ pub(crate) struct NumberVerify {
     issuer: Arc<SessionIssuer>,
     limits: Arc<Limits>,
     clock: SharedClock,
+    sim_swap: Arc<SimSwapCheck>,
 }
 
 impl std::fmt::Debug for NumberVerify {
@@ -102,9 +106,11 @@ impl NumberVerify {
         cookie: CookieSpec,
         settings: NumberVerifySettings,
         shared: (Arc<SessionIssuer>, Arc<Limits>, SharedClock),
+        sim_swap: Arc<SimSwapCheck>,
     ) -> Self {
         let (issuer, limits, clock) = shared;
         Self {
+            sim_swap,
             client,
             states: Records::new(store),
             cookie,
@@ -183,12 +189,14 @@ impl NumberVerify {
             Err(Error::Api(api)) if api.status < 500 => return Ok(self.failed("refused by Glide")),
             Err(e) => return Err(e),
         }
-        let verified = VerifiedPhone::new(
+        let mut verified = VerifiedPhone::new(
             record.phone,
             UseCase::VerifyPhoneNumber,
             Strategy::NumberVerify,
             self.clock.now(),
         );
+        // The state is taken: the check runs once per verification, fail-closed as a 503.
+        self.sim_swap.fill(&mut verified).await?;
         match self.issuer.issue(request, verified).await {
             Ok(session_cookie) => Ok(io::empty(StatusCode::FOUND)
                 .with_header(LOCATION, &self.return_path)

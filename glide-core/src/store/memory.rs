@@ -394,7 +394,10 @@ mod tests {
         assert!(store.load("a").await.unwrap().is_none(), "the oldest went");
         assert!(store.take("b").await.unwrap().is_some());
         assert!(store.create("e", b"v", ttl).await.unwrap());
-        assert!(store.load("c").await.unwrap().is_some(), "room without eviction");
+        assert!(
+            store.load("c").await.unwrap().is_some(),
+            "room without eviction"
+        );
         assert!(store.create("f", b"v", ttl).await.unwrap());
         assert!(store.load("c").await.unwrap().is_none());
         for key in ["d", "e", "f"] {

@@ -30,7 +30,7 @@ pub(crate) async fn verify(browser: &Browser, body: &Value) -> Reply {
 }
 
 /// A start that must answer 200 with `type`; checks the verification cookie; returns the body.
-async fn start_ok(w: &World, browser: &Browser, body: &Value, kind: &str) -> Value {
+pub(crate) async fn start_ok(w: &World, browser: &Browser, body: &Value, kind: &str) -> Value {
     let reply = start(browser, body).await;
     reply.assert_status(200, &w.ctx(&format!("magic-auth/start {body}")));
     let answer = reply.json();

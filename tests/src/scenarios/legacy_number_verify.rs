@@ -118,7 +118,7 @@ async fn operator(w: &World, browser: &Browser, operator_url: &str) -> String {
 }
 
 /// `start` then `operator`: the callback path (with `code` and `state`) for `browser`.
-async fn callback_path(w: &World, browser: &Browser, phone: &str) -> String {
+pub(crate) async fn callback_path(w: &World, browser: &Browser, phone: &str) -> String {
     let operator_url = start(w, browser, phone).await;
     operator(w, browser, &operator_url).await
 }

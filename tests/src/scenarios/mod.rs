@@ -18,6 +18,7 @@ pub mod policy;
 pub mod replay;
 pub mod routes;
 pub mod session;
+pub mod sim_swap;
 
 /// Calls `$callback! { module::scenario, … }` with the whole scenario list: the one list from
 /// which both [`all`] and the per-adapter tests are generated.
@@ -100,6 +101,15 @@ macro_rules! for_each_scenario {
             legacy_number_verify::number_verify_ignores_return_urls_in_the_request,
             legacy_number_verify::number_verify_uses_the_configured_return_path,
             legacy_number_verify::number_verify_open_redirect_return_paths_are_refused_at_build,
+            sim_swap::sim_swap_denies_the_sms_fallback,
+            sim_swap::sim_swap_denies_the_email_fallback,
+            sim_swap::sim_swap_denies_the_legacy_carrier_check,
+            sim_swap::sim_swap_denies_server_auth,
+            sim_swap::sim_swap_denies_number_verify,
+            sim_swap::sim_swap_low_risk_on_every_code_path,
+            sim_swap::sim_swap_check_failure_fails_closed,
+            sim_swap::sim_swap_check_failure_fails_open_when_chosen,
+            sim_swap::sim_swap_check_switched_off,
         }
     };
 }
