@@ -258,20 +258,18 @@ impl MagicCodes {
         self.limits
             .start("legacy_start", request, Some(&input.phone))
             .await?;
-        // One send per number and channel per cooldown, whichever browser asks: starting over
-        // without the cookie buys no extra SMS (switching to e-mail is still a choice).
+        // One code per number and channel per cooldown, whichever browser asks: starting over
+        // without the cookie buys no extra SMS (switching to e-mail is still a choice). Reserved
+        // before Glide is asked; given back when no code went out (a carrier link, a failure).
         let channel = match input.fallback_channel {
             Some(FallbackChannel::Email) => "email",
             Some(FallbackChannel::NoFallback) => "none",
             // SMS is Glide's default fallback.
             _ => "sms",
         };
+        let cooldown_key = format!("{}|{channel}", input.phone.as_str());
         self.limits
-            .cooldown(
-                "legacy_send",
-                &format!("{}|{channel}", input.phone.as_str()),
-                RESEND_COOLDOWN,
-            )
+            .cooldown("legacy_send", &cooldown_key, RESEND_COOLDOWN)
             .await?;
 
         let id = match resend {
@@ -290,7 +288,20 @@ impl MagicCodes {
         };
 
         let start = self.glide_start(request, &input);
-        let started = self.client.magic_auth().start_auth(&start).await?;
+        let started = match self.client.magic_auth().start_auth(&start).await {
+            Ok(started) => started,
+            Err(error) => {
+                self.limits
+                    .release_cooldown("legacy_send", &cooldown_key)
+                    .await;
+                return Err(error);
+            }
+        };
+        if !matches!(started.auth_type, AuthType::Sms | AuthType::Email) {
+            self.limits
+                .release_cooldown("legacy_send", &cooldown_key)
+                .await;
+        }
         let id = match id {
             Some(id) => {
                 self.records

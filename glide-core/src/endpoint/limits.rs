@@ -81,19 +81,18 @@ impl Limits {
         Ok(())
     }
 
-    /// A cooldown on `key` (e.g. a phone number) in `scope`: the first call passes and starts
-    /// it; every other call within `period`, from any browser, is refused with 429
-    /// `RATE_LIMIT_EXCEEDED` and the seconds left as `Retry-After`.
+    /// Reserves a cooldown on `key` (e.g. a phone number) in `scope`: the first call passes and
+    /// starts it; every other call within `period`, from any browser, is refused with 429
+    /// `RATE_LIMIT_EXCEEDED` and the seconds left as `Retry-After` (atomic: of concurrent
+    /// callers exactly one passes). [`release_cooldown`](Self::release_cooldown) gives it back
+    /// when nothing was spent after all.
     pub(crate) async fn cooldown(
         &self,
         scope: &str,
         key: &str,
         period: Duration,
     ) -> Result<(), Error> {
-        let store_key = format!(
-            "cooldown:{scope}:{}",
-            hex::encode(Sha256::digest(key.as_bytes()))
-        );
+        let store_key = cooldown_key(scope, key);
         let now = self.clock.now().unix_timestamp();
         if self
             .store
@@ -135,6 +134,13 @@ impl Limits {
         })
     }
 
+    /// Gives back a cooldown this request just reserved (the send it guarded did not happen).
+    pub(crate) async fn release_cooldown(&self, scope: &str, key: &str) {
+        if let Err(e) = self.store.delete(&cooldown_key(scope, key)).await {
+            tracing::warn!(error = %e, "could not release a cooldown; it will lapse");
+        }
+    }
+
     /// A code checked for `phone`: per number.
     pub(crate) async fn check_phone(&self, scope: &str, phone: &PhoneNumber) -> Result<(), Error> {
         if let Some(limit) = self.config.check_per_phone {
@@ -142,4 +148,12 @@ impl Limits {
         }
         Ok(())
     }
+}
+
+/// The store key of a cooldown: the key itself never reaches the store (it may be a number).
+fn cooldown_key(scope: &str, key: &str) -> String {
+    format!(
+        "cooldown:{scope}:{}",
+        hex::encode(Sha256::digest(key.as_bytes()))
+    )
 }

@@ -213,3 +213,55 @@ pub async fn glide_calls_are_limited_per_source(w: &World) {
         w.ctx("Glide's report-invocation not called past the limit")
     );
 }
+
+/// A flood of unauthenticated starts (fresh number each, as from many addresses) fills the
+/// pending-state store: its oldest entries make room, so a verified user stays verified and a
+/// new visitor still verifies; nothing answers 503.
+pub async fn unauthenticated_flood_cannot_starve_verified_users(w: &World) {
+    let (app, flooder) = w
+        .start_app(|b| {
+            b.rate_limits(RateLimitConfig::disabled())
+                .pending_store(glide_core::store::MemoryStore::with_capacity(40).evicting_oldest())
+        })
+        .await;
+    // Someone verified before the flood.
+    let verified = Browser::new(&app.base_url, ANDROID_UA);
+    let prepared = w.prepare(&verified, ANDROID_UA, Some("+15555550100")).await;
+    let credential = w
+        .sandbox
+        .control()
+        .ts43_credential(&prepared.session_key, &app.base_url, None)
+        .unwrap_or_else(|e| panic!("sandbox ts43_credential: {e}"));
+    w.process(&verified, &prepared, &credential)
+        .await
+        .assert_status(200, &w.ctx("verification before the flood"));
+
+    for n in 0..200 {
+        let reply = flooder
+            .get(&World::route(&format!(
+                "number-verify/start?phone_number=%2B1555557{n:04}"
+            )))
+            .await;
+        assert_eq!(
+            reply.status,
+            302,
+            "{}: flood start {n}: {}",
+            w.ctx("flood"),
+            reply.text()
+        );
+    }
+
+    w.me(&verified)
+        .await
+        .assert_status(200, &w.ctx("/me of the user verified before the flood"));
+    let visitor = Browser::new(&app.base_url, ANDROID_UA);
+    let prepared = w.prepare(&visitor, ANDROID_UA, Some("+15555550100")).await;
+    let credential = w
+        .sandbox
+        .control()
+        .ts43_credential(&prepared.session_key, &app.base_url, None)
+        .unwrap_or_else(|e| panic!("sandbox ts43_credential: {e}"));
+    let reply = w.process(&visitor, &prepared, &credential).await;
+    reply.assert_status(200, &w.ctx("a new visitor's flow during the flood"));
+    assert_session_cookie(w, &reply);
+}

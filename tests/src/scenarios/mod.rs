@@ -31,6 +31,7 @@ macro_rules! for_each_scenario {
             attacks::stranger_cannot_lock_a_number_out,
             attacks::resend_cooldown_holds_across_browsers,
             attacks::glide_calls_are_limited_per_source,
+            attacks::unauthenticated_flood_cannot_starve_verified_users,
             flows::ts43_verify_phone_number,
             flows::ts43_get_phone_number,
             flows::link_verify_phone_number,
