@@ -53,8 +53,8 @@ impl RateLimit {
 /// Defaults: starts of a flow (prepare, the legacy starts, Number Verify) 10 per phone number
 /// *and client address* per 10 minutes, 50 per phone number from all addresses per 10 minutes
 /// (so that one stranger cannot lock a number's owner out), and 30 per IP per minute; code checks
-/// (process, complete, fallback code checks) 10 per phone number per 10 minutes and 60 per IP per
-/// minute; other routes that call Glide on the app's credentials (status, check-server-auth,
+/// (process, complete, fallback code checks) 10 per phone number and client address per 10
+/// minutes and 60 per IP per minute; other routes that call Glide on the app's credentials (status, check-server-auth,
 /// report-invocation) 300 per IP per minute; no trusted proxies (the client IP is the peer
 /// address).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub struct RateLimitConfig {
     pub prepare_per_phone_total: Option<RateLimit>,
     /// Prepares per client IP (IPv6 by /64).
     pub prepare_per_ip: Option<RateLimit>,
-    /// Code checks per phone number.
+    /// Code checks per phone number and client address.
     pub check_per_phone: Option<RateLimit>,
     /// Code checks per client IP (IPv6 by /64).
     pub check_per_ip: Option<RateLimit>,

@@ -177,6 +177,31 @@ async fn every_route_of_the_table_answers_through_every_mounting() {
                 "{mounting:?} {path}: {status} {text}"
             );
         }
+        // No CORS is configured: a preflight from a foreign origin is never granted (no
+        // `Access-Control-Allow-Origin`, reflected or wildcard), on any route.
+        for route in &table {
+            let reply = http
+                .request(
+                    reqwest::Method::OPTIONS,
+                    format!("{}{}", app.base_url, route.path),
+                )
+                .header("origin", "https://evil.example")
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type")
+                .send()
+                .await
+                .expect("an answer");
+            assert!(
+                reply.headers().get("access-control-allow-origin").is_none()
+                    && reply
+                        .headers()
+                        .get("access-control-allow-credentials")
+                        .is_none(),
+                "{mounting:?} {}: {:?}",
+                route.path,
+                reply.headers()
+            );
+        }
         // The app's own routes still answer beside the engine's.
         let reply = http
             .get(format!("{}/public", app.base_url))

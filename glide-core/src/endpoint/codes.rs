@@ -359,7 +359,7 @@ impl MagicCodes {
             })
             .await?;
         self.limits
-            .check_phone("legacy_check", &record.phone)
+            .check_phone("legacy_check", request, &record.phone)
             .await?;
 
         let code = || OtpCode::new(body.code.clone().unwrap_or_default());

@@ -141,10 +141,19 @@ impl Limits {
         }
     }
 
-    /// A code checked for `phone`: per number.
-    pub(crate) async fn check_phone(&self, scope: &str, phone: &PhoneNumber) -> Result<(), Error> {
+    /// A code checked for `phone`: per number *and* client address, so that a stranger's
+    /// wrong codes use up only their own share and never lock the owner out (each verification
+    /// has its own attempt budget besides).
+    pub(crate) async fn check_phone(
+        &self,
+        scope: &str,
+        request: &Incoming,
+        phone: &PhoneNumber,
+    ) -> Result<(), Error> {
         if let Some(limit) = self.config.check_per_phone {
-            self.limiter.check_phone(scope, phone, limit).await?;
+            let source = self.client_ip(request).map(ip_bucket).unwrap_or_default();
+            let key = format!("{}|{source}", phone.as_str());
+            self.limiter.check(scope, &key, limit).await?;
         }
         Ok(())
     }

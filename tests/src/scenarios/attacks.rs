@@ -265,3 +265,83 @@ pub async fn unauthenticated_flood_cannot_starve_verified_users(w: &World) {
     reply.assert_status(200, &w.ctx("a new visitor's flow during the flood"));
     assert_session_cookie(w, &reply);
 }
+
+/// A legacy route call from a client behind the trusted proxy at `forwarded_for`.
+async fn legacy_from(
+    browser: &Browser,
+    route: &str,
+    body: &serde_json::Value,
+    forwarded_for: &str,
+) -> crate::harness::Reply {
+    browser
+        .call("POST", &World::route(route))
+        .json(body)
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+}
+
+/// A stranger guessing codes for a number exhausts only their own share of its code-check
+/// limit: the owner, from another address, still checks a code and is verified.
+pub async fn stranger_cannot_lock_out_code_checks(w: &World) {
+    let (app, stranger) = w
+        .start_app(|b| {
+            let mut limits = RateLimitConfig::disabled()
+                .with_trusted_proxies([IpNet::new([127, 0, 0, 1].into(), 32)]);
+            limits.check_per_phone = Some(RateLimit::new(3, Duration::from_secs(600)));
+            b.rate_limits(limits)
+        })
+        .await;
+    let (a, b) = ("203.0.113.7", "198.51.100.9");
+    legacy_from(
+        &stranger,
+        "magic-auth/start",
+        &serde_json::json!({ "phone_number": FALLBACK }),
+        a,
+    )
+    .await
+    .assert_status(200, &w.ctx("the stranger's start"));
+    let wrong = crate::scenarios::legacy::wrong_code(&w.legacy_otp(FALLBACK));
+    for n in 0..3 {
+        legacy_from(
+            &stranger,
+            "magic-auth/verify",
+            &serde_json::json!({ "code": wrong }),
+            a,
+        )
+        .await
+        .assert_error(
+            401,
+            "INVALID_CODE",
+            &w.ctx(&format!("stranger's wrong code {n}")),
+        );
+    }
+    legacy_from(
+        &stranger,
+        "magic-auth/verify",
+        &serde_json::json!({ "code": wrong }),
+        a,
+    )
+    .await
+    .assert_error(429, "RATE_LIMIT_EXCEEDED", &w.ctx("stranger's fourth code"));
+
+    let owner = Browser::new(&app.base_url, DESKTOP_UA);
+    legacy_from(
+        &owner,
+        "magic-auth/start",
+        &serde_json::json!({ "phone_number": FALLBACK, "fallback_channel": "EMAIL" }),
+        b,
+    )
+    .await
+    .assert_status(200, &w.ctx("the owner's start"));
+    let code = w.legacy_otp("user-0106@example.com");
+    let reply = legacy_from(
+        &owner,
+        "magic-auth/verify",
+        &serde_json::json!({ "code": code }),
+        b,
+    )
+    .await;
+    reply.assert_status(200, &w.ctx("the owner's code"));
+    assert_session_cookie(w, &reply);
+}

@@ -29,6 +29,7 @@ macro_rules! for_each_scenario {
             attacks::desktop_flow_cannot_be_taken_over_by_its_key,
             attacks::relayed_ts43_credential_is_refused,
             attacks::stranger_cannot_lock_a_number_out,
+            attacks::stranger_cannot_lock_out_code_checks,
             attacks::resend_cooldown_holds_across_browsers,
             attacks::glide_calls_are_limited_per_source,
             attacks::unauthenticated_flood_cannot_starve_verified_users,
