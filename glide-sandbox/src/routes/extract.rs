@@ -22,22 +22,26 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
+        let token = bearer_token(&parts.headers)?;
         if state.token_valid(token) {
             Ok(Self)
         } else {
             Err(ApiError::unauthorized("Invalid or expired access token"))
         }
     }
+}
+
+/// The bearer token of a request's `Authorization` header, or Glide's 401 without one.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))
 }
 
 /// The base URL for URLs handed out in responses.

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
@@ -28,16 +27,7 @@ impl FromRequestParts<Arc<AppState>> for DeviceToken {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
+        let token = super::extract::bearer_token(&parts.headers)?;
         state
             .legacy
             .nv_token_device(token)
