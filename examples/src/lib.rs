@@ -24,6 +24,8 @@ pub struct DemoConfig {
     /// `GLIDE_REDIS_CLUSTER_URLS` (a Redis Cluster's seed nodes, comma separated) or
     /// `GLIDE_REDIS_URL` (one node): keep flows and sessions in Redis; the cluster wins.
     pub redis: Option<glide_core::store::RedisTarget>,
+    /// `GLIDE_CORS_ORIGINS`: comma-separated origins allowed to call the routes cross-origin.
+    pub cors_origins: Vec<String>,
     /// `GLIDE_DEMO_PUBLIC_URL`: the public https origin when the demo runs behind a proxy; its
     /// presence (with https) turns secure cookies on.
     pub public_url: Option<String>,
@@ -121,8 +123,8 @@ fn port_var(name: &'static str, default: u16) -> Result<u16, DemoError> {
 
 impl DemoConfig {
     /// Reads `PORT`, `GLIDE_SANDBOX_PORT`, `GLIDE_CLIENT_ID`, `GLIDE_CLIENT_SECRET`,
-    /// `GLIDE_API_BASE_URL`, `GLIDE_REDIS_URL`, `GLIDE_REDIS_CLUSTER_URLS` and
-    /// `GLIDE_DEMO_PUBLIC_URL`.
+    /// `GLIDE_API_BASE_URL`, `GLIDE_REDIS_URL`, `GLIDE_REDIS_CLUSTER_URLS`,
+    /// `GLIDE_CORS_ORIGINS` and `GLIDE_DEMO_PUBLIC_URL`.
     pub fn from_env() -> Result<Self, DemoError> {
         let glide = match (var("GLIDE_CLIENT_ID"), var("GLIDE_CLIENT_SECRET")) {
             (Some(client_id), Some(client_secret)) => Some(GlideCredentials {
@@ -152,6 +154,14 @@ impl DemoConfig {
                 var("GLIDE_REDIS_URL").as_deref(),
                 var("GLIDE_REDIS_CLUSTER_URLS").as_deref(),
             ),
+            cors_origins: var("GLIDE_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             public_url: var("GLIDE_DEMO_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
@@ -253,6 +263,7 @@ pub async fn build_auth_on(
     let mut builder = GlideAuth::builder(glide)
         .insecure_dev_cookies(!secure)
         .email_on_file(address_on_file)
+        .cors_origins(config.cors_origins.clone())
         .number_verify_callback_url(config.number_verify_callback_url())
         .legacy_return_path(RETURN_PATH);
     if let Some(target) = &config.redis {
@@ -412,6 +423,7 @@ mod tests {
             sandbox_port: 0,
             glide: None,
             redis: None,
+            cors_origins: Vec::new(),
             public_url: None,
         };
         let sandbox = config.sandbox_config().expect("sandbox mode");

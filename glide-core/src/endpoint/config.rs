@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::assets::Assets;
 use super::binding_cookie::BindingCookies;
 use super::codes::{EmailOnFile, MagicCodes};
+use super::cors::Cors;
 use super::door::Door;
 use super::issue::SessionIssuer;
 use super::limits::Limits;
@@ -66,6 +67,7 @@ pub(crate) struct Engine {
     pub(crate) number_verify: Option<NumberVerify>,
     pub(crate) sessions: SessionRoutes,
     pub(crate) assets: Assets,
+    pub(crate) cors: Cors,
 }
 
 /// Configures a [`GlideAuth`]. Every setting has a safe default; [`build`](Self::build) refuses
@@ -94,6 +96,7 @@ pub struct GlideAuthBuilder {
     insecure_cookies: bool,
     session_cookie_name: Option<String>,
     allowed_origins: Vec<String>,
+    cors: Cors,
     body_limit: usize,
     flow_lease: Duration,
     busy_wait: Duration,
@@ -129,6 +132,10 @@ impl GlideAuthBuilder {
             insecure_cookies: false,
             session_cookie_name: None,
             allowed_origins: Vec::new(),
+            cors: Cors {
+                origins: Vec::new(),
+                max_age: Duration::from_secs(600),
+            },
             body_limit: 64 * 1024,
             flow_lease: Duration::from_secs(40),
             busy_wait: Duration::from_secs(30),
@@ -230,6 +237,28 @@ impl GlideAuthBuilder {
         self
     }
 
+    /// Origins of single-page apps served elsewhere that may call the routes cross-origin, with
+    /// credentials (`https://app.example.com`): their preflights are answered for the mounted
+    /// routes and their requests get `Access-Control-Allow-Origin` and `-Allow-Credentials`;
+    /// they also pass the same-origin check of the state-changing routes. Default: none (CORS
+    /// off). For the browser to send the session cookie cross-origin, the API and the app must
+    /// be same-site (e.g. `api.example.com` and `app.example.com`), as the cookies are
+    /// `SameSite=Lax`.
+    pub fn cors_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cors.origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long browsers may cache a CORS preflight answer (default 10 minutes).
+    pub fn cors_max_age(mut self, max_age: Duration) -> Self {
+        self.cors.max_age = max_age;
+        self
+    }
+
     /// The largest request body accepted (default 64 KiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
@@ -312,7 +341,7 @@ impl GlideAuthBuilder {
                 )));
             }
         }
-        for origin in &self.allowed_origins {
+        for origin in self.allowed_origins.iter().chain(&self.cors.origins) {
             let parsed = url::Url::parse(origin)
                 .map_err(|_| Error::Config(format!("allowed origin {origin:?} is not a URL")))?;
             if parsed.origin().ascii_serialization() != *origin {
@@ -365,7 +394,11 @@ impl GlideAuthBuilder {
             clock: clock.clone(),
         });
         let door = Arc::new(Door {
-            allowed_origins: self.allowed_origins,
+            allowed_origins: self
+                .allowed_origins
+                .into_iter()
+                .chain(self.cors.origins.iter().cloned())
+                .collect(),
         });
         let legacy = LegacyClient::new(&self.glide);
         let sim_swap = Arc::new(SimSwapCheck::new(
@@ -427,6 +460,7 @@ impl GlideAuthBuilder {
                 magical,
                 codes,
                 number_verify,
+                cors: self.cors,
             }),
         })
     }

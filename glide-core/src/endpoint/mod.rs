@@ -17,6 +17,7 @@ mod binding_cookie;
 mod codes;
 mod config;
 mod context;
+mod cors;
 mod door;
 mod io;
 mod issue;
@@ -106,6 +107,12 @@ impl GlideAuth {
         let Some(mounted) = engine.table.get(route) else {
             return io::error_response(&FlowError::NotFound.into());
         };
+        if let Some(preflight) = engine
+            .cors
+            .preflight(request.method(), request.headers(), mounted)
+        {
+            return preflight;
+        }
         if request.method() != mounted.method {
             let mut refused = io::error_response(&RequestError::MethodNotAllowed.into());
             if let Ok(allow) = HeaderValue::from_str(mounted.method.as_str()) {
@@ -114,22 +121,30 @@ impl GlideAuth {
             return refused;
         }
         let request = io::Incoming::new(request);
+        let mut response = self.route(route, &request).await;
+        engine.cors.decorate(&request.headers, &mut response);
+        response
+    }
+
+    /// Runs `route` for a request whose method was checked.
+    async fn route(&self, route: Route, request: &io::Incoming) -> EndpointResponse {
+        let engine = &self.inner;
         let result = match route {
-            Route::Prepare => engine.magical.prepare(&request).await,
-            Route::ReportInvocation => engine.magical.report_invocation(&request).await,
-            Route::Process => engine.magical.process(&request).await,
-            Route::Complete => engine.magical.complete(&request).await,
-            Route::Status => engine.magical.status(&request).await,
-            Route::Logout => engine.sessions.logout(&request).await,
+            Route::Prepare => engine.magical.prepare(request).await,
+            Route::ReportInvocation => engine.magical.report_invocation(request).await,
+            Route::Process => engine.magical.process(request).await,
+            Route::Complete => engine.magical.complete(request).await,
+            Route::Status => engine.magical.status(request).await,
+            Route::Logout => engine.sessions.logout(request).await,
             Route::GlideJs => Ok(engine.assets.glide_js()),
             Route::CompletionPage => Ok(engine.assets.completion_page()),
-            Route::MagicAuthStart => engine.codes.start(&request).await,
-            Route::MagicAuthVerify => engine.codes.verify(&request).await,
-            Route::MagicAuthStartServerAuth => engine.codes.start_server_auth(&request).await,
-            Route::MagicAuthCheckServerAuth => engine.codes.check_server_auth(&request).await,
+            Route::MagicAuthStart => engine.codes.start(request).await,
+            Route::MagicAuthVerify => engine.codes.verify(request).await,
+            Route::MagicAuthStartServerAuth => engine.codes.start_server_auth(request).await,
+            Route::MagicAuthCheckServerAuth => engine.codes.check_server_auth(request).await,
             Route::NumberVerifyStart | Route::NumberVerifyCallback => match &engine.number_verify {
-                Some(nv) if route == Route::NumberVerifyStart => nv.start(&request).await,
-                Some(nv) => nv.callback(&request).await,
+                Some(nv) if route == Route::NumberVerifyStart => nv.start(request).await,
+                Some(nv) => nv.callback(request).await,
                 None => Err(FlowError::NotFound.into()),
             },
         };

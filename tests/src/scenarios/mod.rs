@@ -9,6 +9,7 @@ use crate::harness::World;
 
 pub mod attacks;
 pub mod config;
+pub mod cors;
 pub mod faults;
 pub mod flows;
 pub mod guards;
@@ -33,6 +34,7 @@ macro_rules! for_each_scenario {
             attacks::resend_cooldown_holds_across_browsers,
             attacks::glide_calls_are_limited_per_source,
             attacks::unauthenticated_flood_cannot_starve_verified_users,
+            cors::cors_for_configured_origins_only,
             flows::ts43_verify_phone_number,
             flows::ts43_get_phone_number,
             flows::link_verify_phone_number,
