@@ -8,7 +8,7 @@ use glide_core::endpoint::GlideAuth;
 use serde_json::Value;
 
 use crate::harness::{
-    sandbox_client, Browser, Reply, World, NUMBER_VERIFY_CALLBACK, SESSION_COOKIE,
+    sandbox_client, Browser, Reply, World, DESKTOP_UA, NUMBER_VERIFY_CALLBACK, SESSION_COOKIE,
 };
 use crate::scenarios::flows::{assert_me, assert_session_cookie};
 use crate::scenarios::legacy::plain_http;
@@ -64,6 +64,35 @@ async fn start(w: &World, browser: &Browser, phone: &str) -> String {
         Some(format!("tel:{phone}").as_str()),
         "{}: {location}",
         w.ctx("login_hint")
+    );
+    // The code is bound to this flow: a fresh nonce and a PKCE S256 challenge, never the
+    // verifier itself.
+    let nonce =
+        query("nonce").unwrap_or_else(|| panic!("{}: no nonce: {location}", w.ctx("start")));
+    assert!(
+        nonce.len() >= 43,
+        "{}: nonce too short: {nonce}",
+        w.ctx("start")
+    );
+    assert_ne!(nonce, state, "{}", w.ctx("nonce and state differ"));
+    let challenge = query("code_challenge")
+        .unwrap_or_else(|| panic!("{}: no code_challenge: {location}", w.ctx("start")));
+    assert_eq!(
+        challenge.len(),
+        43,
+        "{}: {challenge}",
+        w.ctx("code_challenge")
+    );
+    assert_eq!(
+        query("code_challenge_method").as_deref(),
+        Some("S256"),
+        "{}: {location}",
+        w.ctx("code_challenge_method")
+    );
+    assert!(
+        query("code_verifier").is_none(),
+        "{}: the verifier never leaves the server: {location}",
+        w.ctx("start")
     );
     let cookie = reply.set_cookie(STATE_COOKIE).unwrap_or_else(|| {
         panic!(
@@ -478,4 +507,127 @@ pub async fn number_verify_open_redirect_return_paths_are_refused_at_build(w: &W
             .build()
             .unwrap_or_else(|e| panic!("{}: {good:?}: {e}", w.ctx("build")));
     }
+}
+
+/// Code injection (issue 13): browser A starts Number Verify for the victim's number and the
+/// operator redirects with code C; attacker browser B starts its own flow (its own state and
+/// state cookie) and presents C with B's state. B's state checks out, but C was issued for A's
+/// PKCE challenge and nonce: the exchange with B's verifier is refused by the operator
+/// (`invalid_grant`), so B gets the failure redirect, no session, and no number check happens.
+/// The refused attempt does not spend C: A then presents it with its own state and is verified.
+pub async fn number_verify_code_injected_into_another_flow_is_refused(w: &World) {
+    code_injection(w, &w.browser, &w.other).await;
+}
+
+/// [`number_verify_code_injected_into_another_flow_is_refused`] on an engine whose state
+/// records live in Redis (returns early, after `SKIPPED: …`, without `redis-server`, unless
+/// `GLIDE_REQUIRE_EXTERNAL=1`).
+pub async fn number_verify_code_injection_is_refused_with_redis(w: &World) {
+    use glide_core::store::{RedisStore, RedisTimeouts};
+    let Some(redis) = crate::redis_server::RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect_with_timeouts(
+        &redis.url(),
+        RedisTimeouts::both(std::time::Duration::from_millis(500)),
+    )
+    .await
+    .expect("connect the Redis store");
+    let (app, victim) = w.start_app(move |builder| builder.store(store)).await;
+    let attacker = Browser::new(&app.base_url, DESKTOP_UA);
+    code_injection(w, &victim, &attacker).await;
+    drop(redis);
+}
+
+/// The attack of [`number_verify_code_injected_into_another_flow_is_refused`] between two
+/// browsers of one app.
+async fn code_injection(w: &World, victim: &Browser, attacker: &Browser) {
+    // The victim's callback URL: `?code=C&state=<victim's state>`.
+    let victim_path = callback_path(w, victim, PHONE).await;
+    // The attacker's own flow, for the victim's number: its state and cookie are genuine.
+    let attacker_operator_url = start(w, attacker, PHONE).await;
+    let attacker_state = reqwest::Url::parse(&attacker_operator_url)
+        .expect("operator URL")
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state");
+    // C with the attacker's own state, in the attacker's browser (its own state cookie).
+    let injected = with_param(&victim_path, "state", Some(&attacker_state));
+    w.sandbox.control().clear_requests();
+    let reply = attacker.get(&injected).await;
+    let what = "the victim's code with the attacker's own state";
+    reply.assert_status(302, &w.ctx(what));
+    assert_eq!(
+        reply.header("location"),
+        Some("/?verification=failed"),
+        "{}",
+        w.ctx(what)
+    );
+    assert!(
+        reply.set_cookie(SESSION_COOKIE).is_none(),
+        "{}: no session: {:?}",
+        w.ctx(what),
+        reply.set_cookies()
+    );
+    assert!(
+        reply
+            .set_cookie(STATE_COOKIE)
+            .is_some_and(|c| c.is_removal()),
+        "{}: the attacker's state is spent",
+        w.ctx(what)
+    );
+    let requests = w.sandbox.control().requests();
+    let exchanges: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == "/oauth2/token")
+        .collect();
+    assert_eq!(
+        exchanges.len(),
+        1,
+        "{}: one exchange: {requests:?}",
+        w.ctx(what)
+    );
+    assert_eq!(
+        exchanges[0].body["code_verifier"],
+        "[REDACTED]",
+        "{}: the exchange sends a (redacted) verifier",
+        w.ctx(what)
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path.starts_with("/number-verification")),
+        "{}: the operator refused the code, so no number check: {requests:?}",
+        w.ctx(what)
+    );
+    assert_not_verified(w, attacker, "/me for the attacker").await;
+    // The attacker's flow is over: trying again with it is an invalid state.
+    let reply = attacker.get(&injected).await;
+    assert_invalid_state(w, &reply, "the injection replayed").await;
+
+    // The refused attempt did not spend the code: the victim's own flow still completes.
+    let reply = victim.get(&victim_path).await;
+    assert_verified_redirect(w, &reply, "/");
+    assert_me(w, victim, PHONE, "VerifyPhoneNumber", "number_verify").await;
+    assert_not_verified(w, attacker, "/me for the attacker afterwards").await;
+    // And once redeemed, the code is worth nothing to a new attacker flow either.
+    let attacker_operator_url = start(w, attacker, PHONE).await;
+    let attacker_state = reqwest::Url::parse(&attacker_operator_url)
+        .expect("operator URL")
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state");
+    let reply = attacker
+        .get(&with_param(&injected, "state", Some(&attacker_state)))
+        .await;
+    reply.assert_status(302, &w.ctx("the redeemed code injected again"));
+    assert_eq!(
+        reply.header("location"),
+        Some("/?verification=failed"),
+        "{}",
+        w.ctx("the redeemed code injected again")
+    );
+    assert_not_verified(w, attacker, "/me for the attacker at the end").await;
 }
