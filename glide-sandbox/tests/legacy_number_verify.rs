@@ -602,3 +602,25 @@ async fn malformed_pkce_requests_are_invalid_request() {
         assert_eq!(param(&pairs, "code"), None, "{what}");
     }
 }
+
+#[tokio::test]
+async fn an_operator_without_pkce_ignores_challenge_and_verifier() {
+    let env = Env::with(fast_config().with_number_verify_pkce(false)).await;
+    // Even a malformed challenge is just an unknown parameter.
+    let code = code_with(
+        &env,
+        "&nonce=flow-a&code_challenge=abc&code_challenge_method=plain",
+    )
+    .await;
+    let other = "A".repeat(43);
+    let form = format!("grant_type=authorization_code&code={code}&code_verifier={other}");
+    let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(status, 200, "{body}");
+    // Only the nonce tells which request the code answers.
+    assert_eq!(
+        claims_of(body["id_token"].as_str().expect("id_token"))["nonce"],
+        "flow-a"
+    );
+    let (status, _) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(status, 400, "single use all the same");
+}

@@ -59,9 +59,12 @@ pub(crate) async fn token(
         }
         Some("authorization_code") => {
             let redeemed = match form_value(&form, "code").filter(|c| !c.is_empty()) {
-                Some(code) => state
-                    .legacy
-                    .redeem_code(code, form_value(&form, "code_verifier")),
+                Some(code) => {
+                    // Without PKCE support the verifier is an unknown parameter: ignored.
+                    let verifier = form_value(&form, "code_verifier")
+                        .filter(|_| state.config.number_verify_pkce);
+                    state.legacy.redeem_code(code, verifier)
+                }
                 None => Err(crate::legacy::RedeemError::Unknown),
             };
             let redeemed = match redeemed {
@@ -149,9 +152,10 @@ const MAX_NONCE_LEN: usize = 512;
 
 /// The code's binding from the authorization request: `None` when it is malformed (a challenge
 /// that is not 43 base64url characters, a method other than `S256` — `plain`, or none, which
-/// means `plain` — or a nonce that is empty or too long).
-fn code_binding(q: &AuthQuery) -> Option<CodeBinding> {
-    let code_challenge = match q.code_challenge.as_deref() {
+/// means `plain` — or a nonce that is empty or too long). Without `pkce` support the challenge
+/// is an unknown parameter, ignored.
+fn code_binding(q: &AuthQuery, pkce: bool) -> Option<CodeBinding> {
+    let code_challenge = match q.code_challenge.as_deref().filter(|_| pkce) {
         None => None,
         Some(challenge) => {
             let well_formed = challenge.len() == 43
@@ -270,7 +274,7 @@ pub(crate) async fn authorize(
             }
         },
     };
-    let Some(binding) = code_binding(&q) else {
+    let Some(binding) = code_binding(&q, state.config.number_verify_pkce) else {
         return auth_error(
             redirect,
             dev_print,

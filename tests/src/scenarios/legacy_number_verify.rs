@@ -12,6 +12,7 @@ use crate::harness::{
 };
 use crate::scenarios::flows::{assert_me, assert_session_cookie};
 use crate::scenarios::legacy::plain_http;
+use glide_sandbox::{Sandbox, SandboxConfig};
 
 /// The name of the Number Verify state cookie with insecure development cookies.
 const STATE_COOKIE: &str = "glide_nv_state";
@@ -22,6 +23,11 @@ const PHONE: &str = "+15555550100";
 /// carrying the state, the app's callback as `redirect_uri` and the number as login hint, with
 /// the state cookie. Returns the operator URL.
 async fn start(w: &World, browser: &Browser, phone: &str) -> String {
+    start_on(w, &w.sandbox, browser, phone).await
+}
+
+/// [`start`] on an app whose engine talks to `sandbox`.
+async fn start_on(w: &World, sandbox: &Sandbox, browser: &Browser, phone: &str) -> String {
     let encoded: String = phone.replace('+', "%2B");
     let reply = browser
         .get(&format!(
@@ -34,7 +40,7 @@ async fn start(w: &World, browser: &Browser, phone: &str) -> String {
         .header("location")
         .unwrap_or_else(|| panic!("{}: no Location", w.ctx("number-verify/start")))
         .to_owned();
-    let operator = format!("{}/oauth2/auth?", w.sandbox.base_url());
+    let operator = format!("{}/oauth2/auth?", sandbox.base_url());
     assert!(
         location.starts_with(&operator),
         "{}: {location}",
@@ -150,6 +156,16 @@ async fn operator(w: &World, browser: &Browser, operator_url: &str) -> String {
 async fn callback_path(w: &World, browser: &Browser, phone: &str) -> String {
     let operator_url = start(w, browser, phone).await;
     operator(w, browser, &operator_url).await
+}
+
+/// The `state` of an operator URL.
+fn state_of(operator_url: &str) -> String {
+    reqwest::Url::parse(operator_url)
+        .expect("operator URL")
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state")
 }
 
 /// The value of query parameter `name` in `path`.
@@ -516,7 +532,7 @@ pub async fn number_verify_open_redirect_return_paths_are_refused_at_build(w: &W
 /// (`invalid_grant`), so B gets the failure redirect, no session, and no number check happens.
 /// The refused attempt does not spend C: A then presents it with its own state and is verified.
 pub async fn number_verify_code_injected_into_another_flow_is_refused(w: &World) {
-    code_injection(w, &w.browser, &w.other).await;
+    code_injection(w, &w.sandbox, &w.browser, &w.other, Operator::WithPkce).await;
 }
 
 /// [`number_verify_code_injected_into_another_flow_is_refused`] on an engine whose state
@@ -535,28 +551,35 @@ pub async fn number_verify_code_injection_is_refused_with_redis(w: &World) {
     .expect("connect the Redis store");
     let (app, victim) = w.start_app(move |builder| builder.store(store)).await;
     let attacker = Browser::new(&app.base_url, DESKTOP_UA);
-    code_injection(w, &victim, &attacker).await;
+    code_injection(w, &w.sandbox, &victim, &attacker, Operator::WithPkce).await;
     drop(redis);
 }
 
-/// The attack of [`number_verify_code_injected_into_another_flow_is_refused`] between two
-/// browsers of one app.
-async fn code_injection(w: &World, victim: &Browser, attacker: &Browser) {
-    // The victim's callback URL: `?code=C&state=<victim's state>`.
-    let victim_path = callback_path(w, victim, PHONE).await;
-    // The attacker's own flow, for the victim's number: its state and cookie are genuine.
-    let attacker_operator_url = start(w, attacker, PHONE).await;
-    let attacker_state = reqwest::Url::parse(&attacker_operator_url)
-        .expect("operator URL")
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned())
-        .expect("state");
-    // C with the attacker's own state, in the attacker's browser (its own state cookie).
-    let injected = with_param(&victim_path, "state", Some(&attacker_state));
-    w.sandbox.control().clear_requests();
-    let reply = attacker.get(&injected).await;
-    let what = "the victim's code with the attacker's own state";
+/// The same attack against an operator without PKCE support (it ignores `code_challenge` and
+/// `code_verifier`): the operator redeems C for the attacker's exchange, but the ID token
+/// carries A's nonce, not B's, so the engine refuses it (`NONCE_MISMATCH`): failure redirect,
+/// no session, no number check. Here the operator spent C on B's exchange, so A's own
+/// callback then fails too (`invalid_grant`, failure redirect): the victim starts over, and the
+/// attacker still has nothing.
+pub async fn number_verify_code_injection_is_refused_by_the_nonce_alone(w: &World) {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_number_verify_pkce(false))
+        .await
+        .expect("start a sandbox without PKCE");
+    let (app, victim) = w.start_app_on(&sandbox, |builder| builder).await;
+    let attacker = Browser::new(&app.base_url, DESKTOP_UA);
+    code_injection(w, &sandbox, &victim, &attacker, Operator::WithoutPkce).await;
+}
+
+/// Whether the operator enforces PKCE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operator {
+    WithPkce,
+    WithoutPkce,
+}
+
+/// Asserts the failure redirect with no session cookie.
+#[track_caller]
+fn assert_failure_redirect(w: &World, reply: &Reply, what: &str) {
     reply.assert_status(302, &w.ctx(what));
     assert_eq!(
         reply.header("location"),
@@ -570,6 +593,28 @@ async fn code_injection(w: &World, victim: &Browser, attacker: &Browser) {
         w.ctx(what),
         reply.set_cookies()
     );
+}
+
+/// The attack of [`number_verify_code_injected_into_another_flow_is_refused`] between two
+/// browsers of one app whose engine talks to `sandbox`.
+async fn code_injection(
+    w: &World,
+    sandbox: &Sandbox,
+    victim: &Browser,
+    attacker: &Browser,
+    operator_kind: Operator,
+) {
+    // The victim's callback URL: `?code=C&state=<victim's state>`.
+    let victim_operator_url = start_on(w, sandbox, victim, PHONE).await;
+    let victim_path = operator(w, victim, &victim_operator_url).await;
+    // The attacker's own flow, for the victim's number: its state and cookie are genuine.
+    let attacker_state = state_of(&start_on(w, sandbox, attacker, PHONE).await);
+    // C with the attacker's own state, in the attacker's browser (its own state cookie).
+    let injected = with_param(&victim_path, "state", Some(&attacker_state));
+    sandbox.control().clear_requests();
+    let reply = attacker.get(&injected).await;
+    let what = "the victim's code with the attacker's own state";
+    assert_failure_redirect(w, &reply, what);
     assert!(
         reply
             .set_cookie(STATE_COOKIE)
@@ -577,7 +622,7 @@ async fn code_injection(w: &World, victim: &Browser, attacker: &Browser) {
         "{}: the attacker's state is spent",
         w.ctx(what)
     );
-    let requests = w.sandbox.control().requests();
+    let requests = sandbox.control().requests();
     let exchanges: Vec<_> = requests
         .iter()
         .filter(|r| r.path == "/oauth2/token")
@@ -598,7 +643,7 @@ async fn code_injection(w: &World, victim: &Browser, attacker: &Browser) {
         !requests
             .iter()
             .any(|r| r.path.starts_with("/number-verification")),
-        "{}: the operator refused the code, so no number check: {requests:?}",
+        "{}: the code was refused before any number check: {requests:?}",
         w.ctx(what)
     );
     assert_not_verified(w, attacker, "/me for the attacker").await;
@@ -606,28 +651,25 @@ async fn code_injection(w: &World, victim: &Browser, attacker: &Browser) {
     let reply = attacker.get(&injected).await;
     assert_invalid_state(w, &reply, "the injection replayed").await;
 
-    // The refused attempt did not spend the code: the victim's own flow still completes.
     let reply = victim.get(&victim_path).await;
-    assert_verified_redirect(w, &reply, "/");
-    assert_me(w, victim, PHONE, "VerifyPhoneNumber", "number_verify").await;
+    match operator_kind {
+        Operator::WithPkce => {
+            // The refused attempt did not spend the code: the victim's flow still completes.
+            assert_verified_redirect(w, &reply, "/");
+            assert_me(w, victim, PHONE, "VerifyPhoneNumber", "number_verify").await;
+        }
+        Operator::WithoutPkce => {
+            // The operator spent C on the attacker's exchange: the victim's flow fails.
+            assert_failure_redirect(w, &reply, "the victim's callback after C was spent");
+            assert_not_verified(w, victim, "/me for the victim").await;
+        }
+    }
     assert_not_verified(w, attacker, "/me for the attacker afterwards").await;
-    // And once redeemed, the code is worth nothing to a new attacker flow either.
-    let attacker_operator_url = start(w, attacker, PHONE).await;
-    let attacker_state = reqwest::Url::parse(&attacker_operator_url)
-        .expect("operator URL")
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned())
-        .expect("state");
+    // The code is worth nothing to a new attacker flow either.
+    let attacker_state = state_of(&start_on(w, sandbox, attacker, PHONE).await);
     let reply = attacker
         .get(&with_param(&injected, "state", Some(&attacker_state)))
         .await;
-    reply.assert_status(302, &w.ctx("the redeemed code injected again"));
-    assert_eq!(
-        reply.header("location"),
-        Some("/?verification=failed"),
-        "{}",
-        w.ctx("the redeemed code injected again")
-    );
+    assert_failure_redirect(w, &reply, "the code injected again");
     assert_not_verified(w, attacker, "/me for the attacker at the end").await;
 }

@@ -96,6 +96,7 @@ macro_rules! for_each_scenario {
             legacy_number_verify::number_verify_open_redirect_return_paths_are_refused_at_build,
             legacy_number_verify::number_verify_code_injected_into_another_flow_is_refused,
             legacy_number_verify::number_verify_code_injection_is_refused_with_redis,
+            legacy_number_verify::number_verify_code_injection_is_refused_by_the_nonce_alone,
         }
     };
 }
