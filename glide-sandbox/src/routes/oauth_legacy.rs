@@ -152,7 +152,7 @@ const MAX_NONCE_LEN: usize = 512;
 
 /// The code's binding from the authorization request: `None` when it is malformed (a challenge
 /// that is not 43 base64url characters, a method other than `S256` — `plain`, or none, which
-/// means `plain` — or a nonce that is empty or too long). Without `pkce` support the challenge
+/// means `plain` — or a nonce over 512 characters). Without `pkce` support the challenge
 /// is an unknown parameter, ignored.
 fn code_binding(q: &AuthQuery, pkce: bool) -> Option<CodeBinding> {
     let code_challenge = match q.code_challenge.as_deref().filter(|_| pkce) {
@@ -168,9 +168,10 @@ fn code_binding(q: &AuthQuery, pkce: bool) -> Option<CodeBinding> {
             Some(challenge.to_owned())
         }
     };
-    let nonce = match q.nonce.as_deref() {
+    // An empty parameter is an absent one.
+    let nonce = match q.nonce.as_deref().filter(|n| !n.is_empty()) {
         None => None,
-        Some(n) if n.is_empty() || n.len() > MAX_NONCE_LEN => return None,
+        Some(n) if n.len() > MAX_NONCE_LEN => return None,
         Some(n) => Some(n.to_owned()),
     };
     Some(CodeBinding {
