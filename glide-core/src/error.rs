@@ -50,7 +50,7 @@ pub enum Error {
     /// A flow step arrived in the wrong state, too late, or twice.
     #[error(transparent)]
     Flow(#[from] FlowError),
-    /// Link device binding failed.
+    /// A flow's binding to its browser failed (Link device binding, the Number Verify nonce).
     #[error(transparent)]
     Binding(#[from] BindingError),
     /// An HTTP request to one of our routes was refused before any flow logic ran.
@@ -248,7 +248,8 @@ impl FlowError {
     }
 }
 
-/// Link device binding failed.
+/// A flow's binding to its browser failed: Link device binding, or a Number Verify code that
+/// was issued to another flow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BindingError {
@@ -259,6 +260,11 @@ pub enum BindingError {
     /// A code was not 64 hex characters, or did not match.
     #[error("Device binding failed.")]
     Failed,
+    /// The ID token of a Number Verify code exchange did not carry the nonce of this flow's
+    /// authorization request (no ID token, an unreadable one, or a missing or different
+    /// `nonce`): the code was issued to another flow.
+    #[error("The authorization code was not issued for this verification.")]
+    NonceMismatch,
 }
 
 impl BindingError {
@@ -267,6 +273,7 @@ impl BindingError {
         match self {
             Self::MissingCookie => "MISSING_BINDING_COOKIE",
             Self::Failed => "DEVICE_BINDING_FAILED",
+            Self::NonceMismatch => "NONCE_MISMATCH",
         }
     }
 

@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use glide_core::legacy::{
-    AuthCode, AuthType, AuthUrlOptions, Email, FallbackChannel, LegacyClient, OtpCode,
+    AuthCode, AuthType, AuthUrlOptions, Email, FallbackChannel, FlowSecrets, LegacyClient, OtpCode,
     ServerAuthStatus, SimSwapRiskMapping, StartAuthRequest, StartServerAuthRequest,
     VerifyAuthRequest,
 };
@@ -136,6 +136,37 @@ async fn token(State(s): S, headers: HeaderMap, body: String) -> impl IntoRespon
         return ciba_grant(&s, &body);
     }
     if body.contains("grant_type=authorization_code") {
+        let form = form_of(&body);
+        let code = form
+            .iter()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if let Some(id) = code.strip_prefix("idt-") {
+            // A bound exchange: the answer's ID token as the code says.
+            s.grant_forms.lock().unwrap().push(body.clone());
+            let claims = match id {
+                "none" => None,
+                "garbage" => Some(json!("garbage")),
+                "no-nonce" => Some(json!({"aud": "sandbox-client"})),
+                nonce => Some(json!({"aud": "sandbox-client", "nonce": nonce})),
+            };
+            let mut answer =
+                json!({"access_token": "user-token", "token_type": "Bearer", "expires_in": 3600});
+            if let Some(claims) = claims {
+                answer["id_token"] = match claims {
+                    Value::String(raw) => json!(raw),
+                    claims => json!(format!(
+                        "eyJhbGciOiJFUzI1NiJ9.{}.c2ln",
+                        base64::Engine::encode(
+                            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                            claims.to_string()
+                        )
+                    )),
+                };
+            }
+            return (StatusCode::OK, Json(answer));
+        }
         if body.contains("code=good") {
             return (
                 StatusCode::OK,
@@ -388,8 +419,10 @@ async fn number_verify_calls() {
             use_dev_number: Some(phone("+15555550100")),
             redirect_uri: Some("https://app.test/cb".into()),
             print_code: true,
+            secrets: None,
         })
         .unwrap();
+    assert!(!url.as_str().contains("code_challenge"), "{url}");
     assert!(url.as_str().starts_with(&format!("{base}/oauth2/auth?client_id=sandbox-client&response_type=code&scope=openid&purpose=dpv%3AFraudPreventionAndDetection%3Anumber-verification&state=st%26ate&nonce=")), "{url}");
     for part in [
         "max_age=0",
@@ -423,6 +456,159 @@ async fn number_verify_calls() {
     let e = nv.for_user(&AuthCode::new("used"), None).await.unwrap_err();
     assert_eq!((e.http_status(), e.code()), (400, "INVALID_GRANT"));
     assert!(!format!("{user:?}").contains("user-token"));
+}
+
+/// `for_flow`: the URL carries the flow's nonce and S256 challenge (never the verifier), the
+/// exchange sends the verifier, and the ID token must carry the nonce.
+#[tokio::test]
+async fn number_verify_flow_binds_the_code_with_nonce_and_pkce() {
+    let (client, seen, _) = server().await;
+    let nv = client.number_verify();
+    let secrets = FlowSecrets::random();
+    let url = nv
+        .get_auth_url(&AuthUrlOptions {
+            state: Some("st".into()),
+            secrets: Some(secrets.clone()),
+            ..AuthUrlOptions::default()
+        })
+        .unwrap();
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("nonce"), Some(secrets.nonce()));
+    assert_eq!(
+        get("code_challenge"),
+        Some(secrets.code_challenge().as_str())
+    );
+    assert_eq!(get("code_challenge_method"), Some("S256"));
+    assert!(!url.as_str().contains(secrets.code_verifier()), "{url}");
+
+    let code = AuthCode::new(format!("idt-{}", secrets.nonce()));
+    let user = nv
+        .for_flow(&code, &secrets, Some(phone("+15555550100")))
+        .await
+        .unwrap();
+    assert!(
+        user.verify_number(None)
+            .await
+            .unwrap()
+            .device_phone_number_verified
+    );
+    let sent = seen.grant_forms.lock().unwrap().pop().unwrap();
+    let form = form_of(&sent);
+    assert!(
+        form.contains(&("code_verifier".into(), secrets.code_verifier().into())),
+        "{sent}"
+    );
+
+    let other = FlowSecrets::random();
+    for (what, code) in [
+        (
+            "the nonce of another flow",
+            format!("idt-{}", other.nonce()),
+        ),
+        ("no ID token", "idt-none".to_owned()),
+        ("an unreadable ID token", "idt-garbage".to_owned()),
+        ("an ID token without nonce", "idt-no-nonce".to_owned()),
+    ] {
+        let e = nv
+            .for_flow(&AuthCode::new(code), &secrets, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.http_status(), e.code()),
+            (403, "NONCE_MISMATCH"),
+            "{what}"
+        );
+    }
+    let e = nv
+        .for_flow(&AuthCode::new("used"), &secrets, None)
+        .await
+        .unwrap_err();
+    assert_eq!((e.http_status(), e.code()), (400, "INVALID_GRANT"));
+    assert!(!format!("{secrets:?}{nv:?}").contains(secrets.code_verifier()));
+}
+
+/// `for_flow` against the sandbox: a code issued for one flow's challenge is refused with any
+/// other verifier, or none, and is then still redeemable, once, by its own flow; a code issued
+/// without PKCE (as for Glide's SDKs) refuses a verifier and works with `for_user`.
+#[tokio::test]
+async fn number_verify_flow_against_the_sandbox() {
+    let sandbox =
+        glide_sandbox::Sandbox::start(glide_sandbox::SandboxConfig::default().with_port(0))
+            .await
+            .unwrap();
+    let http: Arc<dyn glide_core::api::HttpClient> =
+        Arc::new(glide_core::api::ReqwestClient::new().unwrap());
+    let client = LegacyClient::from_parts(
+        "sandbox-client",
+        "sandbox-secret",
+        &sandbox.base_url(),
+        http,
+    )
+    .unwrap();
+    let nv = client.number_verify();
+    let number = phone("+15555550100");
+    let code_of = |secrets: Option<FlowSecrets>| {
+        let url = nv
+            .get_auth_url(&AuthUrlOptions {
+                use_dev_number: Some(number.clone()),
+                print_code: true,
+                secrets,
+                ..AuthUrlOptions::default()
+            })
+            .unwrap();
+        async move {
+            let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            AuthCode::new(answer["code"].as_str().unwrap())
+        }
+    };
+    let secrets = FlowSecrets::random();
+    let code = code_of(Some(secrets.clone())).await;
+    for (what, attempt) in [
+        (
+            "another flow's verifier",
+            nv.for_flow(&code, &FlowSecrets::random(), None).await,
+        ),
+        ("no verifier", nv.for_user(&code, None).await),
+    ] {
+        let e = attempt.unwrap_err();
+        assert_eq!(
+            (e.http_status(), e.code()),
+            (400, "INVALID_GRANT"),
+            "{what}"
+        );
+    }
+    let user = nv
+        .for_flow(&code, &secrets, Some(number.clone()))
+        .await
+        .unwrap();
+    assert!(
+        user.verify_number(None)
+            .await
+            .unwrap()
+            .device_phone_number_verified
+    );
+    let replayed = nv.for_flow(&code, &secrets, None).await.unwrap_err();
+    assert_eq!(
+        (replayed.http_status(), replayed.code()),
+        (400, "INVALID_GRANT")
+    );
+
+    let unbound = code_of(None).await;
+    let e = nv.for_flow(&unbound, &secrets, None).await.unwrap_err();
+    assert_eq!(
+        (e.http_status(), e.code()),
+        (400, "INVALID_GRANT"),
+        "downgrade"
+    );
+    let user = nv.for_user(&unbound, Some(number)).await.unwrap();
+    assert!(
+        user.verify_number(None)
+            .await
+            .unwrap()
+            .device_phone_number_verified
+    );
 }
 
 #[tokio::test]

@@ -55,6 +55,12 @@ pub struct SandboxConfig {
     /// Lifetime of the legacy secrets and sessions: OTPs, Number Verify authorization codes,
     /// magic sessions and tokens, server-auth sessions (default 300 s).
     pub legacy_code_lifetime: Duration,
+    /// Whether the Number Verify authorization server supports PKCE (default `true`: method
+    /// `S256`, a code issued for a `code_challenge` is redeemed only with its `code_verifier`).
+    /// `false` emulates one without PKCE: `code_challenge` and `code_verifier` are ignored, as
+    /// unrecognised parameters are (RFC 6749 §3.1), and only the ID token's `nonce` tells a
+    /// client which of its flows a code answers.
+    pub number_verify_pkce: bool,
 }
 
 impl Default for SandboxConfig {
@@ -75,6 +81,7 @@ impl Default for SandboxConfig {
             number_verify_redirect_url:
                 "http://127.0.0.1:3000/api/magical-auth/number-verify/callback".to_owned(),
             legacy_code_lifetime: Duration::from_secs(300),
+            number_verify_pkce: true,
         }
     }
 }
@@ -177,6 +184,13 @@ impl SandboxConfig {
         self.legacy_code_lifetime = lifetime;
         self
     }
+
+    /// Sets [`SandboxConfig::number_verify_pkce`].
+    #[must_use]
+    pub fn with_number_verify_pkce(mut self, supported: bool) -> Self {
+        self.number_verify_pkce = supported;
+        self
+    }
 }
 
 impl fmt::Debug for SandboxConfig {
@@ -199,6 +213,7 @@ impl fmt::Debug for SandboxConfig {
                 &self.number_verify_redirect_url,
             )
             .field("legacy_code_lifetime", &self.legacy_code_lifetime)
+            .field("number_verify_pkce", &self.number_verify_pkce)
             .finish()
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Keys whose values never appear in the request log.
-const SECRET_KEYS: [&str; 10] = [
+const SECRET_KEYS: [&str; 12] = [
     "fe_code",
     "agg_code",
     "client_secret",
@@ -15,6 +15,8 @@ const SECRET_KEYS: [&str; 10] = [
     "code",
     "token",
     "auth_req_id",
+    "code_verifier",
+    "id_token",
 ];
 
 /// One request the sandbox received.

@@ -441,3 +441,184 @@ async fn secrets_are_redacted_in_the_request_log() {
         .iter()
         .any(|r| r.path == "/oauth2/token" && r.body["code"] == "[REDACTED]"));
 }
+
+/// The claims of a compact JWS (payload decoded, signature not checked here).
+fn claims_of(jws: &str) -> Value {
+    let parts: Vec<&str> = jws.split('.').collect();
+    assert_eq!(parts.len(), 3, "{jws}");
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[1])
+        .expect("base64url payload");
+    serde_json::from_slice(&payload).expect("JSON claims")
+}
+
+/// RFC 7636 appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The code of a redirecting /oauth2/auth with `extra` (PKCE, nonce) for the default device.
+async fn code_with(env: &Env, extra: &str) -> String {
+    let (status, location, body) = get_raw(
+        env,
+        &format!(
+            "/oauth2/auth?client_id=sandbox-client&response_type=code&scope=openid&state=s{extra}"
+        ),
+    )
+    .await;
+    assert_eq!(status, 302, "{body}");
+    param(&query_of(&location), "code").unwrap_or_else(|| panic!("no code: {location}"))
+}
+
+#[tokio::test]
+async fn pkce_binds_the_code_to_its_verifier_and_the_id_token_to_its_nonce() {
+    let env = Env::start().await;
+    let code = code_with(
+        &env,
+        &format!("&nonce=flow-a&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+    )
+    .await;
+    let other = "A".repeat(43);
+    for (what, extra) in [
+        ("no verifier", String::new()),
+        ("another flow's verifier", format!("&code_verifier={other}")),
+        ("a malformed verifier", "&code_verifier=short".to_owned()),
+        (
+            "the challenge itself",
+            format!("&code_verifier={CHALLENGE}"),
+        ),
+    ] {
+        let form = format!("grant_type=authorization_code&code={code}{extra}");
+        let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{what}: {body}"
+        );
+        assert!(body.get("access_token").is_none(), "{what}");
+    }
+    // The refused attempts did not spend the code: its own flow redeems it, once.
+    let form = format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}");
+    let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = claims_of(body["id_token"].as_str().expect("id_token"));
+    assert_eq!(claims["nonce"], "flow-a");
+    assert_eq!(claims["aud"], "sandbox-client");
+    assert_eq!(claims["iss"], "glide-sandbox");
+    assert!(claims["exp"].as_i64() > claims["iat"].as_i64());
+    assert!(!claims.to_string().contains("5555550100"), "no number");
+    let token = body["access_token"].as_str().expect("token");
+    let (_, verified) = nv_verify(&env, token, &json!({"phoneNumber": "+15555550100"})).await;
+    assert_eq!(verified["devicePhoneNumberVerified"], true);
+    let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "replayed code: {body}"
+    );
+
+    // The request log never shows the verifier.
+    let log = serde_json::to_string(&env.sandbox.control().requests()).expect("json");
+    assert!(!log.contains(VERIFIER), "the verifier leaked into the log");
+}
+
+#[tokio::test]
+async fn without_pkce_nothing_is_bound_and_a_verifier_is_a_downgrade() {
+    let env = Env::start().await;
+    // As Glide's SDKs: a nonce, no PKCE. A verifier is refused (RFC 9700 §4.8.2) and the
+    // refusal leaves the code; without one the exchange works and the ID token has the nonce.
+    let code = code_with(&env, "&nonce=sdk-nonce").await;
+    let form = format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}");
+    let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = token_form(
+        &env,
+        "sandbox-secret",
+        &format!("grant_type=authorization_code&code={code}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims_of(body["id_token"].as_str().expect("id_token"))["nonce"],
+        "sdk-nonce"
+    );
+    // No nonce (or an empty one) in the request: none in the ID token.
+    for extra in ["", "&nonce="] {
+        let code = code_with(&env, extra).await;
+        let (_, body) = token_form(
+            &env,
+            "sandbox-secret",
+            &format!("grant_type=authorization_code&code={code}"),
+        )
+        .await;
+        let claims = claims_of(body["id_token"].as_str().expect("id_token"));
+        assert!(claims.get("nonce").is_none(), "{extra:?}: {claims}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_pkce_requests_are_invalid_request() {
+    let env = Env::start().await;
+    for (what, extra) in [
+        (
+            "plain method",
+            format!("&code_challenge={CHALLENGE}&code_challenge_method=plain"),
+        ),
+        (
+            "no method (plain by default)",
+            format!("&code_challenge={CHALLENGE}"),
+        ),
+        (
+            "short challenge",
+            "&code_challenge=abc&code_challenge_method=S256".to_owned(),
+        ),
+        (
+            "challenge with padding",
+            format!(
+                "&code_challenge={}%3D&code_challenge_method=S256",
+                &CHALLENGE[..42]
+            ),
+        ),
+        ("oversized nonce", format!("&nonce={}", "n".repeat(513))),
+    ] {
+        let (status, location, _) = get_raw(
+            &env,
+            &format!("/oauth2/auth?client_id=sandbox-client&response_type=code&state=st{extra}"),
+        )
+        .await;
+        assert_eq!(status, 302, "{what}");
+        let pairs = query_of(&location);
+        assert_eq!(
+            param(&pairs, "error").as_deref(),
+            Some("invalid_request"),
+            "{what}: {location}"
+        );
+        assert_eq!(param(&pairs, "state").as_deref(), Some("st"), "{what}");
+        assert_eq!(param(&pairs, "code"), None, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn an_operator_without_pkce_ignores_challenge_and_verifier() {
+    let env = Env::with(fast_config().with_number_verify_pkce(false)).await;
+    // Even a malformed challenge is just an unknown parameter.
+    let code = code_with(
+        &env,
+        "&nonce=flow-a&code_challenge=abc&code_challenge_method=plain",
+    )
+    .await;
+    let other = "A".repeat(43);
+    let form = format!("grant_type=authorization_code&code={code}&code_verifier={other}");
+    let (status, body) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(status, 200, "{body}");
+    // Only the nonce tells which request the code answers.
+    assert_eq!(
+        claims_of(body["id_token"].as_str().expect("id_token"))["nonce"],
+        "flow-a"
+    );
+    let (status, _) = token_form(&env, "sandbox-secret", &form).await;
+    assert_eq!(status, 400, "single use all the same");
+}

@@ -284,6 +284,16 @@ async fn number_verify_auth_url_code_exchange_operator_and_verify() {
     )
     .await;
     let token = session_of(status, &body, "number-verification");
+    // The SDK sends no PKCE: nothing is asked of it, and the ID token (which it ignores)
+    // carries its nonce.
+    let id_token = body["id_token"].as_str().expect("id_token");
+    let id_claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id_token.split('.').nth(1).expect("a JWT"))
+            .expect("base64url"),
+    )
+    .expect("json");
+    assert_eq!(id_claims["nonce"], "6f1c2f44-1d5b-4f0e-8f0c-8f4b6c9e2d10");
     // get_operator(): base64.b64decode(token.split('.')[1] + '==') → ext.operator
     let payload = token.split('.').nth(1).expect("a JWT");
     assert!(

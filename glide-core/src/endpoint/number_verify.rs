@@ -6,6 +6,12 @@
 //!   (`__Host-` in secure mode), compared in constant time, expiring after 300 s and taken on
 //!   first use; a missing, forged, reused or expired state answers 403 `INVALID_STATE` before any
 //!   code exchange;
+//! - the code is bound to the flow that started it: each start makes fresh [`FlowSecrets`] (an
+//!   OIDC `nonce` and a PKCE `code_verifier`), kept only in the server-side state record; the
+//!   authorization URL carries the nonce and the verifier's `S256` challenge, the exchange sends
+//!   the verifier and requires the nonce in the ID token. A code from another browser's flow,
+//!   presented with this browser's own state and cookie, is refused by the operator (wrong
+//!   verifier) or by the nonce check: a failure redirect and no session;
 //! - the callback redirects only to the configured return path, never to a URL from the request;
 //! - a verified number gets its SIM-swap signal ([`SimSwapCheck`]) before the risk policy; a
 //!   denial redirects to the return path with `verification=failed`, like any failure.
@@ -27,16 +33,23 @@ use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::cookie::CookieSpec;
 use crate::error::{Error, RequestError};
-use crate::legacy::{AuthCode, AuthUrlOptions, LegacyClient};
+use crate::legacy::{AuthCode, AuthUrlOptions, FlowSecrets, LegacyClient};
 use crate::session::VerifiedPhone;
 use crate::{PhoneNumber, Strategy, UseCase};
 
-/// A Number Verify start.
-#[derive(Debug, Serialize, Deserialize)]
+/// A Number Verify start. Never logged: it holds the flow's secrets.
+#[derive(Serialize, Deserialize)]
 struct StateRecord {
     state: String,
     phone: PhoneNumber,
     created: i64,
+    /// The flow's OIDC nonce ([`FlowSecrets::nonce`]); empty in a record written before
+    /// nonces were kept, which then fails.
+    #[serde(default)]
+    nonce: String,
+    /// The flow's PKCE verifier ([`FlowSecrets::code_verifier`]).
+    #[serde(default)]
+    code_verifier: String,
 }
 
 impl Record for StateRecord {
@@ -129,12 +142,15 @@ impl NumberVerify {
             .start("legacy_start", request, Some(&phone))
             .await?;
         let state = random_id();
+        let secrets = FlowSecrets::random();
         let id = self
             .states
             .create(&StateRecord {
                 state: state.clone(),
                 phone: phone.clone(),
                 created: self.clock.now().unix_timestamp(),
+                nonce: secrets.nonce().to_owned(),
+                code_verifier: secrets.code_verifier().to_owned(),
             })
             .await?;
         let url = self.client.number_verify().get_auth_url(&AuthUrlOptions {
@@ -142,6 +158,7 @@ impl NumberVerify {
             use_dev_number: Some(phone),
             redirect_uri: Some(self.callback_url.clone()),
             print_code: false,
+            secrets: Some(secrets),
         })?;
         Ok(io::empty(StatusCode::FOUND)
             .with_header(LOCATION, url.as_str())
@@ -174,10 +191,13 @@ impl NumberVerify {
         let Some(code) = request.query_param("code").filter(|c| !c.is_empty()) else {
             return Ok(self.failed("no code"));
         };
+        let Ok(secrets) = FlowSecrets::from_parts(&record.nonce, &record.code_verifier) else {
+            return Ok(self.failed("state record without flow secrets"));
+        };
         let outcome = match self
             .client
             .number_verify()
-            .for_user(&AuthCode::new(code), Some(record.phone.clone()))
+            .for_flow(&AuthCode::new(code), &secrets, Some(record.phone.clone()))
             .await
         {
             Ok(user) => user.verify_number(None).await,
@@ -186,7 +206,15 @@ impl NumberVerify {
         match outcome {
             Ok(answer) if answer.device_phone_number_verified => {}
             Ok(_) => return Ok(self.failed("not the device's number")),
+            // A wrong PKCE verifier is the operator's 400 `invalid_grant`.
             Err(Error::Api(api)) if api.status < 500 => return Ok(self.failed("refused by Glide")),
+            Err(Error::Binding(e)) => {
+                tracing::warn!(
+                    code = e.code(),
+                    "number verify: the code was not issued for this flow"
+                );
+                return Ok(self.failed("code of another flow"));
+            }
             Err(e) => return Err(e),
         }
         let mut verified = VerifiedPhone::new(

@@ -14,7 +14,8 @@
 //!
 //! Method names follow Glide's SDKs: [`MagicAuth::start_auth`], [`MagicAuth::verify_auth`],
 //! [`MagicAuth::start_server_auth`], [`MagicAuth::check_server_auth`],
-//! [`NumberVerify::get_auth_url`], [`NumberVerify::for_user`],
+//! [`NumberVerify::get_auth_url`], [`NumberVerify::for_user`] (and [`NumberVerify::for_flow`],
+//! which binds the code to its flow with a [`FlowSecrets`]: nonce and PKCE),
 //! [`NumberVerifyUser::verify_number`], [`SimSwap::check`], [`SimSwap::retrieve_date`]; plus
 //! [`SimSwap::signal`], the SIM swap signal as a [`SwapInfo`](crate::SwapInfo) with the risk
 //! mapped by a [`SimSwapRiskMapping`].
@@ -46,7 +47,7 @@ mod transport;
 mod types;
 
 pub use magic::MagicAuth;
-pub use number_verify::{AuthUrlOptions, NumberVerify, NumberVerifyUser};
+pub use number_verify::{AuthUrlOptions, FlowSecrets, NumberVerify, NumberVerifyUser};
 pub use risk::{age_band, SimSwapRiskMapping};
 pub use sim_swap::{SimSwap, REASON_CARRIER_NOT_SUPPORTED};
 pub use types::{

@@ -70,13 +70,16 @@ impl SandboxControl {
     /// login hint is `tel:{phone}` (fixtures applied: `+15555550105`'s device is
     /// `+15555550199`). A `phone` that is not E.164 means no hint: the default device number
     /// `+15555550100`. Unlike `/oauth2/auth`, the denying fixture gets a code too. The code is
-    /// single use and lives [`crate::SandboxConfig::legacy_code_lifetime`].
+    /// single use and lives [`crate::SandboxConfig::legacy_code_lifetime`]. It is bound to no
+    /// PKCE challenge and no nonce (as from an authorization request without them).
     pub fn number_verify_code(&self, phone: &str) -> String {
         let hint = util::is_e164(phone).then_some(phone);
         let device = super::device_for_hint(hint);
-        self.state
-            .legacy
-            .mint_code(&device, self.state.config.legacy_code_lifetime)
+        self.state.legacy.mint_code(
+            &device,
+            self.state.config.legacy_code_lifetime,
+            super::CodeBinding::default(),
+        )
     }
 }
 

@@ -50,10 +50,69 @@ pub(crate) fn otp_key(phone_or_email: &str) -> String {
     }
 }
 
+/// What an authorization request bound its code to: the PKCE `S256` challenge and the OIDC
+/// nonce, each when the request carried one (Glide's SDKs send a nonce but no PKCE).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CodeBinding {
+    /// `code_challenge` (method `S256`).
+    pub code_challenge: Option<String>,
+    /// `nonce`, echoed in the ID token.
+    pub nonce: Option<String>,
+}
+
 #[derive(Debug)]
 struct AuthCode {
     device_number: String,
+    binding: CodeBinding,
     expires_at: Instant,
+}
+
+/// A redeemed authorization code: the device's number and the nonce for the ID token.
+#[derive(Debug)]
+pub(crate) struct Redeemed {
+    pub device_number: String,
+    pub nonce: Option<String>,
+}
+
+/// Why a code could not be redeemed (each is `invalid_grant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RedeemError {
+    /// Unknown, used or expired.
+    Unknown,
+    /// Issued with a `code_challenge`, redeemed without a `code_verifier`.
+    VerifierMissing,
+    /// The verifier's `S256` is not the challenge (or the verifier is malformed).
+    VerifierMismatch,
+    /// A verifier for a code issued without a challenge (PKCE downgrade, RFC 9700 §4.8.2).
+    UnexpectedVerifier,
+}
+
+impl RedeemError {
+    /// The `error_description` of the `invalid_grant` answer.
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Self::Unknown => "The authorization code is unknown, used or expired",
+            Self::VerifierMissing => "code_verifier is required for this authorization code",
+            Self::VerifierMismatch => "code_verifier does not match the code_challenge",
+            Self::UnexpectedVerifier => {
+                "code_verifier was sent for an authorization code issued without code_challenge"
+            }
+        }
+    }
+}
+
+/// The PKCE `S256` challenge of `verifier`: `BASE64URL(SHA-256(verifier))`.
+pub(crate) fn s256(verifier: &str) -> String {
+    use sha2::Digest as _;
+    util::b64url(&sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// A `code_verifier` of RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`.
+pub(crate) fn is_code_verifier(text: &str) -> bool {
+    (43..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 #[derive(Debug)]
@@ -123,8 +182,13 @@ pub(crate) struct LegacyState {
 }
 
 impl LegacyState {
-    /// Mints a single-use authorization code bound to `device_number`.
-    pub(crate) fn mint_code(&self, device_number: &str, lifetime: Duration) -> String {
+    /// Mints a single-use authorization code for `device_number`, bound to `binding`.
+    pub(crate) fn mint_code(
+        &self,
+        device_number: &str,
+        lifetime: Duration,
+        binding: CodeBinding,
+    ) -> String {
         let code = util::random_hex(24);
         let mut codes = lock(&self.codes);
         prune(&mut codes, |c| c.expires_at);
@@ -132,16 +196,47 @@ impl LegacyState {
             digest(&code),
             AuthCode {
                 device_number: device_number.to_owned(),
+                binding,
                 expires_at: Instant::now() + lifetime,
             },
         );
         code
     }
 
-    /// Takes a code (single use): the device number when it was known and unexpired.
-    pub(crate) fn take_code(&self, code: &str) -> Option<String> {
-        let entry = lock(&self.codes).remove(&digest(code))?;
-        (entry.expires_at > Instant::now()).then_some(entry.device_number)
+    /// Redeems a code with the token request's `code_verifier`, as an authorization server
+    /// with optional PKCE does: a code issued with a challenge needs the verifier whose
+    /// `S256` it is (compared in constant time); a code issued without one refuses any
+    /// verifier. Only a successful redemption takes the code (single use): a refused one
+    /// leaves it to the flow that holds the right verifier.
+    pub(crate) fn redeem_code(
+        &self,
+        code: &str,
+        verifier: Option<&str>,
+    ) -> Result<Redeemed, RedeemError> {
+        let mut codes = lock(&self.codes);
+        let key = digest(code);
+        let entry = codes.get(&key).ok_or(RedeemError::Unknown)?;
+        if entry.expires_at <= Instant::now() {
+            codes.remove(&key);
+            return Err(RedeemError::Unknown);
+        }
+        match (entry.binding.code_challenge.as_deref(), verifier) {
+            (Some(_), None) => return Err(RedeemError::VerifierMissing),
+            (Some(challenge), Some(v)) => {
+                // Both sides are fixed-length digests: the comparison does not depend on
+                // where they differ.
+                if !is_code_verifier(v) || !ct_eq(&s256(v), challenge) {
+                    return Err(RedeemError::VerifierMismatch);
+                }
+            }
+            (None, Some(_)) => return Err(RedeemError::UnexpectedVerifier),
+            (None, None) => {}
+        }
+        let entry = codes.remove(&key).ok_or(RedeemError::Unknown)?;
+        Ok(Redeemed {
+            device_number: entry.device_number,
+            nonce: entry.binding.nonce,
+        })
     }
 
     /// Issues a Number Verify access token bound to `device_number`: a JWT signed by `signer`
@@ -325,6 +420,32 @@ pub(crate) fn nv_access_token(signer: &SigningKey, client_id: &str, lifetime: Du
     token
 }
 
+/// The OIDC ID token of a Number Verify code exchange: an ES256 JWT `{iss, sub, aud, iat, exp,
+/// nonce?}` whose `nonce` is the authorization request's (absent when it had none), so that the
+/// client can tell which of its requests the code answers. `sub` is pseudonymous.
+pub(crate) fn nv_id_token(
+    signer: &SigningKey,
+    client_id: &str,
+    lifetime: Duration,
+    nonce: Option<&str>,
+) -> String {
+    let header = json!({"alg": "ES256", "typ": "JWT", "kid": "sandbox-nv"});
+    let iat = util::now().unix_timestamp();
+    let exp = iat.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX));
+    let mut payload = json!({
+        "iss": "glide-sandbox",
+        "sub": util::random_hex(16),
+        "aud": client_id,
+        "iat": iat,
+        "exp": exp,
+        "auth_time": iat,
+    });
+    if let Some(nonce) = nonce {
+        payload["nonce"] = json!(nonce);
+    }
+    jwt::sign(signer, &header, &payload)
+}
+
 /// A phone number or e-mail address masked for logs.
 pub(crate) fn mask(phone_or_email: &str) -> String {
     match phone_or_email.split_once('@') {
@@ -369,6 +490,50 @@ mod tests {
         assert!(!s.check_otp("a@example.com", "x"));
         assert!(s.check_otp("a@example.com", &code));
         assert!(!s.check_otp("a@example.com", &code));
+    }
+
+    #[test]
+    fn pkce_binds_the_code_to_its_verifier() {
+        let s = LegacyState::default();
+        let life = Duration::from_secs(60);
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(
+            s256(verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        let bound = CodeBinding {
+            code_challenge: Some(s256(verifier)),
+            nonce: Some("n1".into()),
+        };
+        let code = s.mint_code("+15555550100", life, bound);
+        let other = "x".repeat(43);
+        assert_eq!(
+            s.redeem_code(&code, None).unwrap_err(),
+            RedeemError::VerifierMissing
+        );
+        assert_eq!(
+            s.redeem_code(&code, Some(&other)).unwrap_err(),
+            RedeemError::VerifierMismatch
+        );
+        assert_eq!(
+            s.redeem_code(&code, Some("short")).unwrap_err(),
+            RedeemError::VerifierMismatch
+        );
+        // The refusals left the code to its flow; it is single use.
+        let redeemed = s.redeem_code(&code, Some(verifier)).unwrap();
+        assert_eq!(redeemed.device_number, "+15555550100");
+        assert_eq!(redeemed.nonce.as_deref(), Some("n1"));
+        assert_eq!(
+            s.redeem_code(&code, Some(verifier)).unwrap_err(),
+            RedeemError::Unknown
+        );
+        // Without PKCE: no verifier is accepted (downgrade), none is needed.
+        let plain = s.mint_code("+15555550100", life, CodeBinding::default());
+        assert_eq!(
+            s.redeem_code(&plain, Some(verifier)).unwrap_err(),
+            RedeemError::UnexpectedVerifier
+        );
+        assert!(s.redeem_code(&plain, None).unwrap().nonce.is_none());
     }
 
     #[test]

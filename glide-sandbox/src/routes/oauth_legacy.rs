@@ -1,6 +1,13 @@
 //! The legacy operator OAuth endpoints: `POST /oauth2/token` (client credentials, the
 //! Number Verify authorization code and the CIBA grant) and `GET /oauth2/auth` (the operator's
 //! authorization endpoint, opened on the user's device).
+//!
+//! The code flow binds a code as a real authorization server does: PKCE is optional (method
+//! `S256` only; `plain` is refused) and, when the authorization request carried a
+//! `code_challenge`, the code is redeemed only with the `code_verifier` whose `S256` it is; a
+//! `code_verifier` for a code issued without a challenge is refused (downgrade). The ID token
+//! of the exchange carries the request's `nonce`. Glide's legacy SDKs send a nonce and no
+//! PKCE: their codes are bound to nothing, and work as before.
 
 use std::sync::Arc;
 
@@ -13,7 +20,7 @@ use serde_json::json;
 
 use super::token::{authenticated_form, form_value, invalid_client, oauth_error};
 use crate::legacy::ciba::GrantError;
-use crate::legacy::device_for_hint;
+use crate::legacy::{device_for_hint, nv_id_token, CodeBinding};
 use crate::state::AppState;
 use crate::util::ct_eq;
 use crate::{fixtures, util};
@@ -51,18 +58,29 @@ pub(crate) async fn token(
             .into_response()
         }
         Some("authorization_code") => {
-            let device = form_value(&form, "code")
-                .filter(|c| !c.is_empty())
-                .and_then(|code| state.legacy.take_code(code));
-            let Some(device) = device else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "The authorization code is unknown, used or expired",
-                );
+            let redeemed = match form_value(&form, "code").filter(|c| !c.is_empty()) {
+                Some(code) => {
+                    // Without PKCE support the verifier is an unknown parameter: ignored.
+                    let verifier = form_value(&form, "code_verifier")
+                        .filter(|_| state.config.number_verify_pkce);
+                    state.legacy.redeem_code(code, verifier)
+                }
+                None => Err(crate::legacy::RedeemError::Unknown),
             };
+            let redeemed = match redeemed {
+                Ok(redeemed) => redeemed,
+                Err(e) => {
+                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", e.description())
+                }
+            };
+            let id_token = nv_id_token(
+                &state.signer,
+                &state.config.client_id,
+                lifetime,
+                redeemed.nonce.as_deref(),
+            );
             let token = state.legacy.issue_nv_token(
-                device,
+                redeemed.device_number,
                 lifetime,
                 &state.signer,
                 &state.config.client_id,
@@ -72,6 +90,7 @@ pub(crate) async fn token(
                 "token_type": "Bearer",
                 "expires_in": lifetime.as_secs(),
                 "scope": NV_SCOPE,
+                "id_token": id_token,
             }))
             .into_response()
         }
@@ -123,6 +142,42 @@ pub(crate) struct AuthQuery {
     redirect_uri: Option<String>,
     login_hint: Option<String>,
     dev_print: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+/// The longest `nonce` accepted.
+const MAX_NONCE_LEN: usize = 512;
+
+/// The code's binding from the authorization request: `None` when it is malformed (a challenge
+/// that is not 43 base64url characters, a method other than `S256` — `plain`, or none, which
+/// means `plain` — or a nonce over 512 characters). Without `pkce` support the challenge
+/// is an unknown parameter, ignored.
+fn code_binding(q: &AuthQuery, pkce: bool) -> Option<CodeBinding> {
+    let code_challenge = match q.code_challenge.as_deref().filter(|_| pkce) {
+        None => None,
+        Some(challenge) => {
+            let well_formed = challenge.len() == 43
+                && challenge
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+            if !well_formed || q.code_challenge_method.as_deref() != Some("S256") {
+                return None;
+            }
+            Some(challenge.to_owned())
+        }
+    };
+    // An empty parameter is an absent one.
+    let nonce = match q.nonce.as_deref().filter(|n| !n.is_empty()) {
+        None => None,
+        Some(n) if n.len() > MAX_NONCE_LEN => return None,
+        Some(n) => Some(n.to_owned()),
+    };
+    Some(CodeBinding {
+        code_challenge,
+        nonce,
+    })
 }
 
 /// `302 Found` to `location`; an invalid one is an OAuth `invalid_request`.
@@ -220,6 +275,15 @@ pub(crate) async fn authorize(
             }
         },
     };
+    let Some(binding) = code_binding(&q, state.config.number_verify_pkce) else {
+        return auth_error(
+            redirect,
+            dev_print,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            st,
+        );
+    };
     if fixtures::fixture(hint).denies {
         return auth_error(
             redirect,
@@ -232,7 +296,7 @@ pub(crate) async fn authorize(
     let device = device_for_hint(hint);
     let code = state
         .legacy
-        .mint_code(&device, state.config.legacy_code_lifetime);
+        .mint_code(&device, state.config.legacy_code_lifetime, binding);
     if dev_print {
         return Json(json!({ "code": code })).into_response();
     }

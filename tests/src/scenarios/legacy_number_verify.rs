@@ -8,10 +8,11 @@ use glide_core::endpoint::GlideAuth;
 use serde_json::Value;
 
 use crate::harness::{
-    sandbox_client, Browser, Reply, World, NUMBER_VERIFY_CALLBACK, SESSION_COOKIE,
+    sandbox_client, Browser, Reply, World, DESKTOP_UA, NUMBER_VERIFY_CALLBACK, SESSION_COOKIE,
 };
 use crate::scenarios::flows::{assert_me, assert_session_cookie};
 use crate::scenarios::legacy::plain_http;
+use glide_sandbox::{Sandbox, SandboxConfig};
 
 /// The name of the Number Verify state cookie with insecure development cookies.
 const STATE_COOKIE: &str = "glide_nv_state";
@@ -22,6 +23,11 @@ const PHONE: &str = "+15555550100";
 /// carrying the state, the app's callback as `redirect_uri` and the number as login hint, with
 /// the state cookie. Returns the operator URL.
 async fn start(w: &World, browser: &Browser, phone: &str) -> String {
+    start_on(w, &w.sandbox, browser, phone).await
+}
+
+/// [`start`] on an app whose engine talks to `sandbox`.
+async fn start_on(w: &World, sandbox: &Sandbox, browser: &Browser, phone: &str) -> String {
     let encoded: String = phone.replace('+', "%2B");
     let reply = browser
         .get(&format!(
@@ -34,7 +40,7 @@ async fn start(w: &World, browser: &Browser, phone: &str) -> String {
         .header("location")
         .unwrap_or_else(|| panic!("{}: no Location", w.ctx("number-verify/start")))
         .to_owned();
-    let operator = format!("{}/oauth2/auth?", w.sandbox.base_url());
+    let operator = format!("{}/oauth2/auth?", sandbox.base_url());
     assert!(
         location.starts_with(&operator),
         "{}: {location}",
@@ -64,6 +70,35 @@ async fn start(w: &World, browser: &Browser, phone: &str) -> String {
         Some(format!("tel:{phone}").as_str()),
         "{}: {location}",
         w.ctx("login_hint")
+    );
+    // The code is bound to this flow: a fresh nonce and a PKCE S256 challenge, never the
+    // verifier itself.
+    let nonce =
+        query("nonce").unwrap_or_else(|| panic!("{}: no nonce: {location}", w.ctx("start")));
+    assert!(
+        nonce.len() >= 43,
+        "{}: nonce too short: {nonce}",
+        w.ctx("start")
+    );
+    assert_ne!(nonce, state, "{}", w.ctx("nonce and state differ"));
+    let challenge = query("code_challenge")
+        .unwrap_or_else(|| panic!("{}: no code_challenge: {location}", w.ctx("start")));
+    assert_eq!(
+        challenge.len(),
+        43,
+        "{}: {challenge}",
+        w.ctx("code_challenge")
+    );
+    assert_eq!(
+        query("code_challenge_method").as_deref(),
+        Some("S256"),
+        "{}: {location}",
+        w.ctx("code_challenge_method")
+    );
+    assert!(
+        query("code_verifier").is_none(),
+        "{}: the verifier never leaves the server: {location}",
+        w.ctx("start")
     );
     let cookie = reply.set_cookie(STATE_COOKIE).unwrap_or_else(|| {
         panic!(
@@ -121,6 +156,16 @@ async fn operator(w: &World, browser: &Browser, operator_url: &str) -> String {
 pub(crate) async fn callback_path(w: &World, browser: &Browser, phone: &str) -> String {
     let operator_url = start(w, browser, phone).await;
     operator(w, browser, &operator_url).await
+}
+
+/// The `state` of an operator URL.
+fn state_of(operator_url: &str) -> String {
+    reqwest::Url::parse(operator_url)
+        .expect("operator URL")
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state")
 }
 
 /// The value of query parameter `name` in `path`.
@@ -478,4 +523,153 @@ pub async fn number_verify_open_redirect_return_paths_are_refused_at_build(w: &W
             .build()
             .unwrap_or_else(|e| panic!("{}: {good:?}: {e}", w.ctx("build")));
     }
+}
+
+/// Code injection (issue 13): browser A starts Number Verify for the victim's number and the
+/// operator redirects with code C; attacker browser B starts its own flow (its own state and
+/// state cookie) and presents C with B's state. B's state checks out, but C was issued for A's
+/// PKCE challenge and nonce: the exchange with B's verifier is refused by the operator
+/// (`invalid_grant`), so B gets the failure redirect, no session, and no number check happens.
+/// The refused attempt does not spend C: A then presents it with its own state and is verified.
+pub async fn number_verify_code_injected_into_another_flow_is_refused(w: &World) {
+    code_injection(w, &w.sandbox, &w.browser, &w.other, Operator::WithPkce).await;
+}
+
+/// [`number_verify_code_injected_into_another_flow_is_refused`] on an engine whose state
+/// records live in Redis (returns early, after `SKIPPED: …`, without `redis-server`, unless
+/// `GLIDE_REQUIRE_EXTERNAL=1`).
+pub async fn number_verify_code_injection_is_refused_with_redis(w: &World) {
+    use glide_core::store::{RedisStore, RedisTimeouts};
+    let Some(redis) = crate::redis_server::RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect_with_timeouts(
+        &redis.url(),
+        RedisTimeouts::both(std::time::Duration::from_millis(500)),
+    )
+    .await
+    .expect("connect the Redis store");
+    let (app, victim) = w.start_app(move |builder| builder.store(store)).await;
+    let attacker = Browser::new(&app.base_url, DESKTOP_UA);
+    code_injection(w, &w.sandbox, &victim, &attacker, Operator::WithPkce).await;
+    drop(redis);
+}
+
+/// The same attack against an operator without PKCE support (it ignores `code_challenge` and
+/// `code_verifier`): the operator redeems C for the attacker's exchange, but the ID token
+/// carries A's nonce, not B's, so the engine refuses it (`NONCE_MISMATCH`): failure redirect,
+/// no session, no number check. Here the operator spent C on B's exchange, so A's own
+/// callback then fails too (`invalid_grant`, failure redirect): the victim starts over, and the
+/// attacker still has nothing.
+pub async fn number_verify_code_injection_is_refused_by_the_nonce_alone(w: &World) {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_number_verify_pkce(false))
+        .await
+        .expect("start a sandbox without PKCE");
+    let (app, victim) = w.start_app_on(&sandbox, |builder| builder).await;
+    let attacker = Browser::new(&app.base_url, DESKTOP_UA);
+    code_injection(w, &sandbox, &victim, &attacker, Operator::WithoutPkce).await;
+}
+
+/// Whether the operator enforces PKCE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operator {
+    WithPkce,
+    WithoutPkce,
+}
+
+/// Asserts the failure redirect with no session cookie.
+#[track_caller]
+fn assert_failure_redirect(w: &World, reply: &Reply, what: &str) {
+    reply.assert_status(302, &w.ctx(what));
+    assert_eq!(
+        reply.header("location"),
+        Some("/?verification=failed"),
+        "{}",
+        w.ctx(what)
+    );
+    assert!(
+        reply.set_cookie(SESSION_COOKIE).is_none(),
+        "{}: no session: {:?}",
+        w.ctx(what),
+        reply.set_cookies()
+    );
+}
+
+/// The attack of [`number_verify_code_injected_into_another_flow_is_refused`] between two
+/// browsers of one app whose engine talks to `sandbox`.
+async fn code_injection(
+    w: &World,
+    sandbox: &Sandbox,
+    victim: &Browser,
+    attacker: &Browser,
+    operator_kind: Operator,
+) {
+    // The victim's callback URL: `?code=C&state=<victim's state>`.
+    let victim_operator_url = start_on(w, sandbox, victim, PHONE).await;
+    let victim_path = operator(w, victim, &victim_operator_url).await;
+    // The attacker's own flow, for the victim's number: its state and cookie are genuine.
+    let attacker_state = state_of(&start_on(w, sandbox, attacker, PHONE).await);
+    // C with the attacker's own state, in the attacker's browser (its own state cookie).
+    let injected = with_param(&victim_path, "state", Some(&attacker_state));
+    sandbox.control().clear_requests();
+    let reply = attacker.get(&injected).await;
+    let what = "the victim's code with the attacker's own state";
+    assert_failure_redirect(w, &reply, what);
+    assert!(
+        reply
+            .set_cookie(STATE_COOKIE)
+            .is_some_and(|c| c.is_removal()),
+        "{}: the attacker's state is spent",
+        w.ctx(what)
+    );
+    let requests = sandbox.control().requests();
+    let exchanges: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == "/oauth2/token")
+        .collect();
+    assert_eq!(
+        exchanges.len(),
+        1,
+        "{}: one exchange: {requests:?}",
+        w.ctx(what)
+    );
+    assert_eq!(
+        exchanges[0].body["code_verifier"],
+        "[REDACTED]",
+        "{}: the exchange sends a (redacted) verifier",
+        w.ctx(what)
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path.starts_with("/number-verification")),
+        "{}: the code was refused before any number check: {requests:?}",
+        w.ctx(what)
+    );
+    assert_not_verified(w, attacker, "/me for the attacker").await;
+    // The attacker's flow is over: trying again with it is an invalid state.
+    let reply = attacker.get(&injected).await;
+    assert_invalid_state(w, &reply, "the injection replayed").await;
+
+    let reply = victim.get(&victim_path).await;
+    match operator_kind {
+        Operator::WithPkce => {
+            // The refused attempt did not spend the code: the victim's flow still completes.
+            assert_verified_redirect(w, &reply, "/");
+            assert_me(w, victim, PHONE, "VerifyPhoneNumber", "number_verify").await;
+        }
+        Operator::WithoutPkce => {
+            // The operator spent C on the attacker's exchange: the victim's flow fails.
+            assert_failure_redirect(w, &reply, "the victim's callback after C was spent");
+            assert_not_verified(w, victim, "/me for the victim").await;
+        }
+    }
+    assert_not_verified(w, attacker, "/me for the attacker afterwards").await;
+    // The code is worth nothing to a new attacker flow either.
+    let attacker_state = state_of(&start_on(w, sandbox, attacker, PHONE).await);
+    let reply = attacker
+        .get(&with_param(&injected, "state", Some(&attacker_state)))
+        .await;
+    assert_failure_redirect(w, &reply, "the code injected again");
+    assert_not_verified(w, attacker, "/me for the attacker at the end").await;
 }
