@@ -21,7 +21,7 @@ use glide_core::api::{
     PrepareRequest, PrepareResponse, ProcessOutcome, ProcessRequest, RetryPolicy, StatusResponse,
 };
 use glide_core::binding::{AggCode, FeCode};
-use glide_core::endpoint::EndpointResponse;
+use glide_core::endpoint::error_response;
 use glide_core::error::BoxError;
 use glide_core::legacy::{
     CheckServerAuthResponse, NumberVerifyResponse, SimSwapCheckResponse, SimSwapDateResponse,
@@ -129,17 +129,17 @@ fn check_error(error: &glide_core::Error) {
     if status >= 500 {
         assert!(glide_fuzz::OPAQUE_MESSAGES.contains(&error.public_message().as_str()));
     }
-    let response = EndpointResponse::error(error);
-    assert_eq!(response.status, status);
-    let body: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+    let response = error_response(error);
+    assert_eq!(response.status().as_u16(), status);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON");
     assert!(
         body["code"].as_str().is_some_and(|c| !c.is_empty()),
         "{body}"
     );
     assert!(body["message"].is_string());
     assert_eq!(body["status"].as_u64(), Some(u64::from(status)));
-    for (_, value) in &response.headers {
-        assert!(!value.contains(['\r', '\n']));
+    for value in response.headers().values() {
+        assert!(!value.as_bytes().iter().any(|b| matches!(b, b'\r' | b'\n')));
     }
 }
 
