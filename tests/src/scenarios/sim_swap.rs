@@ -302,10 +302,13 @@ pub async fn sim_swap_check_failure_fails_closed(w: &World) {
     assert_consumed(w, b, &code, "the code after a failed check").await;
 
     w.sandbox.control().clear_faults();
-    start_ok(w, b, &json!({ "phone_number": FALLBACK }), "SMS").await;
-    let reply = verify(b, &json!({ "code": w.legacy_otp(FALLBACK) })).await;
+    // Through the e-mail fallback: one send per number and channel per cooldown, and the SMS
+    // above was sent moments ago.
+    let body = json!({ "phone_number": FALLBACK, "fallback_channel": "EMAIL" });
+    start_ok(w, b, &body, "EMAIL").await;
+    let reply = verify(b, &json!({ "code": w.legacy_otp("user-0106@example.com") })).await;
     reply.assert_status(200, &w.ctx("verify once Glide is back"));
-    assert_low_risk_session(w, b, FALLBACK, "sms").await;
+    assert_low_risk_session(w, b, FALLBACK, "email").await;
 }
 
 /// An app that chose fail-open: the same failure issues the session, whose signal says the
