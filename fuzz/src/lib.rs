@@ -4,12 +4,15 @@
 //! promise about input it did not choose: a cookie header, a phone number, an e-mail address, a
 //! request body, a query string or an answer from Glide.
 
-use glide_core::binding::{
-    is_hex64, parse_binding_cookie, set_binding_cookie, stale_binding_cookies,
-    validate_session_key, FeCode, BINDING_COOKIE_PREFIX,
-};
-use glide_core::cookie::{cookie_pairs, find_cookie, CookieSpec};
-use glide_core::endpoint::EndpointResponse;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use glide_core::api::{Glide, HttpClient, RetryPolicy};
+use glide_core::endpoint::{EndpointResponse, GlideAuth, PeerAddr, Route};
+use glide_core::error::BoxError;
 use glide_core::legacy::{Email, MAX_EMAIL_LEN};
 use glide_core::PhoneNumber;
 
@@ -100,82 +103,243 @@ impl Spelling {
     }
 }
 
-/// `cookie_pairs` yields trimmed non-empty names and unquoted values free of `;`; `find_cookie`
-/// finds the first pair of a name; a binding cookie is returned only as 64 lowercase hex for a
-/// valid session key, and survives a round trip through `set_binding_cookie`; stale binding
-/// cookies are listed once each, all with the prefix and a non-empty key.
-pub fn check_cookie_header(header: &str, session_key: &str) {
-    let pairs: Vec<(&str, &str)> = cookie_pairs(header).collect();
-    for (name, value) in &pairs {
-        assert!(!name.is_empty());
-        assert_eq!(*name, name.trim(), "untrimmed name {name:?}");
-        assert!(!name.contains(';') && !name.contains('='), "{name:?}");
-        assert!(!value.contains(';'), "{value:?}");
-        assert!(
-            !value.starts_with('"') && !value.ends_with('"'),
-            "{value:?}"
-        );
-    }
-    // find_cookie answers the first pair of a name (checked on the first 32 pairs, so that a
-    // header of thousands of pairs stays linear).
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, value) in pairs.iter().take(32) {
-        let found = find_cookie(header, name);
-        if seen.contains(name) {
-            assert_ne!(found, None);
-        } else {
-            assert_eq!(
-                found,
-                Some(*value),
-                "find_cookie({name:?}) is not the first pair"
-            );
-            seen.push(name);
-        }
-    }
-    let key_ok = validate_session_key(session_key).is_ok();
-    if let Some(code) = parse_binding_cookie(header, session_key) {
-        assert!(
-            key_ok,
-            "accepted a binding cookie for a bad key {session_key:?}"
-        );
-        let secret = code.secret();
-        assert!(
-            is_hex64(secret) && secret == secret.to_ascii_lowercase(),
-            "fe_code {secret:?}"
-        );
-        let raw = find_cookie(header, &format!("{BINDING_COOKIE_PREFIX}{session_key}"))
-            .expect("the cookie it came from");
-        assert_eq!(raw.to_ascii_lowercase(), secret);
-    }
-    if key_ok {
-        let code = FeCode::parse(&"aB".repeat(32)).expect("64 hex");
-        let set = set_binding_cookie(&CookieSpec::new("unused"), session_key, &code)
-            .expect("a valid key makes a cookie");
-        let pair = set.split(';').next().expect("name=value first");
-        let sent = format!("{pair}; {header}");
-        let back = parse_binding_cookie(&sent, session_key).expect("round trip");
-        assert_eq!(back, code);
-    }
+/// The name every binding cookie starts with in secure mode.
+pub const BINDING_PREFIX_SECURE: &str = "__Host-_glide_bind_";
 
-    let stale = stale_binding_cookies(header);
-    let names: std::collections::HashSet<&str> = pairs.iter().map(|(n, _)| *n).collect();
-    for (i, name) in stale.iter().enumerate() {
-        assert!(
-            name.starts_with(BINDING_COOKIE_PREFIX) && name.len() > BINDING_COOKIE_PREFIX.len()
-        );
-        if i < 32 {
-            assert!(!stale[..i].contains(name), "listed twice: {name:?}");
-        }
-        assert!(names.contains(name.as_str()));
+/// The name every binding cookie starts with under insecure development cookies.
+pub const BINDING_PREFIX_DEV: &str = "_glide_bind_";
+
+/// At most this many stale binding cookies are removed per answer, however many a request
+/// carries.
+pub const MAX_STALE_REMOVALS: usize = 8;
+
+/// A Glide stand-in that answers only prepare: the token endpoint answers a token, prepare a
+/// `link` flow under a fresh, unguessable session key, every other call 503 (so that a route
+/// which gets past its own checks and asks Glide answers 5xx).
+#[derive(Debug, Default, Clone)]
+pub struct PrepareOnlyGlide {
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl HttpClient for PrepareOnlyGlide {
+    async fn execute(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, BoxError> {
+        let path = request.uri().path();
+        let (status, body) = if path.ends_with("/token") {
+            (
+                200,
+                r#"{"access_token":"t","token_type":"Bearer","expires_in":3600}"#.to_owned(),
+            )
+        } else if path.ends_with("/prepare") {
+            let n = self.calls.fetch_add(1, Ordering::Relaxed);
+            let key = format!(
+                "{:016x}",
+                n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5bd1_e995
+            );
+            (
+                200,
+                format!(
+                    r#"{{"authentication_strategy":"link","session":{{"session_key":"{key}","nonce":"n"}},"data":{{"url":"https://x"}},"session_expires_in_seconds":300}}"#
+                ),
+            )
+        } else {
+            (503, r#"{"message":"unavailable"}"#.to_owned())
+        };
+        Ok(http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Bytes::from(body))?)
     }
-    let expected = pairs
+}
+
+/// An engine around [`PrepareOnlyGlide`]: no rate limits, secure cookies or (with `secure` false)
+/// insecure development cookies.
+pub fn prepare_only_engine(secure: bool) -> GlideAuth {
+    let glide = Glide::builder("fuzz-client", "fuzz-secret")
+        .base_url(UNREACHABLE_GLIDE)
+        .http_client(PrepareOnlyGlide::default())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("a valid client configuration");
+    GlideAuth::builder(glide)
+        .insecure_dev_cookies(!secure)
+        .rate_limits(glide_core::ratelimit::RateLimitConfig::disabled())
+        .build()
+        .expect("a valid engine configuration")
+}
+
+/// A request to one of our routes as an adapter hands it over: `Host: app.example.com`, the
+/// client at 127.0.0.1, the given `Cookie` header (left out when empty).
+pub fn engine_request(
+    method: &str,
+    path: &str,
+    cookie: &str,
+    body: &'static [u8],
+) -> Option<http::Request<Bytes>> {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "app.example.com")
+        .extension(PeerAddr([127, 0, 0, 1].into()));
+    if !body.is_empty() {
+        builder = builder.header("content-type", "application/json");
+    }
+    if !cookie.is_empty() {
+        builder = builder.header("cookie", http::HeaderValue::from_str(cookie).ok()?);
+    }
+    builder.body(Bytes::from_static(body)).ok()
+}
+
+/// The `Set-Cookie` values of an answer.
+pub fn set_cookies(response: &EndpointResponse) -> Vec<String> {
+    response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
         .iter()
-        .filter(|(n, _)| {
-            n.len() > BINDING_COOKIE_PREFIX.len() && n.starts_with(BINDING_COOKIE_PREFIX)
-        })
-        .count();
-    assert!(stale.len() <= expected);
-    assert_eq!(stale.is_empty(), expected == 0);
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect()
+}
+
+/// The name and value of a `Set-Cookie` value, and whether it removes the cookie (`Max-Age=0`).
+pub fn split_set_cookie(set: &str) -> (&str, &str, bool) {
+    let mut parts = set.split(';');
+    let pair = parts.next().unwrap_or_default();
+    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    let removal = parts.any(|a| a.trim().eq_ignore_ascii_case("max-age=0"));
+    (name.trim(), value.trim(), removal)
+}
+
+/// The cookie names of a `Cookie` header as a browser's cookie parser reads them (the `cookie`
+/// crate's): in order, each once (the first pair of a name wins), empty names skipped.
+pub fn cookie_names(header: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    cookie::Cookie::split_parse(header)
+        .flatten()
+        .map(|c| c.name().to_owned())
+        .filter(|name| !name.is_empty() && seen.insert(name.clone()))
+        .collect()
+}
+
+/// Any `Cookie` header, through the engine (its cookie jar and the per-flow binding cookies are
+/// private: they are checked through the routes that use them).
+///
+/// `POST prepare` carrying `header` answers 200 with exactly one binding cookie that is set, for
+/// the new flow (`{prefix}{session_key}`, 64 lowercase hex), and otherwise only removals: of the
+/// request's other binding cookies (names with the prefix and more), each once, in the order
+/// received, at most [`MAX_STALE_REMOVALS`], each no longer than its name plus the fixed
+/// attributes (the answer stays linear in the request, however many pairs it has); never a
+/// verified session.
+///
+/// The binding cookie set by prepare, sent back first and followed by `header`, is accepted:
+/// `GET status/{key}` gets past the binding check to Glide (5xx from the stand-in); `header`
+/// alone is refused with 403 (missing or wrong binding). `GET status/{probe_key}` with `header`
+/// (any key, any cookies) is refused with 404 or 403.
+pub fn check_cookie_header(
+    runtime: &tokio::runtime::Runtime,
+    auth: &GlideAuth,
+    secure: bool,
+    header: &str,
+    probe_key: &str,
+) {
+    let prefix = if secure {
+        BINDING_PREFIX_SECURE
+    } else {
+        BINDING_PREFIX_DEV
+    };
+    // A header no HTTP stack would deliver (control characters) is not sent at all.
+    let header = if http::HeaderValue::from_str(header).is_ok() {
+        header
+    } else {
+        ""
+    };
+    let prepare_path = auth.routes().route("prepare");
+    let request = engine_request(
+        "POST",
+        &prepare_path,
+        header,
+        br#"{"use_case":"GetPhoneNumber","client_info":{"user_agent":"fuzz","platform":"test"}}"#,
+    )
+    .expect("a valid request");
+    let response = runtime.block_on(auth.handle(Route::Prepare, request));
+    check_response(&response);
+    assert_eq!(response.status(), 200, "prepare refused: {response:?}");
+    assert_no_session_cookie(&response, auth);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON");
+    let key = body["session"]["session_key"]
+        .as_str()
+        .expect("a session key")
+        .to_owned();
+
+    let expected: Vec<String> = cookie_names(header)
+        .into_iter()
+        .filter(|name| name.len() > prefix.len() && name.starts_with(prefix))
+        .take(MAX_STALE_REMOVALS)
+        .collect();
+    let mut removed = Vec::new();
+    let mut own = None;
+    for set in set_cookies(&response) {
+        let (name, value, removal) = split_set_cookie(&set);
+        if removal {
+            assert!(
+                name.len() > prefix.len() && name.starts_with(prefix),
+                "removal of a cookie that is not a binding cookie: {set:?}"
+            );
+            assert!(
+                set.len() <= name.len() + 160,
+                "removal cookie longer than its name plus its attributes: {set:?}"
+            );
+            removed.push(name.to_owned());
+        } else {
+            assert!(own.is_none(), "two cookies set by prepare: {set:?}");
+            assert_eq!(name, format!("{prefix}{key}"), "{set:?}");
+            assert!(
+                value.len() == 64
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "binding code {value:?}"
+            );
+            own = Some(format!("{name}={value}"));
+        }
+    }
+    assert!(removed.len() <= MAX_STALE_REMOVALS);
+    assert_eq!(removed, expected, "stale binding removals for {header:?}");
+    let own = own.expect("prepare sets the flow's binding cookie");
+
+    let status_path = auth.routes().route(&format!("status/{key}"));
+    let status = |cookie: &str| {
+        let request = engine_request("GET", &status_path, cookie, b"").expect("a valid request");
+        let response = runtime.block_on(auth.handle(Route::Status, request));
+        check_response(&response);
+        assert_no_session_cookie(&response, auth);
+        response
+    };
+    let with_own = status(&format!("{own}; {header}"));
+    assert!(
+        with_own.status().is_server_error(),
+        "the binding cookie set by prepare was not accepted before {header:?}: {with_own:?}"
+    );
+    let without = status(header);
+    assert_eq!(
+        without.status(),
+        403,
+        "status without the binding cookie: {without:?}"
+    );
+
+    let probe_path = auth.routes().route(&format!("status/{probe_key}"));
+    if let Some(request) = engine_request("GET", &probe_path, header, b"") {
+        if auth.match_route(request.uri().path()) == Some(Route::Status) {
+            let response = runtime.block_on(auth.handle(Route::Status, request));
+            check_response(&response);
+            assert!(
+                [403, 404].contains(&response.status().as_u16()),
+                "status/{probe_key:?} answered {response:?}"
+            );
+        }
+    }
 }
 
 /// An accepted e-mail address is 3–254 bytes, one `@` with text on both sides, no whitespace,
@@ -217,20 +381,20 @@ pub fn is_upper_snake(code: &str) -> bool {
 /// status}` with `status` equal to the HTTP status and an opaque message on 5xx; a 302 has a
 /// `Location`; no header value carries CR or LF.
 pub fn check_response(response: &EndpointResponse) {
-    let status = response.status;
+    let status = response.status().as_u16();
     assert!(
         DOCUMENTED_STATUSES.contains(&status),
         "undocumented status {status}"
     );
-    for (name, value) in &response.headers {
+    for (name, value) in response.headers() {
         assert!(
-            !value.contains(['\r', '\n']),
+            !value.as_bytes().iter().any(|b| matches!(b, b'\r' | b'\n')),
             "header {name} carries CR/LF: {value:?}"
         );
     }
     if status == 302 {
         assert!(
-            response.header("location").is_some(),
+            header(response, "location").is_some(),
             "302 without Location"
         );
         return;
@@ -238,10 +402,10 @@ pub fn check_response(response: &EndpointResponse) {
     if (200..300).contains(&status) {
         return;
     }
-    assert_eq!(response.header("content-type"), Some("application/json"));
-    assert_eq!(response.header("cache-control"), Some("no-store"));
+    assert_eq!(header(response, "content-type"), Some("application/json"));
+    assert_eq!(header(response, "cache-control"), Some("no-store"));
     let body: serde_json::Value =
-        serde_json::from_slice(&response.body).expect("every error body is JSON");
+        serde_json::from_slice(response.body()).expect("every error body is JSON");
     let code = body["code"].as_str().expect("code is a string");
     assert!(is_upper_snake(code), "code {code:?}");
     let message = body["message"].as_str().expect("message is a string");
@@ -252,6 +416,11 @@ pub fn check_response(response: &EndpointResponse) {
             "5xx message {message:?}"
         );
     }
+}
+
+/// The first value of header `name`, if it is text.
+pub fn header<'a>(response: &'a EndpointResponse, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Splits fuzz bytes at the first `0` byte (the rest is empty when there is none).
@@ -303,8 +472,8 @@ pub fn assert_no_session_cookie(
     auth: &glide_core::endpoint::GlideAuth,
 ) {
     let prefix = format!("{}=", auth.session_cookie_name());
-    for (name, value) in &response.headers {
-        if name == "set-cookie" && value.starts_with(&prefix) {
+    for value in set_cookies(response) {
+        if value.starts_with(&prefix) {
             assert!(
                 value[prefix.len()..].starts_with(';'),
                 "a verified session was issued: {value}"

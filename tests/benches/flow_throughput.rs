@@ -54,7 +54,7 @@ impl Way {
 
 /// The flow as the browser helper runs it against the app at `base`.
 async fn http_flow(http: &reqwest::Client, base: &str, wallet: &SandboxControl, phone: &str) {
-    let prepared: Value = http
+    let prepared = http
         .post(format!("{base}/api/magical-auth/prepare"))
         .header("origin", base)
         .json(&json!({
@@ -66,10 +66,18 @@ async fn http_flow(http: &reqwest::Client, base: &str, wallet: &SandboxControl, 
         .await
         .expect("prepare answers")
         .error_for_status()
-        .expect("prepare succeeds")
-        .json()
-        .await
-        .expect("prepare's JSON");
+        .expect("prepare succeeds");
+    // The flow's binding cookie, as the browser keeps it for process.
+    let binding = prepared
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .find(|pair| pair.starts_with("_glide_bind_"))
+        .expect("a binding cookie")
+        .to_owned();
+    let prepared: Value = prepared.json().await.expect("prepare's JSON");
     let key = prepared["session"]["session_key"]
         .as_str()
         .expect("a session key");
@@ -79,6 +87,7 @@ async fn http_flow(http: &reqwest::Client, base: &str, wallet: &SandboxControl, 
     let response = http
         .post(format!("{base}/api/magical-auth/process"))
         .header("origin", base)
+        .header("cookie", binding)
         .json(&json!({
             "session": {"session_key": key},
             "credential": credential,

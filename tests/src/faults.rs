@@ -620,7 +620,16 @@ async fn set_up(w: &World, endpoint: Endpoint) -> Setup {
         Endpoint::LegacyCheck | Endpoint::SimSwapRetrieveDate => {
             // The number's SIM-swap token is cached, so that the step's only calls to the token
             // endpoint are the ones the case makes.
-            let warm = legacy_started(w, &w.other, FAULTED).await;
+            // The warm-up asks for no fallback: one send per number and channel per cooldown,
+            // so the case's own start below (SMS fallback) is not refused as a resend.
+            let warm_start = w
+                .other
+                .post(
+                    &World::route("magic-auth/start"),
+                    &json!({ "phone_number": FAULTED, "fallback_channel": "NO_FALLBACK" }),
+                )
+                .await;
+            let warm = legacy_token_of(w, &warm_start).await;
             legacy_verify(&w.other, &warm)
                 .await
                 .assert_status(200, &w.ctx("warm-up verification"));
