@@ -4,13 +4,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
 use bytes::Bytes;
 use glide_core::endpoint::GlideAuth;
 use glide_core::error::BoxError;
 use http::header::COOKIE;
 use http::{Request, Response};
-use http_body::Body;
-use http_body_util::{Either, Full};
+use http_body::Body as HttpBody;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -99,9 +99,6 @@ impl<S> GlideService<S> {
     }
 }
 
-/// The response body of [`GlideService`]: the engine's own answer, or the inner service's body.
-pub type GlideBody<B> = Either<Full<Bytes>, B>;
-
 pin_project! {
     /// The future of [`GlideService`]: the inner service's future, unboxed, for every request
     /// that is not one of the engine's routes; a boxed engine answer for those that are.
@@ -129,18 +126,21 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
-    type Output = Result<Response<GlideBody<B>>, E>;
+    type Output = Result<Response<Body>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Engine { answer } => answer
                 .as_mut()
                 .poll(cx)
-                .map(|response| Ok(response.map(|body| Either::Left(Full::new(body))))),
+                .map(|response| Ok(response.map(Body::from))),
             KindProj::Inner { future } => future
                 .poll(cx)
-                .map(|result| result.map(|response| response.map(Either::Right))),
+                // `Body::new` does not box an axum `Body` again.
+                .map(|result| result.map(|response| response.map(Body::new))),
         }
     }
 }
@@ -148,10 +148,12 @@ where
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GlideService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody: HttpBody<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
 {
-    type Response = Response<GlideBody<ResBody>>;
+    type Response = Response<Body>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

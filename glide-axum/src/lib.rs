@@ -7,7 +7,7 @@ mod layer;
 mod router;
 
 pub use extract::{VerifiedPhone, VerifiedPhoneRejection};
-pub use layer::{GlideBody, GlideLayer, GlideService, ResponseFuture};
+pub use layer::{GlideLayer, GlideService, ResponseFuture};
 pub use router::glide_router;
 
 /// glide-core, re-exported: the engine ([`core::endpoint::GlideAuth`]), the Glide client

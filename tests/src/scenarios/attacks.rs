@@ -4,9 +4,12 @@
 //! else's number — is `legacy::legacy_email_fallback_end_to_end`; Number Verify code injection
 //! is in `legacy_number_verify`.)
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use glide_core::endpoint::GlideAuthBuilder;
 use glide_core::ratelimit::{IpNet, RateLimit, RateLimitConfig};
+use glide_core::store::{RedisStore, RedisTimeouts, Store};
 
 use crate::harness::{Browser, World, ANDROID_UA, DESKTOP_UA, SESSION_COOKIE};
 use crate::scenarios::flows::assert_session_cookie;
@@ -16,14 +19,26 @@ use crate::scenarios::legacy::{start, FALLBACK};
 /// (no cookie, or a forged one) gets 403 and nothing else once the phone approves; the owner's
 /// flow is unharmed.
 pub async fn desktop_flow_cannot_be_taken_over_by_its_key(w: &World) {
-    let owner = &w.browser;
+    desktop_takeover(w, &w.browser, &w.other).await;
+}
+
+/// [`desktop_flow_cannot_be_taken_over_by_its_key`] with flows and sessions in Redis.
+pub async fn desktop_flow_cannot_be_taken_over_by_its_key_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    let (app, owner) = w.start_app(move |b| b.shared_store(store)).await;
+    let thief = Browser::new(&app.base_url, DESKTOP_UA);
+    desktop_takeover(w, &owner, &thief).await;
+}
+
+async fn desktop_takeover(w: &World, owner: &Browser, thief: &Browser) {
     let prepared = w.prepare(owner, DESKTOP_UA, Some("+15555550100")).await;
     assert_eq!(prepared.strategy, "desktop", "{}", w.ctx("strategy"));
     w.sandbox
         .control()
         .desktop_approve(&prepared.session_key)
         .unwrap_or_else(|e| panic!("desktop_approve: {e}"));
-    let thief = &w.other;
     let stolen = w.process(thief, &prepared, &prepared.session_key).await;
     stolen.assert_error(
         403,
@@ -105,13 +120,25 @@ async fn prepare_from(
 /// A stranger exhausting the per-number limit from one address locks out only themselves: the
 /// number's owner, from another address, still starts a flow.
 pub async fn stranger_cannot_lock_a_number_out(w: &World) {
+    lockout_of_starts(w, None).await;
+}
+
+/// [`stranger_cannot_lock_a_number_out`] with the counters in Redis.
+pub async fn stranger_cannot_lock_a_number_out_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    lockout_of_starts(w, Some(store)).await;
+}
+
+async fn lockout_of_starts(w: &World, store: Option<Arc<dyn Store>>) {
     let (_app, browser) = w
-        .start_app(|b| {
+        .start_app(move |b| {
             let mut limits = RateLimitConfig::disabled()
                 .with_trusted_proxies([IpNet::new([127, 0, 0, 1].into(), 32)]);
             limits.prepare_per_phone = Some(RateLimit::new(3, Duration::from_secs(600)));
             limits.prepare_per_phone_total = Some(RateLimit::new(20, Duration::from_secs(600)));
-            b.rate_limits(limits)
+            with_store(b.rate_limits(limits), store)
         })
         .await;
     let victim = "+15555550100";
@@ -135,10 +162,28 @@ pub async fn stranger_cannot_lock_a_number_out(w: &World) {
 /// Starting over without the cookie does not buy another SMS: one send per number per
 /// cooldown, whichever browser asks.
 pub async fn resend_cooldown_holds_across_browsers(w: &World) {
-    let first = start(&w.browser, &serde_json::json!({ "phone_number": FALLBACK })).await;
+    resend_pumping(w, &w.browser, &w.other).await;
+}
+
+/// [`resend_cooldown_holds_across_browsers`] with the cooldown in Redis.
+pub async fn resend_cooldown_holds_across_browsers_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    let (app, first) = w.start_app(move |b| b.shared_store(store)).await;
+    let second = Browser::new(&app.base_url, DESKTOP_UA);
+    resend_pumping(w, &first, &second).await;
+}
+
+async fn resend_pumping(w: &World, first_browser: &Browser, second: &Browser) {
+    let first = start(
+        first_browser,
+        &serde_json::json!({ "phone_number": FALLBACK }),
+    )
+    .await;
     first.assert_status(200, &w.ctx("first start"));
     let code = w.legacy_otp(FALLBACK);
-    let pump = start(&w.other, &serde_json::json!({ "phone_number": FALLBACK })).await;
+    let pump = start(second, &serde_json::json!({ "phone_number": FALLBACK })).await;
     pump.assert_error(
         429,
         "RATE_LIMIT_EXCEEDED",
@@ -163,11 +208,23 @@ pub async fn resend_cooldown_holds_across_browsers(w: &World) {
 /// The routes that call Glide on the app's credentials are limited per source: past the limit
 /// `status` answers 429 and `report-invocation` still answers 200 without calling Glide.
 pub async fn glide_calls_are_limited_per_source(w: &World) {
+    glide_call_budget(w, None).await;
+}
+
+/// [`glide_calls_are_limited_per_source`] with flows and counters in Redis.
+pub async fn glide_calls_are_limited_per_source_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    glide_call_budget(w, Some(store)).await;
+}
+
+async fn glide_call_budget(w: &World, store: Option<Arc<dyn Store>>) {
     let (_app, browser) = w
-        .start_app(|b| {
+        .start_app(move |b| {
             let mut limits = RateLimitConfig::disabled();
             limits.glide_calls_per_ip = Some(RateLimit::new(3, Duration::from_secs(60)));
-            b.rate_limits(limits)
+            with_store(b.rate_limits(limits), store)
         })
         .await;
     let prepared = w.prepare(&browser, DESKTOP_UA, Some("+15555550100")).await;
@@ -284,12 +341,24 @@ async fn legacy_from(
 /// A stranger guessing codes for a number exhausts only their own share of its code-check
 /// limit: the owner, from another address, still checks a code and is verified.
 pub async fn stranger_cannot_lock_out_code_checks(w: &World) {
+    lockout_of_code_checks(w, None).await;
+}
+
+/// [`stranger_cannot_lock_out_code_checks`] with records and counters in Redis.
+pub async fn stranger_cannot_lock_out_code_checks_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    lockout_of_code_checks(w, Some(store)).await;
+}
+
+async fn lockout_of_code_checks(w: &World, store: Option<Arc<dyn Store>>) {
     let (app, stranger) = w
-        .start_app(|b| {
+        .start_app(move |b| {
             let mut limits = RateLimitConfig::disabled()
                 .with_trusted_proxies([IpNet::new([127, 0, 0, 1].into(), 32)]);
             limits.check_per_phone = Some(RateLimit::new(3, Duration::from_secs(600)));
-            b.rate_limits(limits)
+            with_store(b.rate_limits(limits), store)
         })
         .await;
     let (a, b) = ("203.0.113.7", "198.51.100.9");
@@ -344,4 +413,25 @@ pub async fn stranger_cannot_lock_out_code_checks(w: &World) {
     .await;
     reply.assert_status(200, &w.ctx("the owner's code"));
     assert_session_cookie(w, &reply);
+}
+
+/// A fresh Redis server and a store on it (`None`, after a loud `SKIPPED`, where Redis cannot be
+/// started and `GLIDE_REQUIRE_EXTERNAL` is not set). Keep the server alive as long as the store.
+async fn redis_store() -> Option<(crate::redis_server::RedisServer, Arc<dyn Store>)> {
+    let redis = crate::redis_server::RedisServer::start()?;
+    let store = RedisStore::connect_with_timeouts(
+        &redis.url(),
+        RedisTimeouts::both(Duration::from_millis(500)),
+    )
+    .await
+    .expect("connect the Redis store");
+    Some((redis, Arc::new(store)))
+}
+
+/// `builder` with every piece of state in `store`, when one is given.
+fn with_store(builder: GlideAuthBuilder, store: Option<Arc<dyn Store>>) -> GlideAuthBuilder {
+    match store {
+        Some(store) => builder.shared_store(store),
+        None => builder,
+    }
 }
