@@ -275,10 +275,28 @@ async fn glide_call_budget(w: &World, store: Option<Arc<dyn Store>>) {
 /// pending-state store: its oldest entries make room, so a verified user stays verified and a
 /// new visitor still verifies; nothing answers 503.
 pub async fn unauthenticated_flood_cannot_starve_verified_users(w: &World) {
+    flood(w, None).await;
+}
+
+/// The same flood against an app whose state is all in Redis (a server without `maxmemory`
+/// refuses nothing; with one, `volatile-ttl` evicts the shortest-lived keys, pending state's).
+pub async fn unauthenticated_flood_cannot_starve_verified_users_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    flood(w, Some(store)).await;
+}
+
+async fn flood(w: &World, store: Option<Arc<dyn Store>>) {
     let (app, flooder) = w
-        .start_app(|b| {
-            b.rate_limits(RateLimitConfig::disabled())
-                .pending_store(glide_core::store::MemoryStore::with_capacity(40).evicting_oldest())
+        .start_app(move |b| {
+            let b = b.rate_limits(RateLimitConfig::disabled());
+            match store {
+                Some(store) => b.shared_store(store),
+                None => b.pending_store(
+                    glide_core::store::MemoryStore::with_capacity(40).evicting_oldest(),
+                ),
+            }
         })
         .await;
     // Someone verified before the flood.

@@ -39,6 +39,7 @@ macro_rules! for_each_scenario {
             attacks::stranger_cannot_lock_out_code_checks_with_redis,
             attacks::resend_cooldown_holds_across_browsers_with_redis,
             attacks::glide_calls_are_limited_per_source_with_redis,
+            attacks::unauthenticated_flood_cannot_starve_verified_users_with_redis,
             cors::cors_for_configured_origins_only,
             flows::ts43_verify_phone_number,
             flows::ts43_get_phone_number,
