@@ -24,6 +24,9 @@ pub struct DemoConfig {
     /// `GLIDE_REDIS_CLUSTER_URLS` (a Redis Cluster's seed nodes, comma separated) or
     /// `GLIDE_REDIS_URL` (one node): keep flows and sessions in Redis; the cluster wins.
     pub redis: Option<glide_core::store::RedisTarget>,
+    /// `GLIDE_DEMO_STEP_UP_SECONDS` (default 300): how recent a verification `POST /transfer`
+    /// accepts.
+    pub step_up: std::time::Duration,
     /// `GLIDE_CORS_ORIGINS`: comma-separated origins allowed to call the routes cross-origin.
     pub cors_origins: Vec<String>,
     /// `GLIDE_DEMO_PUBLIC_URL`: the public https origin when the demo runs behind a proxy; its
@@ -154,6 +157,13 @@ impl DemoConfig {
                 var("GLIDE_REDIS_URL").as_deref(),
                 var("GLIDE_REDIS_CLUSTER_URLS").as_deref(),
             ),
+            step_up: std::time::Duration::from_secs(match var("GLIDE_DEMO_STEP_UP_SECONDS") {
+                None => 300,
+                Some(v) => v.parse().map_err(|_| DemoError::Env {
+                    name: "GLIDE_DEMO_STEP_UP_SECONDS",
+                    message: format!("{v:?} is not a number of seconds"),
+                })?,
+            }),
             cors_origins: var("GLIDE_CORS_ORIGINS")
                 .map(|v| {
                     v.split(',')
@@ -272,6 +282,21 @@ pub async fn build_auth_on(
             .events(glide_core::events::RedisEvents::connect_target(target).await?);
     }
     Ok((builder.build()?, sandbox))
+}
+
+/// What the demo's `POST /transfer` asks of a verification: at most
+/// [`step_up`](DemoConfig::step_up) old, by the carrier (`ts43`, `link`, `desktop`, `magic`), never
+/// by a code sent by SMS or e-mail.
+pub fn transfer_guard(config: &DemoConfig) -> glide_core::endpoint::RequireVerified {
+    use glide_core::Strategy;
+    glide_core::endpoint::RequireVerified::new()
+        .max_age(config.step_up)
+        .strategies([
+            Strategy::Ts43,
+            Strategy::Link,
+            Strategy::Desktop,
+            Strategy::Magic,
+        ])
 }
 
 /// The demo's records: the address on file for `+1555555DDDD` is `user-DDDD@example.com`; other
@@ -424,6 +449,7 @@ mod tests {
             glide: None,
             redis: None,
             cors_origins: Vec::new(),
+            step_up: std::time::Duration::from_secs(300),
             public_url: None,
         };
         let sandbox = config.sandbox_config().expect("sandbox mode");

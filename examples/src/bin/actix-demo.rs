@@ -31,6 +31,25 @@ async fn me(phone: VerifiedPhone) -> HttpResponse {
         .json(&phone)
 }
 
+/// A protected action behind a step-up guard: 200 `{ok:true}`, or 401 `STEP_UP_REQUIRED`.
+async fn transfer(
+    guard: web::Data<glide_core::endpoint::RequireVerified>,
+    phone: VerifiedPhone,
+) -> HttpResponse {
+    match guard.check(&phone, time::OffsetDateTime::now_utc()) {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header(("cache-control", "no-store"))
+            .json(serde_json::json!({ "ok": true })),
+        Err(step_up) => {
+            let answer = step_up.to_response();
+            HttpResponse::Unauthorized()
+                .insert_header(("cache-control", "no-store"))
+                .content_type("application/json")
+                .body(answer.into_body())
+        }
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -51,9 +70,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         headers: glide_examples::index_headers(sandbox_base.as_deref()),
     });
 
+    let guard = web::Data::new(glide_examples::transfer_guard(&config));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(page.clone())
+            .app_data(guard.clone())
+            .route("/transfer", web::post().to(transfer))
             .wrap(GlideMiddleware::new(auth.clone()))
             .route("/", web::get().to(index))
             .route("/me", web::get().to(me))

@@ -41,6 +41,21 @@ async fn me(phone: VerifiedPhone) -> impl IntoResponse {
     )
 }
 
+/// A protected action behind a step-up guard: 200 `{ok:true}`, or 401 `STEP_UP_REQUIRED`.
+async fn transfer(
+    guard: Arc<glide_core::endpoint::RequireVerified>,
+    phone: VerifiedPhone,
+) -> Response {
+    match guard.check(&phone, time::OffsetDateTime::now_utc()) {
+        Ok(()) => (
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            Json(serde_json::json!({ "ok": true })),
+        )
+            .into_response(),
+        Err(step_up) => step_up.to_response().map(axum::body::Body::from),
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -61,9 +76,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         headers: glide_examples::index_headers(sandbox_base.as_deref()),
     });
 
+    let guard = Arc::new(glide_examples::transfer_guard(&config));
     let app = Router::new()
         .route("/", get(index))
         .route("/me", get(me))
+        .route(
+            "/transfer",
+            axum::routing::post(move |phone: VerifiedPhone| transfer(guard.clone(), phone)),
+        )
         .route("/healthz", get(healthz))
         .with_state(page)
         .layer(GlideLayer::new(auth));

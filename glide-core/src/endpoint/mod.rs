@@ -27,6 +27,7 @@ mod number_verify;
 mod records;
 mod sessions;
 mod sim_swap_check;
+mod step_up;
 mod table;
 
 pub use codes::{EmailOnFile, MAX_ATTEMPTS, RESEND_COOLDOWN};
@@ -34,6 +35,7 @@ pub use config::{GlideAuthBuilder, RoutePaths};
 pub use context::{LookupError, Rejection, RequestContext};
 pub use io::{error_response, read_body, EndpointResponse, PeerAddr};
 pub use sim_swap_check::{SimSwapFailure, REASON_CHECK_FAILED};
+pub use step_up::{RequireVerified, StepUp};
 pub use table::{MountedRoute, Route};
 
 use std::sync::Arc;
