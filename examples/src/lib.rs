@@ -284,6 +284,18 @@ pub async fn build_auth_on(
     Ok((builder.build()?, sandbox))
 }
 
+/// Installs the process-wide Prometheus recorder behind the `metrics` facade (glide-core counts
+/// verifications, risk decisions and rate-limit refusals through it) and returns the handle that
+/// renders `GET /metrics`.
+pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle, DemoError> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| DemoError::Env {
+            name: "metrics",
+            message: e.to_string(),
+        })
+}
+
 /// What the demo's `POST /transfer` asks of a verification: at most
 /// [`step_up`](DemoConfig::step_up) old, by the carrier (`ts43`, `link`, `desktop`, `magic`), never
 /// by a code sent by SMS or e-mail.

@@ -1,6 +1,7 @@
 //! `POST /transfer`, the demos' protected action behind a step-up guard: without a session 401
 //! `NOT_VERIFIED`; verified by an SMS code (a strategy the action does not trust) 401
-//! `STEP_UP_REQUIRED` saying what would do; freshly verified by the carrier (TS43) 200.
+//! `STEP_UP_REQUIRED` saying what would do; freshly verified by the carrier (TS43) 200. And
+//! `GET /metrics` counting both verifications.
 
 mod common;
 

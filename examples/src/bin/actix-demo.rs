@@ -50,6 +50,15 @@ async fn transfer(
     }
 }
 
+/// `GET /metrics`: Prometheus text.
+async fn metrics_text(
+    handle: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(handle.render())
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -71,10 +80,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let guard = web::Data::new(glide_examples::transfer_guard(&config));
+    let metrics = web::Data::new(glide_examples::install_metrics()?);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(page.clone())
             .app_data(guard.clone())
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(metrics_text))
             .route("/transfer", web::post().to(transfer))
             .wrap(GlideMiddleware::new(auth.clone()))
             .route("/", web::get().to(index))

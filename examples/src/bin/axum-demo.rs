@@ -77,9 +77,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let guard = Arc::new(glide_examples::transfer_guard(&config));
+    let metrics = glide_examples::install_metrics()?;
     let app = Router::new()
         .route("/", get(index))
         .route("/me", get(me))
+        .route(
+            "/metrics",
+            get(move || {
+                let text = metrics.render();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        text,
+                    )
+                }
+            }),
+        )
         .route(
             "/transfer",
             axum::routing::post(move |phone: VerifiedPhone| transfer(guard.clone(), phone)),

@@ -5,6 +5,7 @@
 use cookie::Cookie;
 
 use super::io::Incoming;
+use super::telemetry::{self, Outcome};
 use crate::cookie::CookieSpec;
 use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
 use crate::policy::{RiskDecision, RiskPolicy};
@@ -33,8 +34,13 @@ impl SessionIssuer {
         glide_verified: Option<bool>,
     ) -> Result<(), Error> {
         match self.policy.evaluate(verified) {
-            RiskDecision::Allow => Ok(()),
+            RiskDecision::Allow => {
+                telemetry::risk_decision(true);
+                Ok(())
+            }
             RiskDecision::Deny { reason } => {
+                telemetry::risk_decision(false);
+                telemetry::verification(verified.strategy, Outcome::Denied);
                 let mut signals = DeniedSignals::from(verified);
                 signals.verified = glide_verified;
                 Err(RequestError::RiskPolicyDenied(Box::new(RiskDenial::new(
@@ -74,6 +80,7 @@ impl SessionIssuer {
                 }
             }
         }
+        telemetry::verification(verified.strategy, Outcome::Verified);
         tracing::info!(
             target: "glide::verification",
             phone = %verified.phone_number.masked(),

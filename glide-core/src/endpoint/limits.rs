@@ -44,7 +44,7 @@ impl Limits {
     ) -> Result<(), Error> {
         let ip = self.client_ip(request);
         if let (Some(limit), Some(ip)) = (self.config.prepare_per_ip, ip) {
-            self.limiter.check_ip(scope, ip, limit).await?;
+            counted(self.limiter.check_ip(scope, ip, limit).await, "start")?;
         }
         let Some(phone) = phone else {
             return Ok(());
@@ -52,14 +52,20 @@ impl Limits {
         if let Some(limit) = self.config.prepare_per_phone {
             let source = ip.map(ip_bucket).unwrap_or_default();
             let key = format!("{}|{source}", phone.as_str());
-            self.limiter
-                .check(&format!("{scope}:phone_source"), &key, limit)
-                .await?;
+            counted(
+                self.limiter
+                    .check(&format!("{scope}:phone_source"), &key, limit)
+                    .await,
+                "start",
+            )?;
         }
         if let Some(limit) = self.config.prepare_per_phone_total {
-            self.limiter
-                .check_phone(&format!("{scope}:phone"), phone, limit)
-                .await?;
+            counted(
+                self.limiter
+                    .check_phone(&format!("{scope}:phone"), phone, limit)
+                    .await,
+                "start",
+            )?;
         }
         Ok(())
     }
@@ -68,7 +74,10 @@ impl Limits {
     /// report-invocation): per client address.
     pub(crate) async fn glide_call(&self, request: &Incoming) -> Result<(), Error> {
         if let (Some(limit), Some(ip)) = (self.config.glide_calls_per_ip, self.client_ip(request)) {
-            self.limiter.check_ip("glide_call", ip, limit).await?;
+            counted(
+                self.limiter.check_ip("glide_call", ip, limit).await,
+                "glide_call",
+            )?;
         }
         Ok(())
     }
@@ -76,7 +85,7 @@ impl Limits {
     /// A request that checks a code or a credential: per client address.
     pub(crate) async fn check(&self, request: &Incoming) -> Result<(), Error> {
         if let (Some(limit), Some(ip)) = (self.config.check_per_ip, self.client_ip(request)) {
-            self.limiter.check_ip("check", ip, limit).await?;
+            counted(self.limiter.check_ip("check", ip, limit).await, "check")?;
         }
         Ok(())
     }
@@ -129,9 +138,14 @@ impl Limits {
         {
             return Ok(());
         }
-        Err(Error::RateLimited {
-            retry_after: Duration::from_secs(left.clamp(1, period.as_secs() as i64).unsigned_abs()),
-        })
+        counted(
+            Err(Error::RateLimited {
+                retry_after: Duration::from_secs(
+                    left.clamp(1, period.as_secs() as i64).unsigned_abs(),
+                ),
+            }),
+            "cooldown",
+        )
     }
 
     /// Gives back a cooldown this request just reserved (the send it guarded did not happen).
@@ -153,7 +167,7 @@ impl Limits {
         if let Some(limit) = self.config.check_per_phone {
             let source = self.client_ip(request).map(ip_bucket).unwrap_or_default();
             let key = format!("{}|{source}", phone.as_str());
-            self.limiter.check(scope, &key, limit).await?;
+            counted(self.limiter.check(scope, &key, limit).await, "check")?;
         }
         Ok(())
     }
@@ -165,4 +179,12 @@ fn cooldown_key(scope: &str, key: &str) -> String {
         "cooldown:{scope}:{}",
         hex::encode(Sha256::digest(key.as_bytes()))
     )
+}
+
+/// `result`, with a refusal by a rate limit counted under `route`.
+fn counted(result: Result<(), Error>, route: &'static str) -> Result<(), Error> {
+    if matches!(result, Err(Error::RateLimited { .. })) {
+        super::telemetry::rate_limited(route);
+    }
+    result
 }

@@ -18,6 +18,7 @@ use super::door::Door;
 use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
+use super::telemetry;
 use crate::api::{
     Challenge, ClientInfo, CompleteRequest, ConsentData, Glide, GlideSession, PhoneResult, Plmn,
     PrepareOptions, PrepareRequest, ProcessOutcome, ProcessRequest, SessionStatus,
@@ -449,6 +450,7 @@ impl MagicalAuth {
             self.flows
                 .apply(key, &Event::End(Terminal::NotVerified))
                 .await?;
+            telemetry::verification(record.strategy, telemetry::Outcome::NotVerified);
             let mut answer = result;
             answer.verified = Some(false);
             return Ok(io::json(StatusCode::OK, &answer));
