@@ -4,10 +4,12 @@
 mod convert;
 mod extract;
 mod middleware;
+mod require;
 mod routes;
 
 pub use extract::{GlideRequestExt, VerifiedPhone, VerifiedPhoneError};
 pub use middleware::{GlideMiddleware, GlideMiddlewareService};
+pub use require::{RequireVerifiedWrap, RequireVerifiedWrapService};
 pub use routes::GlideRoutes;
 
 /// glide-core, re-exported: the engine ([`core::endpoint::GlideAuth`]), the Glide API client,

@@ -4,10 +4,12 @@
 mod convert;
 mod extract;
 mod layer;
+mod require;
 mod router;
 
 pub use extract::{VerifiedPhone, VerifiedPhoneRejection};
 pub use layer::{GlideLayer, GlideService, ResponseFuture};
+pub use require::{RequireVerifiedLayer, RequireVerifiedService};
 pub use router::glide_router;
 
 /// glide-core, re-exported: the engine ([`core::endpoint::GlideAuth`]), the Glide client

@@ -55,6 +55,19 @@ impl RequestContext {
             .ok_or(Rejection::NotVerified)
     }
 
+    /// The verified phone, when it meets `requirement` (else `NotVerified`, or
+    /// `StepUpRequired` saying what a fresh verification must do).
+    pub async fn require_with(
+        &self,
+        requirement: &super::RequireVerified,
+    ) -> Result<VerifiedPhone, Rejection> {
+        let phone = self.require().await?;
+        requirement
+            .check(&phone, self.auth.now())
+            .map_err(Rejection::StepUpRequired)?;
+        Ok(phone)
+    }
+
     /// The engine this request runs under.
     pub fn auth(&self) -> &GlideAuth {
         &self.auth
@@ -76,6 +89,9 @@ pub enum Rejection {
     /// The session store failed: the error's own status (503 or 500) with an opaque body.
     #[error("the verified session could not be loaded")]
     Lookup(#[source] LookupError),
+    /// The verification is too old or too weak for this route: 401 `STEP_UP_REQUIRED`.
+    #[error(transparent)]
+    StepUpRequired(super::StepUp),
 }
 
 #[derive(Serialize)]
@@ -99,7 +115,7 @@ impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingMiddleware(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::NotVerified => StatusCode::UNAUTHORIZED,
+            Self::NotVerified | Self::StepUpRequired(_) => StatusCode::UNAUTHORIZED,
             Self::Lookup(error) => StatusCode::from_u16(error.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -118,6 +134,7 @@ impl Rejection {
             ),
             Self::NotVerified => io::error_response(&Error::Request(RequestError::NotVerified)),
             Self::Lookup(error) => io::error_response(error),
+            Self::StepUpRequired(step_up) => step_up.to_response(),
         }
     }
 }

@@ -189,6 +189,11 @@ impl GlideAuth {
         &self.inner.glide
     }
 
+    /// The engine's clock's now.
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        self.inner.magical.clock.now()
+    }
+
     /// The route paths in use.
     pub fn routes(&self) -> &RoutePaths {
         &self.inner.routes

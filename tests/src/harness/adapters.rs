@@ -87,6 +87,11 @@ impl Adapter for AxumAdapter {
             .route("/me", get(me))
             .route("/me/optional", get(optional))
             .route("/public", get(public))
+            .merge(
+                axum::Router::new()
+                    .route("/guarded", get(|| async { "guarded" }))
+                    .route_layer(glide_axum::RequireVerifiedLayer::new(guarded_route())),
+            )
             .layer(GlideLayer::new(auth));
         let addr = listener.local_addr().expect("listener address");
         listener
@@ -150,6 +155,14 @@ impl Adapter for ActixAdapter {
                             .route("/me", web::get().to(me))
                             .route("/me/optional", web::get().to(optional))
                             .route("/public", web::get().to(public))
+                            .service(
+                                web::resource("/guarded")
+                                    .wrap(glide_actix::RequireVerifiedWrap::new(guarded_route()))
+                                    .route(
+                                        web::get()
+                                            .to(|| async { HttpResponse::Ok().body("guarded") }),
+                                    ),
+                            )
                     })
                     .workers(1)
                     .disable_signals()
@@ -173,4 +186,11 @@ impl Adapter for ActixAdapter {
             drop(handle.stop(false));
         })
     }
+}
+
+/// What both adapters' `/guarded` route asks: a TS43 verification at most 5 minutes old.
+pub fn guarded_route() -> glide_core::endpoint::RequireVerified {
+    glide_core::endpoint::RequireVerified::new()
+        .max_age(std::time::Duration::from_secs(300))
+        .strategies([glide_core::Strategy::Ts43])
 }

@@ -453,3 +453,40 @@ fn with_store(builder: GlideAuthBuilder, store: Option<Arc<dyn Store>>) -> Glide
         None => builder,
     }
 }
+
+/// A route behind a step-up requirement (TS43, at most 5 minutes old): without a session 401
+/// `NOT_VERIFIED`; verified by an SMS code 401 `STEP_UP_REQUIRED` saying what would do; after
+/// a TS43 verification the handler runs.
+pub async fn step_up_guard_on_a_route(w: &World) {
+    let b = &w.browser;
+    b.get("/guarded")
+        .await
+        .assert_error(401, "NOT_VERIFIED", &w.ctx("/guarded without a session"));
+    start(b, &serde_json::json!({ "phone_number": FALLBACK }))
+        .await
+        .assert_status(200, &w.ctx("SMS start"));
+    let code = w.legacy_otp(FALLBACK);
+    crate::scenarios::legacy::verify(b, &serde_json::json!({ "code": code }))
+        .await
+        .assert_status(200, &w.ctx("SMS verification"));
+    let refused = b.get("/guarded").await;
+    let body = refused.assert_error(
+        401,
+        "STEP_UP_REQUIRED",
+        &w.ctx("/guarded after an SMS code"),
+    );
+    assert_eq!(
+        body["strategies"],
+        serde_json::json!(["ts43"]),
+        "{}",
+        w.ctx("strategies")
+    );
+    assert_eq!(body["max_age_seconds"], 300, "{}", w.ctx("max age"));
+
+    w.verify_ts43(b, "+15555550100")
+        .await
+        .assert_status(200, &w.ctx("TS43 verification"));
+    let allowed = b.get("/guarded").await;
+    allowed.assert_status(200, &w.ctx("/guarded after TS43"));
+    assert_eq!(allowed.text(), "guarded", "{}", w.ctx("the handler ran"));
+}

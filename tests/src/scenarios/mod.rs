@@ -41,6 +41,7 @@ macro_rules! for_each_scenario {
             attacks::glide_calls_are_limited_per_source_with_redis,
             attacks::unauthenticated_flood_cannot_starve_verified_users_with_redis,
             cors::cors_for_configured_origins_only,
+            attacks::step_up_guard_on_a_route,
             flows::ts43_verify_phone_number,
             flows::ts43_get_phone_number,
             flows::link_verify_phone_number,
