@@ -3,11 +3,9 @@
 //! with the engine's own answers; and a body over the limit gets the same 413, received by the
 //! client, on both adapters, whether its length is declared or it streams past the limit.
 
-use std::net::SocketAddr;
-
 use glide_core::endpoint::GlideAuth;
 use glide_sandbox::{Sandbox, SandboxConfig};
-use glide_tests::harness::{sandbox_client, RunningApp};
+use glide_tests::harness::{sandbox_client, serve_axum, RunningApp};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -74,22 +72,7 @@ async fn serve(mounting: Mounting, auth: GlideAuth) -> RunningApp {
                 Mounting::AxumLayer => app.layer(glide_axum::GlideLayer::new(auth)),
                 _ => app.merge(glide_axum::glide_router(auth)),
             };
-            listener.set_nonblocking(true).expect("non-blocking");
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(async move {
-                let _ = axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await;
-            });
-            RunningApp::new(format!("http://{addr}"), move || {
-                let _ = stop_tx.send(());
-            })
+            serve_axum(app, listener)
         }
         Mounting::ActixMiddleware => actix_serve!(listener, addr, move || {
             actix_web::App::new()

@@ -93,29 +93,34 @@ impl Adapter for AxumAdapter {
                     .route_layer(glide_axum::RequireVerifiedLayer::new(guarded_route())),
             )
             .layer(GlideLayer::new(auth));
-        let addr = listener.local_addr().expect("listener address");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            })
-            .await;
-            if let Err(e) = served {
-                eprintln!("axum app stopped with an error: {e}");
-            }
-        });
-        RunningApp::new(format!("http://{addr}"), move || {
-            let _ = stop_tx.send(());
-        })
+        serve_axum(app, listener)
     }
+}
+
+/// Serves an axum app on `listener` (with `ConnectInfo`) until the returned app is dropped.
+pub fn serve_axum(app: axum::Router, listener: std::net::TcpListener) -> RunningApp {
+    let addr = listener.local_addr().expect("listener address");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        })
+        .await;
+        if let Err(e) = served {
+            eprintln!("axum app stopped with an error: {e}");
+        }
+    });
+    RunningApp::new(format!("http://{addr}"), move || {
+        let _ = stop_tx.send(());
+    })
 }
 
 /// actix-web with `glide_actix::GlideMiddleware`, on its own thread and actix `System`.

@@ -33,7 +33,7 @@ mod http_client;
 mod reply;
 mod world;
 
-pub use adapters::{ActixAdapter, Adapter, AxumAdapter, RunningApp};
+pub use adapters::{serve_axum, ActixAdapter, Adapter, AxumAdapter, RunningApp};
 pub use faulty_store::FaultyStore;
 pub use fixtures::{email_on_file, sandbox_client};
 pub use http_client::{Browser, Call};
