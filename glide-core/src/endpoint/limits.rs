@@ -50,8 +50,7 @@ impl Limits {
             return Ok(());
         };
         if let Some(limit) = self.config.prepare_per_phone {
-            let source = ip.map(ip_bucket).unwrap_or_default();
-            let key = format!("{}|{source}", phone.as_str());
+            let key = phone_and_source(phone, ip);
             counted(
                 self.limiter
                     .check(&format!("{scope}:phone_source"), &key, limit)
@@ -165,12 +164,18 @@ impl Limits {
         phone: &PhoneNumber,
     ) -> Result<(), Error> {
         if let Some(limit) = self.config.check_per_phone {
-            let source = self.client_ip(request).map(ip_bucket).unwrap_or_default();
-            let key = format!("{}|{source}", phone.as_str());
+            let key = phone_and_source(phone, self.client_ip(request));
             counted(self.limiter.check(scope, &key, limit).await, "check")?;
         }
         Ok(())
     }
+}
+
+/// The counter key of a number as seen from one client address (IPv6 by /64): a stranger's
+/// requests use up only their own share of a number's limit.
+fn phone_and_source(phone: &PhoneNumber, ip: Option<IpAddr>) -> String {
+    let source = ip.map(ip_bucket).unwrap_or_default();
+    format!("{}|{source}", phone.as_str())
 }
 
 /// The store key of a cooldown: the key itself never reaches the store (it may be a number).

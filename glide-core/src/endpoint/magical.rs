@@ -273,7 +273,7 @@ impl MagicalAuth {
         let agg_code = body
             .agg_code
             .ok_or_else(|| Error::validation("agg_code", "agg_code is required"))?;
-        binding::validate_session_key(&session_key)?;
+        // (The binding cookie's name checks the key.)
         let fe_code = self.binding.read(request, &session_key)?;
         let agg_code = AggCode::parse(&agg_code)?;
 
@@ -328,7 +328,7 @@ impl MagicalAuth {
             .ok_or_else(|| Error::validation("session", "session.session_key is required"))?
             .to_owned();
         let credential = credential_text(&body.credential)?;
-        binding::validate_session_key(&session_key)?;
+        // (The binding cookie's name checks the key.)
         let fe_code = self.binding.read(request, &session_key)?;
         let (record, _) = self
             .flows

@@ -46,8 +46,8 @@ use http::header::ALLOW;
 use http::{HeaderValue, Request};
 use http_body::Body;
 
-use crate::error::{BoxError, Error, FlowError, RequestError};
-use crate::session::{SessionManager, VerifiedPhone};
+use crate::error::{BoxError, FlowError, RequestError};
+use crate::session::SessionManager;
 
 /// The engine: the Glide client, the flows, verified sessions, cookies and policy.
 ///
@@ -152,11 +152,6 @@ impl GlideAuth {
             },
         };
         result.unwrap_or_else(|error| io::error_response(&error))
-    }
-
-    /// The verified phone of the session whose id is `session_id`, if any.
-    pub async fn verified_phone(&self, session_id: &str) -> Result<Option<VerifiedPhone>, Error> {
-        self.inner.issuer.sessions.load(session_id).await
     }
 
     /// A per-request context for the extractor, from the request's `Cookie` header values (raw
