@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, FlowError};
-use crate::store::{Store, StoreError};
+use crate::store::{from_json, to_json, Store};
 
 /// How many times an update is re-evaluated after losing a compare-and-set race.
 const MAX_RACES: usize = 16;
@@ -57,7 +57,7 @@ impl<T: Record> Records<T> {
         let id = random_id();
         if self
             .store
-            .create(&Self::key(&id), &encode(record)?, T::TTL)
+            .create(&Self::key(&id), &to_json(record)?, T::TTL)
             .await?
         {
             Ok(id)
@@ -69,7 +69,7 @@ impl<T: Record> Records<T> {
     /// The live record `id`, with its version.
     pub(crate) async fn load(&self, id: &str) -> Result<Option<(T, u64)>, Error> {
         match self.store.load(&Self::key(id)).await? {
-            Some(v) => Ok(Some((decode(&v.value)?, v.version))),
+            Some(v) => Ok(Some((from_json(&v.value)?, v.version))),
             None => Ok(None),
         }
     }
@@ -89,7 +89,7 @@ impl<T: Record> Records<T> {
             let out = change(&mut record)?;
             if self
                 .store
-                .compare_and_set(&key, version, &encode(&record)?, Self::ttl(&record, now))
+                .compare_and_set(&key, version, &to_json(&record)?, Self::ttl(&record, now))
                 .await?
             {
                 return Ok((record, out));
@@ -123,14 +123,6 @@ pub(crate) fn is_id(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("record encoding failed: {e}")))
-}
-
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Store(StoreError::Decode(Box::new(e))))
 }
 
 #[cfg(test)]

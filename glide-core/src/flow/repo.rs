@@ -7,7 +7,7 @@ use super::machine::{transition, Event};
 use super::record::FlowRecord;
 use crate::clock::SharedClock;
 use crate::error::{Error, FlowError};
-use crate::store::{Store, StoreError};
+use crate::store::{from_json, to_json, Store};
 
 /// How long an ended or expired flow is kept, so that a replay is told "already used" or
 /// "expired" rather than "not found".
@@ -49,7 +49,7 @@ impl FlowRepo {
 
     /// Stores a new flow. A second flow for the same session key is refused.
     pub async fn create(&self, record: &FlowRecord) -> Result<(), Error> {
-        let bytes = encode(record)?;
+        let bytes = to_json(record)?;
         let created = self
             .store
             .create(&Self::key(&record.session_key), &bytes, self.ttl(record))
@@ -68,7 +68,7 @@ impl FlowRepo {
         }
         match self.store.load(&Self::key(session_key)).await? {
             None => Ok(None),
-            Some(v) => Ok(Some((decode(&v.value)?, v.version))),
+            Some(v) => Ok(Some((from_json(&v.value)?, v.version))),
         }
     }
 
@@ -85,7 +85,7 @@ impl FlowRepo {
                 return Ok(record);
             }
             record.state = next;
-            let bytes = encode(&record)?;
+            let bytes = to_json(&record)?;
             let swapped = self
                 .store
                 .compare_and_set(&Self::key(session_key), version, &bytes, self.ttl(&record))
@@ -96,13 +96,4 @@ impl FlowRepo {
         }
         Err(FlowError::Busy.into())
     }
-}
-
-fn encode(record: &FlowRecord) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(record)
-        .map_err(|e| Error::Internal(format!("flow record encoding failed: {e}")))
-}
-
-fn decode(bytes: &[u8]) -> Result<FlowRecord, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Store(StoreError::Decode(Box::new(e))))
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::VerifiedPhone;
 use crate::clock::SharedClock;
 use crate::error::Error;
-use crate::store::{Store, StoreError};
+use crate::store::{to_json, Store, StoreError};
 use crate::PhoneNumber;
 
 /// Length of a session id: 32 random bytes in unpadded base64url.
@@ -164,10 +164,6 @@ fn until(now_ms: i64, end_ms: i64) -> Duration {
     )
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Decode(Box::new(e)))
-}
-
 fn contention() -> Error {
     Error::Store(StoreError::Backend(
         "session index too contended; try again".into(),
@@ -223,7 +219,7 @@ impl SessionManager {
         let now = self.now_ms();
         let ends = now.saturating_add(millis(self.config.absolute_timeout));
         let number = phone.phone_number.clone();
-        let record = encode(&Record {
+        let record = to_json(&Record {
             phone,
             created_ms: now,
             seen_ms: now,
@@ -284,7 +280,7 @@ impl SessionManager {
             );
             if self
                 .store
-                .compare_and_set(&key, stored.version, &encode(&record)?, ttl)
+                .compare_and_set(&key, stored.version, &to_json(&record)?, ttl)
                 .await?
             {
                 return Ok(Some(record.phone));
@@ -318,7 +314,7 @@ impl SessionManager {
             }
             // Empty the index only if nobody added a session meanwhile; else revoke those too.
             // (Deleting it outright could lose an entry added between the two steps.)
-            let empty = encode(&Index::default())?;
+            let empty = to_json(&Index::default())?;
             if self
                 .store
                 .compare_and_set(&key, stored.version, &empty, EMPTY_INDEX_TTL)
@@ -352,7 +348,7 @@ impl SessionManager {
                 };
                 if self
                     .store
-                    .create(&key, &encode(&index)?, until(now, ends))
+                    .create(&key, &to_json(&index)?, until(now, ends))
                     .await?
                 {
                     return Ok(());
@@ -383,7 +379,12 @@ impl SessionManager {
                 .unwrap_or(ends);
             if self
                 .store
-                .compare_and_set(&key, stored.version, &encode(&index)?, until(now, last_end))
+                .compare_and_set(
+                    &key,
+                    stored.version,
+                    &to_json(&index)?,
+                    until(now, last_end),
+                )
                 .await?
             {
                 for old in evicted {

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use crate::error::BoxError;
 
+mod json;
 mod memory;
+pub(crate) use json::{from_json, to_json};
 pub use memory::MemoryStore;
 
 #[cfg(feature = "redis")]
