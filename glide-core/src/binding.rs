@@ -100,18 +100,6 @@ impl FeHash {
     }
 }
 
-impl fmt::Display for FeHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<FeHash> for String {
-    fn from(hash: FeHash) -> Self {
-        hash.0
-    }
-}
-
 /// Lowercase hex SHA-256 of the ASCII text of `fe_code`, lowercased first (Glide's `fe_hash`).
 ///
 /// ```
@@ -178,6 +166,16 @@ pub fn validate_session_key(session_key: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_names_the_secret_without_showing_it() {
+        // A struct holding a code logs as `FeCode([redacted])`, never as the code, never as
+        // nothing (a reader of the log must see the field was there).
+        let fe = FeCode::generate();
+        assert_eq!(format!("{fe:?}"), "FeCode([redacted])");
+        let agg = AggCode::parse(&"Ab".repeat(32)).expect("64 hex characters");
+        assert_eq!(format!("{agg:?}"), "AggCode([redacted])");
+    }
 
     #[test]
     fn generated_codes_are_lowercase_hex_and_distinct() {

@@ -117,16 +117,6 @@ fn severity(level: RiskLevel) -> Option<u8> {
     }
 }
 
-/// `RISK_LEVEL_HIGH`, … as on the wire.
-fn wire_name(level: RiskLevel) -> &'static str {
-    match level {
-        RiskLevel::Low => "RISK_LEVEL_LOW",
-        RiskLevel::Medium => "RISK_LEVEL_MEDIUM",
-        RiskLevel::High => "RISK_LEVEL_HIGH",
-        _ => "RISK_LEVEL_UNKNOWN",
-    }
-}
-
 /// Carrier-provided words (age band, reason) for a log line: short, plain characters only.
 fn sanitized(text: &str) -> String {
     text.chars()
@@ -288,7 +278,7 @@ impl RiskPolicy {
                 .as_deref()
                 .map(|b| format!(" ({})", sanitized(b)))
                 .unwrap_or_default();
-            format!("{name} {}{band}", wire_name(level))
+            format!("{name} {}{band}", level.as_str())
         })
     }
 }

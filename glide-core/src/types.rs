@@ -92,6 +92,18 @@ pub enum RiskLevel {
     Unknown,
 }
 
+impl RiskLevel {
+    /// The name Glide sends (`RISK_LEVEL_HIGH`, …), for log lines and reasons.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "RISK_LEVEL_LOW",
+            Self::Medium => "RISK_LEVEL_MEDIUM",
+            Self::High => "RISK_LEVEL_HIGH",
+            Self::Unknown => "RISK_LEVEL_UNKNOWN",
+        }
+    }
+}
+
 /// A SIM-swap or device-swap signal, exactly as Glide sends it (`SimSwapInfo` / `DeviceSwapInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SwapInfo {
@@ -117,6 +129,19 @@ pub struct SwapInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn risk_level_names_are_the_wire_names() {
+        for level in [
+            RiskLevel::Low,
+            RiskLevel::Medium,
+            RiskLevel::High,
+            RiskLevel::Unknown,
+        ] {
+            let wire = serde_json::to_string(&level).unwrap();
+            assert_eq!(wire, format!("\"{}\"", level.as_str()));
+        }
+    }
 
     #[test]
     fn wire_names() {
