@@ -481,6 +481,56 @@ mod tests {
     }
 
     #[test]
+    fn a_config_believes_forwarded_for_only_from_its_proxies() {
+        let behind_proxy = RateLimitConfig::default()
+            .with_trusted_proxies(["10.0.0.0/8".parse::<IpNet>().unwrap()]);
+        let proxy = Some(ip("10.0.0.2"));
+        assert_eq!(
+            behind_proxy.client_ip(proxy, Some("203.0.113.5")),
+            Some(ip("203.0.113.5"))
+        );
+        // The same header from a peer that is not a configured proxy is the peer's own claim.
+        let stranger = Some(ip("198.51.100.66"));
+        assert_eq!(
+            behind_proxy.client_ip(stranger, Some("203.0.113.5")),
+            stranger
+        );
+        // The default config trusts no proxy.
+        assert_eq!(
+            RateLimitConfig::default().client_ip(proxy, Some("203.0.113.5")),
+            proxy
+        );
+    }
+
+    #[test]
+    fn disabled_has_no_limit_and_default_has_every_limit() {
+        let off = RateLimitConfig::disabled();
+        let limits = |c: &RateLimitConfig| {
+            [
+                c.prepare_per_phone,
+                c.prepare_per_phone_total,
+                c.prepare_per_ip,
+                c.check_per_phone,
+                c.check_per_ip,
+                c.glide_calls_per_ip,
+            ]
+        };
+        assert!(limits(&off).iter().all(Option::is_none), "{off:?}");
+        assert!(
+            limits(&RateLimitConfig::default())
+                .iter()
+                .all(Option::is_some)
+        );
+    }
+
+    #[test]
+    fn debug_names_the_limiter_and_its_store() {
+        let (limiter, _) = limiter();
+        let text = format!("{limiter:?}");
+        assert!(text.starts_with("RateLimiter { store: "), "{text}");
+    }
+
+    #[test]
     fn trusted_chain_takes_the_rightmost_untrusted() {
         let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()];
         let proxy = Some(ip("10.0.0.2"));

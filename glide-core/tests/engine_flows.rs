@@ -353,3 +353,12 @@ async fn high_risk_signals_get_no_session() {
         assert!(cookie_pair(&response, "glide_session=").is_none());
     }
 }
+
+#[tokio::test]
+async fn engine_debug_shows_its_shape_and_no_secret() {
+    let world = world().await;
+    let text = format!("{:?}", world.auth);
+    assert!(text.starts_with("GlideAuth { routes: "), "{text}");
+    assert!(text.contains("secure_cookies: false"), "{text}");
+    assert!(!text.contains("sandbox-secret"), "{text}");
+}
