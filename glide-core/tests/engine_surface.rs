@@ -1,0 +1,182 @@
+//! What the adapters read from the engine (its route table, paths, body limit, cookie name) and
+//! the `serve` seam they call, checked against the engine's own answers over the real sandbox.
+
+use bytes::Bytes;
+use glide_core::api::Glide;
+use glide_core::endpoint::{GlideAuth, GlideAuthBuilder, Route, RoutePaths};
+use glide_sandbox::{Sandbox, SandboxConfig};
+use http_body_util::Full;
+use serde_json::{json, Value};
+
+const ORIGIN: &str = "http://app.test";
+const ANDROID: &str =
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36";
+
+async fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig::default().with_port(0))
+        .await
+        .expect("sandbox starts")
+}
+
+fn builder(sandbox: &Sandbox) -> GlideAuthBuilder {
+    let glide = Glide::builder("sandbox-client", "sandbox-secret")
+        .base_url(sandbox.base_url().as_str())
+        .build()
+        .expect("client builds");
+    GlideAuth::builder(glide)
+}
+
+fn prepare_body(phone: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "use_case": "VerifyPhoneNumber",
+        "phone_number": phone,
+        "client_info": {"user_agent": ANDROID, "platform": "android"},
+    }))
+    .expect("json")
+}
+
+fn post(path: &str, body: Vec<u8>) -> http::Request<Full<Bytes>> {
+    http::Request::post(path)
+        .header("origin", ORIGIN)
+        .header("host", "app.test")
+        .header("content-type", "application/json")
+        .header("user-agent", ANDROID)
+        .body(Full::new(Bytes::from(body)))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn serve_reads_the_body_and_answers_the_route() {
+    let sandbox = sandbox().await;
+    let auth = builder(&sandbox)
+        .insecure_dev_cookies(true)
+        .build()
+        .expect("engine builds");
+    let path = auth.routes().route("prepare");
+    let response = auth
+        .serve(Route::Prepare, post(&path, prepare_body("+15555550100")))
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = serde_json::from_slice(response.body()).expect("json");
+    assert!(body["session"]["session_key"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn serve_refuses_a_body_over_the_configured_limit() {
+    let sandbox = sandbox().await;
+    let auth = builder(&sandbox)
+        .insecure_dev_cookies(true)
+        .body_limit(256)
+        .build()
+        .expect("engine builds");
+    assert_eq!(auth.body_limit(), 256);
+    let path = auth.routes().route("prepare");
+    let mut big = prepare_body("+15555550100");
+    big.pop();
+    big.extend(format!(r#","pad":"{}"}}"#, "x".repeat(256)).bytes());
+    let refused = auth.serve(Route::Prepare, post(&path, big)).await;
+    assert_eq!(refused.status(), 413);
+    // Under the limit, the same route answers.
+    let small = auth
+        .serve(Route::Prepare, post(&path, prepare_body("+15555550100")))
+        .await;
+    assert_eq!(small.status(), 200);
+}
+
+#[tokio::test]
+async fn the_route_table_is_what_the_engine_matches() {
+    let sandbox = sandbox().await;
+    let mut paths = RoutePaths::default();
+    paths.base_path = "/auth/phone".into();
+    paths.completion_path = "/done".into();
+    let auth = builder(&sandbox)
+        .insecure_dev_cookies(true)
+        .routes(paths.clone())
+        .build()
+        .expect("engine builds");
+    assert_eq!(auth.routes(), &paths);
+    let table = auth.route_table();
+    assert!(
+        table.len() >= 12,
+        "every route but Number Verify's: {table:?}"
+    );
+    for mounted in table {
+        assert!(
+            mounted.path.starts_with("/auth/phone/") || mounted.path == "/done",
+            "{mounted:?}"
+        );
+        // The status route's path is the prefix before its session key.
+        let concrete = if mounted.takes_key {
+            format!("{}a-key", mounted.path)
+        } else {
+            mounted.path.clone()
+        };
+        assert_eq!(auth.match_route(&concrete), Some(mounted.route), "{mounted:?}");
+    }
+    assert!(table.iter().any(|m| m.route == Route::Prepare));
+    assert!(table.iter().any(|m| m.route == Route::CompletionPage));
+    // Number Verify is mounted only with a callback URL.
+    assert!(!table.iter().any(|m| m.route == Route::NumberVerifyStart));
+    assert_eq!(auth.match_route("/api/magical-auth/prepare"), None);
+}
+
+#[tokio::test]
+async fn the_session_cookie_name_is_the_one_set_after_a_verification() {
+    let sandbox = sandbox().await;
+    let secure = builder(&sandbox).build().expect("engine builds");
+    assert_eq!(secure.session_cookie_name(), "__Host-glide_session");
+    let dev = builder(&sandbox)
+        .insecure_dev_cookies(true)
+        .session_cookie_name("my_session")
+        .build()
+        .expect("engine builds");
+    assert_eq!(dev.session_cookie_name(), "my_session");
+
+    // A TS43 flow end to end: the cookie that carries the session has exactly that name.
+    let prepare_path = dev.routes().route("prepare");
+    let prepared = dev
+        .serve(Route::Prepare, post(&prepare_path, prepare_body("+15555550100")))
+        .await;
+    assert_eq!(prepared.status(), 200);
+    let binding: Vec<String> = prepared
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(str::to_owned)
+        .collect();
+    let prepared: Value = serde_json::from_slice(prepared.body()).expect("json");
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .expect("a session key")
+        .to_owned();
+    let credential = sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, None)
+        .expect("the sandbox mints a credential");
+    let process_path = dev.routes().route("process");
+    let mut process = post(
+        &process_path,
+        serde_json::to_vec(&json!({
+            "session": {"session_key": key},
+            "credential": credential,
+            "use_case": "VerifyPhoneNumber",
+        }))
+        .expect("json"),
+    );
+    process
+        .headers_mut()
+        .insert("cookie", binding.join("; ").parse().expect("header"));
+    let processed = dev.serve(Route::Process, process).await;
+    assert_eq!(processed.status(), 200, "{:?}", processed.body());
+    let names: Vec<String> = processed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split('=').next())
+        .map(str::to_owned)
+        .collect();
+    assert!(names.iter().any(|n| n == "my_session"), "{names:?}");
+}
