@@ -393,6 +393,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_number_has_one_bucket_however_it_was_typed() {
+        let (limiter, _clock) = limiter();
+        let limit = RateLimit::new(2, Duration::from_secs(60));
+        let typed = PhoneNumber::parse_lenient("+1 (555) 555-0100").unwrap();
+        let plain = PhoneNumber::parse("+15555550100").unwrap();
+        limiter.check_phone("s", &typed, limit).await.unwrap();
+        limiter.check_phone("s", &plain, limit).await.unwrap();
+        let err = limiter.check_phone("s", &typed, limit).await.unwrap_err();
+        assert_eq!(err.code(), "RATE_LIMIT_EXCEEDED");
+        let other = PhoneNumber::parse("+15555550101").unwrap();
+        limiter.check_phone("s", &other, limit).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn concurrent_checks_never_exceed_the_limit() {
         let (limiter, _clock) = limiter();
         let limit = RateLimit::new(10, Duration::from_secs(60));
