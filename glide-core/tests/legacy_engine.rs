@@ -732,3 +732,88 @@ async fn sim_swap_risk_mapping_is_configurable_and_number_verify_denial_redirect
     );
     assert!(cookie_pair(&response, "glide_session=").is_none());
 }
+
+/// A world on a manual clock that both the engine and its stores read.
+async fn world_on_a_manual_clock() -> (World, glide_core::clock::ManualClock) {
+    use std::sync::Arc;
+    let clock = glide_core::clock::ManualClock::at(time::macros::datetime!(2030-01-01 00:00:00 UTC));
+    let shared: glide_core::clock::SharedClock = Arc::new(clock.clone());
+    let store = glide_core::store::MemoryStore::new().with_clock(shared.clone());
+    let w = world_with(move |builder| builder.clock(shared).store(store)).await;
+    (w, clock)
+}
+
+#[tokio::test]
+async fn a_verification_lives_ten_minutes_from_its_start_whatever_happens_to_it() {
+    let (w, clock) = world_on_a_manual_clock().await;
+    let (status, _, response) = start(&w, "+15555550106", "").await;
+    assert_eq!(status, 200);
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550106").await;
+
+    // A wrong code late in its life rewrites the record: its end stays where it was.
+    clock.advance(time::Duration::seconds(589));
+    let (status, _, _) = verify(&w, &wrong(&code), &legacy).await;
+    assert_eq!(status, 401);
+    clock.advance(time::Duration::seconds(10));
+    let (status, body, _) = verify(&w, &code, &legacy).await;
+    assert_eq!(status, 200, "alive at 599 s: {body}");
+
+    // Another one, left alone: gone after 600 s.
+    let (_, _, response) = start(&w, "+15555550106", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550106").await;
+    clock.advance(time::Duration::seconds(601));
+    let (status, body, _) = verify(&w, &code, &legacy).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn a_resend_waits_out_the_cooldown_on_the_engine_clock() {
+    let (w, clock) = world_on_a_manual_clock().await;
+    let (_, _, response) = start(&w, "+15555550106", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    clock.advance(time::Duration::seconds(10));
+    let (status, _, response) = start(&w, "+15555550106", &legacy).await;
+    assert_eq!(status, 429);
+    assert_eq!(response.header("retry-after"), Some("20"));
+    clock.advance(time::Duration::seconds(21));
+    let (status, body, _) = start(&w, "+15555550106", &legacy).await;
+    assert_eq!(status, 200, "after 31 s: {body}");
+    // The resent code verifies.
+    let code = otp(&w, "+15555550106").await;
+    let (status, _, _) = verify(&w, &code, &legacy).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_email_code_goes_to_the_address_the_app_has_on_file() {
+    let on_file = |phone: &glide_core::PhoneNumber| {
+        (phone.as_str() == "+15555550106")
+            .then(|| glide_core::legacy::Email::parse("owner-0106@example.com").unwrap())
+    };
+    let w = world_with(move |builder| builder.email_on_file(on_file)).await;
+    let (status, body, response) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start",
+            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "EMAIL" })),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!((status, body["type"].as_str()), (200, Some("EMAIL")), "{body}");
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = w
+        .sandbox
+        .control()
+        .legacy_otp("owner-0106@example.com")
+        .expect("the code went to the address on file");
+    let (status, body, response) = verify(&w, &code, &legacy).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(session_phone(&w, &response).await.strategy.as_str(), "email");
+}

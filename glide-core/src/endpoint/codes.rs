@@ -101,12 +101,6 @@ pub(crate) struct MagicCodes {
     pub(crate) sim_swap: Arc<SimSwapCheck>,
 }
 
-impl std::fmt::Debug for MagicCodes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MagicCodes").finish_non_exhaustive()
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct StartBody {
     phone_number: Option<String>,

@@ -49,12 +49,6 @@ pub(crate) struct MagicalAuth {
     pub(crate) status_prefix: String,
 }
 
-impl std::fmt::Debug for MagicalAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MagicalAuth").finish_non_exhaustive()
-    }
-}
-
 /// The prepare body of Glide's browser SDK.
 #[derive(Debug, Deserialize)]
 struct PrepareBody {

@@ -73,15 +73,6 @@ pub(crate) struct NumberVerify {
     sim_swap: Arc<SimSwapCheck>,
 }
 
-impl std::fmt::Debug for NumberVerify {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NumberVerify")
-            .field("callback_url", &self.callback_url)
-            .field("return_path", &self.return_path)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Number Verify's settings, checked when the engine is built.
 #[derive(Debug, Clone)]
 pub(crate) struct NumberVerifySettings {
