@@ -688,6 +688,17 @@ async fn sim_swap_check_failure_fails_closed_by_default_or_open_when_chosen() {
             assert!(!signal.checked);
             assert_eq!(signal.reason.as_deref(), Some("check_failed"));
             assert_eq!(signal.risk_level, None);
+            // When the check was tried: the verification's own time, as Glide dates a check.
+            assert_eq!(
+                signal.checked_at.as_deref(),
+                Some(
+                    phone
+                        .verified_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap()
+                        .as_str()
+                )
+            );
         }
     }
 }
