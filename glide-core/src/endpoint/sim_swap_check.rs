@@ -83,8 +83,8 @@ impl SimSwapCheck {
                         error = %LogError(&error),
                         "SIM swap check failed; verification let through unchecked (fail-open)"
                     );
+                    // Unchecked (`SwapInfo::default()` has `checked: false`), with the reason.
                     verified.sim_swap = Some(SwapInfo {
-                        checked: false,
                         reason: Some(REASON_CHECK_FAILED.to_owned()),
                         checked_at: verified.verified_at.format(&Rfc3339).ok(),
                         ..SwapInfo::default()
