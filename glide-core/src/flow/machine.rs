@@ -80,7 +80,8 @@ pub fn transition(
             resume: resume.clone(),
             lease_until: *lease_until,
         }),
-        (S::BindingConfirmed, Event::BeginComplete { .. }) if link => Err(FlowError::AlreadyUsed),
+        // (A flow of another strategy was refused above.)
+        (S::BindingConfirmed, Event::BeginComplete { .. }) => Err(FlowError::AlreadyUsed),
 
         (S::Prepared | S::Invoked, Event::BeginProcess { lease_until }) if !link => {
             Ok(S::Processing {
