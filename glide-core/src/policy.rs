@@ -15,14 +15,36 @@
 //! # let _ = strict;
 //! ```
 //!
-//! Every decision goes to `tracing` (target `glide_core::policy`) with its reason and the number
-//! masked.
+//! Number ranges (E.164 prefixes: a country calling code such as `+44`, or any longer prefix)
+//! can be allowed or denied, and a strategy can have stricter rules of its own:
+//!
+//! ```
+//! use glide_core::policy::{NumberRange, RiskPolicy};
+//! use glide_core::{RiskLevel, Strategy};
+//!
+//! let policy = RiskPolicy::default()
+//!     .allow_numbers([NumberRange::parse("+1")?, NumberRange::parse("+44")?])
+//!     .deny_numbers([NumberRange::parse("+1900")?])
+//!     // A code sent by e-mail proves less: deny MEDIUM too, and an unchecked SIM.
+//!     .for_strategy(
+//!         Strategy::Email,
+//!         RiskPolicy::default().deny_at(RiskLevel::Medium).require_sim_swap_checked(true),
+//!     );
+//! # let _ = policy;
+//! # Ok::<(), glide_core::policy::NumberRangeError>(())
+//! ```
+//!
+//! Every decision goes to `tracing` (target `glide::policy`) with its rule, its reason and the
+//! number masked. A second policy can run in **shadow mode** beside the enforced one
+//! (`GlideAuthBuilder::shadow_risk_policy`): its decisions are logged and counted, never
+//! enforced, so a stricter policy can be tried on live traffic before it refuses anyone.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::types::{RiskLevel, SwapInfo};
-use crate::VerifiedPhone;
+use crate::{PhoneNumber, Strategy, VerifiedPhone};
 
 /// The outcome of [`RiskPolicy::evaluate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,24 +53,119 @@ pub enum RiskDecision {
     /// Give the verified session.
     Allow,
     /// Refuse it (403 `RISK_POLICY_DENIED`).
+    #[non_exhaustive]
     Deny {
         /// Why, safe for logs and for the client (never the number), e.g.
         /// `sim_swap RISK_LEVEL_HIGH (0-4 hours)`.
         reason: String,
+        /// Which kind of rule denied.
+        rule: RiskRule,
     },
 }
 
 impl RiskDecision {
-    /// A denial with `reason`.
+    /// A denial with `reason`, by a [`custom`](RiskPolicy::custom) rule.
     pub fn deny(reason: impl Into<String>) -> Self {
+        Self::denied_by(RiskRule::Custom, reason)
+    }
+
+    fn denied_by(rule: RiskRule, reason: impl Into<String>) -> Self {
         Self::Deny {
             reason: reason.into(),
+            rule,
         }
     }
 
     /// Whether the session is allowed.
     pub fn is_allowed(&self) -> bool {
         matches!(self, Self::Allow)
+    }
+
+    /// The rule that denied, or `None` for an allow.
+    pub fn rule(&self) -> Option<RiskRule> {
+        match self {
+            Self::Allow => None,
+            Self::Deny { rule, .. } => Some(*rule),
+        }
+    }
+}
+
+/// The kind of rule behind a denial: a closed set, fit for a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RiskRule {
+    /// The SIM-swap signal.
+    SimSwap,
+    /// The device-swap signal.
+    DeviceSwap,
+    /// A number range ([`allow_numbers`](RiskPolicy::allow_numbers),
+    /// [`deny_numbers`](RiskPolicy::deny_numbers)).
+    NumberRange,
+    /// The app's [`custom`](RiskPolicy::custom) rule.
+    Custom,
+}
+
+impl RiskRule {
+    /// `sim_swap`, `device_swap`, `number_range` or `custom`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SimSwap => "sim_swap",
+            Self::DeviceSwap => "device_swap",
+            Self::NumberRange => "number_range",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+/// Whether a policy's decisions are enforced or only logged and counted (shadow mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PolicyMode {
+    /// Its denials refuse the session.
+    Enforced,
+    /// Its decisions are logged and counted, never enforced.
+    Shadow,
+}
+
+impl PolicyMode {
+    /// `enforced` or `shadow`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enforced => "enforced",
+            Self::Shadow => "shadow",
+        }
+    }
+}
+
+/// Numbers by E.164 prefix: `+` and 1 to 15 digits, e.g. a country calling code (`+44`) or a
+/// narrower range (`+1900`, `+4479`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NumberRange(String);
+
+/// A [`NumberRange`] that is not `+` followed by 1 to 15 digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a number range is '+' followed by 1 to 15 digits")]
+pub struct NumberRangeError;
+
+impl NumberRange {
+    /// Parses `+` and 1 to 15 digits.
+    pub fn parse(text: &str) -> Result<Self, NumberRangeError> {
+        let digits = text.strip_prefix('+').ok_or(NumberRangeError)?;
+        if (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(NumberRangeError)
+        }
+    }
+
+    /// Whether `phone` is in this range.
+    pub fn contains(&self, phone: &PhoneNumber) -> bool {
+        phone.as_str().starts_with(&self.0)
+    }
+
+    /// The prefix, `+44`.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -66,17 +183,26 @@ struct SignalRule {
 /// Decides, from a [`VerifiedPhone`]'s signals, whether it gets a verified session.
 ///
 /// Rules, in order; the first denial wins:
-/// 1. for `sim_swap` then `device_swap`: if required, the signal must be present and `checked`;
+/// 1. number ranges: a number in a [denied range](RiskPolicy::deny_numbers) is denied; when
+///    [allowed ranges](RiskPolicy::allow_numbers) are set, a number in none of them is denied
+///    (the engine also applies these before it starts a verification: see
+///    [`check_number`](RiskPolicy::check_number));
+/// 2. when the verification's strategy has a policy of its own
+///    ([`for_strategy`](RiskPolicy::for_strategy)), that policy decides from here on;
+/// 3. for `sim_swap` then `device_swap`: if required, the signal must be present and `checked`;
 ///    a level, when there is one, must be below the signal's threshold
 ///    ([`deny_at`](RiskPolicy::deny_at)); `RISK_LEVEL_UNKNOWN` (or `checked` without a level)
 ///    denies only with [`deny_unknown`](RiskPolicy::deny_unknown); an absent signal, or an
 ///    unchecked one without a level, is otherwise allowed;
-/// 2. the [`custom`](RiskPolicy::custom) rule, if any.
+/// 4. the [`custom`](RiskPolicy::custom) rule, if any.
 #[derive(Clone)]
 pub struct RiskPolicy {
     sim_swap: SignalRule,
     device_swap: SignalRule,
     deny_unknown: bool,
+    allowed_numbers: Vec<NumberRange>,
+    denied_numbers: Vec<NumberRange>,
+    per_strategy: HashMap<Strategy, RiskPolicy>,
     custom: Option<CustomRule>,
 }
 
@@ -91,6 +217,9 @@ impl Default for RiskPolicy {
             sim_swap: rule,
             device_swap: rule,
             deny_unknown: false,
+            allowed_numbers: Vec::new(),
+            denied_numbers: Vec::new(),
+            per_strategy: HashMap::new(),
             custom: None,
         }
     }
@@ -102,6 +231,9 @@ impl fmt::Debug for RiskPolicy {
             .field("sim_swap", &self.sim_swap)
             .field("device_swap", &self.device_swap)
             .field("deny_unknown", &self.deny_unknown)
+            .field("allowed_numbers", &self.allowed_numbers)
+            .field("denied_numbers", &self.denied_numbers)
+            .field("per_strategy", &self.per_strategy)
             .field("custom", &self.custom.as_ref().map(|_| "<fn>"))
             .finish()
     }
@@ -140,8 +272,7 @@ impl RiskPolicy {
         Self {
             sim_swap: rule,
             device_swap: rule,
-            deny_unknown: false,
-            custom: None,
+            ..Self::default()
         }
     }
 
@@ -185,6 +316,27 @@ impl RiskPolicy {
         self
     }
 
+    /// Only numbers in these ranges get a verified session (added to any set before); others
+    /// are denied (`number range not allowed`).
+    pub fn allow_numbers(mut self, ranges: impl IntoIterator<Item = NumberRange>) -> Self {
+        self.allowed_numbers.extend(ranges);
+        self
+    }
+
+    /// Numbers in these ranges get no verified session (`number range denied (+1900)`), whatever
+    /// the allowed ranges say.
+    pub fn deny_numbers(mut self, ranges: impl IntoIterator<Item = NumberRange>) -> Self {
+        self.denied_numbers.extend(ranges);
+        self
+    }
+
+    /// Verifications by `strategy` are decided by `policy` once this policy's number ranges
+    /// passed: e.g. stricter signal thresholds for codes sent by e-mail or SMS.
+    pub fn for_strategy(mut self, strategy: Strategy, policy: RiskPolicy) -> Self {
+        self.per_strategy.insert(strategy, policy);
+        self
+    }
+
     /// An extra rule, run when the built-in rules allow; its answer is final.
     ///
     /// ```
@@ -206,21 +358,31 @@ impl RiskPolicy {
         self
     }
 
-    /// Decides for `phone`, and logs the decision and its reason (number masked).
+    /// Decides for `phone`, and logs the decision, its rule and its reason (number masked).
     pub fn evaluate(&self, phone: &VerifiedPhone) -> RiskDecision {
+        self.evaluate_as(phone, PolicyMode::Enforced)
+    }
+
+    /// [`evaluate`](Self::evaluate), logged as the decision of a policy in `mode`.
+    pub fn evaluate_as(&self, phone: &VerifiedPhone, mode: PolicyMode) -> RiskDecision {
         let decision = self.decide(phone);
         let masked = phone.phone_number.masked();
         match &decision {
             RiskDecision::Allow => tracing::info!(
+                target: "glide::policy",
                 phone = %masked,
                 strategy = %phone.strategy,
+                mode = mode.as_str(),
                 decision = "allow",
                 "risk policy decision"
             ),
-            RiskDecision::Deny { reason } => tracing::info!(
+            RiskDecision::Deny { reason, rule } => tracing::info!(
+                target: "glide::policy",
                 phone = %masked,
                 strategy = %phone.strategy,
+                mode = mode.as_str(),
                 decision = "deny",
+                rule = rule.as_str(),
                 reason = %reason,
                 "risk policy decision"
             ),
@@ -228,14 +390,42 @@ impl RiskPolicy {
         decision
     }
 
+    /// The number-range rules alone, for a number not verified yet: the engine asks before it
+    /// starts a verification, so that no code is sent to a range that would be denied.
+    pub fn check_number(&self, number: &PhoneNumber) -> RiskDecision {
+        if let Some(range) = self.denied_numbers.iter().find(|r| r.contains(number)) {
+            return RiskDecision::denied_by(
+                RiskRule::NumberRange,
+                format!("number range denied ({})", range.as_str()),
+            );
+        }
+        if !self.allowed_numbers.is_empty()
+            && !self.allowed_numbers.iter().any(|r| r.contains(number))
+        {
+            return RiskDecision::denied_by(RiskRule::NumberRange, "number range not allowed");
+        }
+        RiskDecision::Allow
+    }
+
     fn decide(&self, phone: &VerifiedPhone) -> RiskDecision {
+        let ranges = self.check_number(&phone.phone_number);
+        if !ranges.is_allowed() {
+            return ranges;
+        }
+        if let Some(policy) = self.per_strategy.get(&phone.strategy) {
+            return policy.decide(phone);
+        }
         let signals = [
-            ("sim_swap", &self.sim_swap, phone.sim_swap.as_ref()),
-            ("device_swap", &self.device_swap, phone.device_swap.as_ref()),
+            (RiskRule::SimSwap, &self.sim_swap, phone.sim_swap.as_ref()),
+            (
+                RiskRule::DeviceSwap,
+                &self.device_swap,
+                phone.device_swap.as_ref(),
+            ),
         ];
-        for (name, rule, signal) in signals {
-            if let Some(reason) = self.check_signal(name, rule, signal) {
-                return RiskDecision::Deny { reason };
+        for (rule, signal_rule, signal) in signals {
+            if let Some(reason) = self.check_signal(rule.as_str(), signal_rule, signal) {
+                return RiskDecision::denied_by(rule, reason);
             }
         }
         match &self.custom {
@@ -354,14 +544,14 @@ mod tests {
     #[test]
     fn reason_names_the_signal_and_never_the_number() {
         let p = phone(Some(signal(Some(RiskLevel::High))), None);
-        let RiskDecision::Deny { reason } = RiskPolicy::default().evaluate(&p) else {
+        let RiskDecision::Deny { reason, .. } = RiskPolicy::default().evaluate(&p) else {
             panic!("HIGH must be denied by default");
         };
         assert_eq!(reason, "sim_swap RISK_LEVEL_HIGH (0-4 hours)");
         assert!(!reason.contains("5555550101"));
 
         let p = phone(None, Some(signal(Some(RiskLevel::High))));
-        let RiskDecision::Deny { reason } = RiskPolicy::default().evaluate(&p) else {
+        let RiskDecision::Deny { reason, .. } = RiskPolicy::default().evaluate(&p) else {
             panic!("device HIGH must be denied by default");
         };
         assert!(
@@ -406,11 +596,14 @@ mod tests {
         let strict = RiskPolicy::default().require_sim_swap_checked(true);
         assert_eq!(
             strict.evaluate(&phone(None, None)),
-            RiskDecision::deny("sim_swap missing")
+            RiskDecision::denied_by(RiskRule::SimSwap, "sim_swap missing")
         );
         assert_eq!(
             strict.evaluate(&phone(Some(unchecked.clone()), None)),
-            RiskDecision::deny("sim_swap not checked (carrier_not_supported)")
+            RiskDecision::denied_by(
+                RiskRule::SimSwap,
+                "sim_swap not checked (carrier_not_supported)"
+            )
         );
         assert!(strict
             .evaluate(&phone(Some(signal(Some(RiskLevel::Low))), None))
@@ -434,7 +627,7 @@ mod tests {
         let sim_medium = RiskPolicy::allow_all().sim_swap_deny_at(Some(RiskLevel::Medium));
         assert_eq!(
             sim_medium.evaluate(&medium_sim),
-            RiskDecision::deny("sim_swap RISK_LEVEL_MEDIUM (0-4 hours)")
+            RiskDecision::denied_by(RiskRule::SimSwap, "sim_swap RISK_LEVEL_MEDIUM (0-4 hours)")
         );
         assert!(sim_medium
             .evaluate(&phone(Some(signal(Some(RiskLevel::Low))), None))
@@ -480,13 +673,13 @@ mod tests {
             .is_allowed());
         assert_eq!(
             policy.evaluate(&phone(Some(checked_no_level), None)),
-            RiskDecision::deny("sim_swap RISK_LEVEL_UNKNOWN")
+            RiskDecision::denied_by(RiskRule::SimSwap, "sim_swap RISK_LEVEL_UNKNOWN")
         );
         assert_eq!(
             policy
                 .require_sim_swap_checked(true)
                 .evaluate(&phone(Some(unchecked), None)),
-            RiskDecision::deny("sim_swap not checked (carrier_timeout)")
+            RiskDecision::denied_by(RiskRule::SimSwap, "sim_swap not checked (carrier_timeout)")
         );
     }
 
@@ -514,8 +707,133 @@ mod tests {
         let both = RiskPolicy::default().custom(|_| RiskDecision::deny("custom"));
         assert_eq!(
             both.evaluate(&p),
-            RiskDecision::deny("device_swap RISK_LEVEL_HIGH (0-4 hours)")
+            RiskDecision::denied_by(
+                RiskRule::DeviceSwap,
+                "device_swap RISK_LEVEL_HIGH (0-4 hours)"
+            )
         );
         assert!(format!("{both:?}").contains("<fn>"));
+    }
+
+    fn verified_by(number: &str, strategy: Strategy, sim: Option<RiskLevel>) -> VerifiedPhone {
+        let mut p = VerifiedPhone::new(
+            PhoneNumber::parse(number).unwrap(),
+            UseCase::VerifyPhoneNumber,
+            strategy,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        p.sim_swap = sim.map(|l| signal(Some(l)));
+        p
+    }
+
+    fn range(text: &str) -> NumberRange {
+        NumberRange::parse(text).unwrap()
+    }
+
+    #[test]
+    fn number_ranges_are_a_plus_and_one_to_fifteen_digits() {
+        for good in ["+1", "+44", "+1900", "+123456789012345"] {
+            assert_eq!(NumberRange::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "",
+            "+",
+            "44",
+            "+44 ",
+            "+4a",
+            "++44",
+            "+1234567890123456",
+            "+١",
+        ] {
+            assert_eq!(NumberRange::parse(bad), Err(NumberRangeError), "{bad:?}");
+        }
+        assert!(range("+1555").contains(&PhoneNumber::parse("+15555550100").unwrap()));
+        assert!(!range("+1556").contains(&PhoneNumber::parse("+15555550100").unwrap()));
+    }
+
+    #[test]
+    fn denied_ranges_win_over_allowed_ones_and_signals() {
+        let policy = RiskPolicy::allow_all()
+            .allow_numbers([range("+1555")])
+            .deny_numbers([range("+15555550103")]);
+        let low = Some(RiskLevel::Low);
+        assert_eq!(
+            policy.evaluate(&verified_by("+15555550100", Strategy::Ts43, low)),
+            RiskDecision::Allow
+        );
+        let denied = policy.evaluate(&verified_by("+15555550103", Strategy::Ts43, low));
+        assert_eq!(denied.rule(), Some(RiskRule::NumberRange));
+        assert!(
+            matches!(&denied, RiskDecision::Deny { reason, .. } if reason == "number range denied (+15555550103)"),
+            "{denied:?}"
+        );
+        let outside = policy.evaluate(&verified_by("+447700900123", Strategy::Ts43, low));
+        assert!(
+            matches!(&outside, RiskDecision::Deny { reason, rule: RiskRule::NumberRange } if reason == "number range not allowed"),
+            "{outside:?}"
+        );
+        // No allowed range set: every range is allowed.
+        let open = RiskPolicy::default().deny_numbers([range("+1900")]);
+        assert!(open
+            .evaluate(&verified_by("+447700900123", Strategy::Ts43, low))
+            .is_allowed());
+        assert!(!open
+            .evaluate(&verified_by("+19005550100", Strategy::Ts43, low))
+            .is_allowed());
+    }
+
+    #[test]
+    fn a_strategy_policy_decides_for_its_strategy_only() {
+        let policy = RiskPolicy::default()
+            .deny_numbers([range("+1900")])
+            .for_strategy(
+                Strategy::Email,
+                RiskPolicy::default().deny_at(RiskLevel::Medium),
+            );
+        let medium = Some(RiskLevel::Medium);
+        let by_email = policy.evaluate(&verified_by("+15555550103", Strategy::Email, medium));
+        assert_eq!(by_email.rule(), Some(RiskRule::SimSwap), "{by_email:?}");
+        assert!(policy
+            .evaluate(&verified_by("+15555550103", Strategy::Ts43, medium))
+            .is_allowed());
+        // The outer policy's ranges come first, whatever the strategy.
+        let ranged = policy.evaluate(&verified_by("+19005550100", Strategy::Email, None));
+        assert_eq!(ranged.rule(), Some(RiskRule::NumberRange));
+    }
+
+    #[test]
+    fn every_denial_names_its_rule() {
+        let high = verified_by("+15555550101", Strategy::Ts43, Some(RiskLevel::High));
+        assert_eq!(
+            RiskPolicy::default().evaluate(&high).rule(),
+            Some(RiskRule::SimSwap)
+        );
+        let mut device = verified_by("+15555550101", Strategy::Ts43, None);
+        device.device_swap = Some(signal(Some(RiskLevel::High)));
+        assert_eq!(
+            RiskPolicy::default().evaluate(&device).rule(),
+            Some(RiskRule::DeviceSwap)
+        );
+        let custom = RiskPolicy::default().custom(|_| RiskDecision::deny("no"));
+        assert_eq!(
+            custom
+                .evaluate(&verified_by("+15555550100", Strategy::Ts43, None))
+                .rule(),
+            Some(RiskRule::Custom)
+        );
+        let names: Vec<&str> = [
+            RiskRule::SimSwap,
+            RiskRule::DeviceSwap,
+            RiskRule::NumberRange,
+            RiskRule::Custom,
+        ]
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+        assert_eq!(names, ["sim_swap", "device_swap", "number_range", "custom"]);
+        assert_eq!(
+            [PolicyMode::Enforced.as_str(), PolicyMode::Shadow.as_str()],
+            ["enforced", "shadow"]
+        );
     }
 }

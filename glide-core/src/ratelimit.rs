@@ -530,11 +530,9 @@ mod tests {
             ]
         };
         assert!(limits(&off).iter().all(Option::is_none), "{off:?}");
-        assert!(
-            limits(&RateLimitConfig::default())
-                .iter()
-                .all(Option::is_some)
-        );
+        assert!(limits(&RateLimitConfig::default())
+            .iter()
+            .all(Option::is_some));
     }
 
     #[test]

@@ -111,7 +111,11 @@ async fn the_route_table_is_what_the_engine_matches() {
         } else {
             mounted.path.clone()
         };
-        assert_eq!(auth.match_route(&concrete), Some(mounted.route), "{mounted:?}");
+        assert_eq!(
+            auth.match_route(&concrete),
+            Some(mounted.route),
+            "{mounted:?}"
+        );
     }
     assert!(table.iter().any(|m| m.route == Route::Prepare));
     assert!(table.iter().any(|m| m.route == Route::CompletionPage));
@@ -135,7 +139,10 @@ async fn the_session_cookie_name_is_the_one_set_after_a_verification() {
     // A TS43 flow end to end: the cookie that carries the session has exactly that name.
     let prepare_path = dev.routes().route("prepare");
     let prepared = dev
-        .serve(Route::Prepare, post(&prepare_path, prepare_body("+15555550100")))
+        .serve(
+            Route::Prepare,
+            post(&prepare_path, prepare_body("+15555550100")),
+        )
         .await;
     assert_eq!(prepared.status(), 200);
     let binding: Vec<String> = prepared

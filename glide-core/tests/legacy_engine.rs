@@ -747,7 +747,8 @@ async fn sim_swap_risk_mapping_is_configurable_and_number_verify_denial_redirect
 /// A world on a manual clock that both the engine and its stores read.
 async fn world_on_a_manual_clock() -> (World, glide_core::clock::ManualClock) {
     use std::sync::Arc;
-    let clock = glide_core::clock::ManualClock::at(time::macros::datetime!(2030-01-01 00:00:00 UTC));
+    let clock =
+        glide_core::clock::ManualClock::at(time::macros::datetime!(2030-01-01 00:00:00 UTC));
     let shared: glide_core::clock::SharedClock = Arc::new(clock.clone());
     let store = glide_core::store::MemoryStore::new().with_clock(shared.clone());
     let w = world_with(move |builder| builder.clock(shared).store(store)).await;
@@ -817,7 +818,11 @@ async fn an_email_code_goes_to_the_address_the_app_has_on_file() {
         ),
     )
     .await;
-    assert_eq!((status, body["type"].as_str()), (200, Some("EMAIL")), "{body}");
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("EMAIL")),
+        "{body}"
+    );
     let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
     let code = w
         .sandbox
@@ -826,5 +831,8 @@ async fn an_email_code_goes_to_the_address_the_app_has_on_file() {
         .expect("the code went to the address on file");
     let (status, body, response) = verify(&w, &code, &legacy).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(session_phone(&w, &response).await.strategy.as_str(), "email");
+    assert_eq!(
+        session_phone(&w, &response).await.strategy.as_str(),
+        "email"
+    );
 }

@@ -193,6 +193,7 @@ impl MagicCodes {
             ));
         }
         let phone = parse_phone(body.phone_number.as_deref())?;
+        self.issuer.check_number(&phone)?;
         let email = match body.fallback_channel {
             Some(FallbackChannel::Email) => {
                 let resolver = self.email_on_file.as_ref().ok_or_else(|| {

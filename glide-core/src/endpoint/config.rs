@@ -90,6 +90,7 @@ pub struct GlideAuthBuilder {
     events: Option<Arc<dyn FlowEvents>>,
     clock: SharedClock,
     policy: RiskPolicy,
+    shadow_policy: Option<RiskPolicy>,
     rate_limits: RateLimitConfig,
     sessions: SessionConfig,
     routes: RoutePaths,
@@ -126,6 +127,7 @@ impl GlideAuthBuilder {
             events: None,
             clock: Arc::new(SystemClock),
             policy: RiskPolicy::default(),
+            shadow_policy: None,
             rate_limits: RateLimitConfig::default(),
             sessions: SessionConfig::default(),
             routes: RoutePaths::default(),
@@ -191,6 +193,15 @@ impl GlideAuthBuilder {
     /// The risk policy on SIM-swap and device-swap signals (default: deny `RISK_LEVEL_HIGH`).
     pub fn risk_policy(mut self, policy: RiskPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// A second risk policy in shadow mode: it decides on every verification beside the
+    /// enforced one, and its decisions are logged (target `glide::policy`, `mode = "shadow"`)
+    /// and counted (`glide_risk_decisions_total{mode="shadow"}`), never enforced. Try a
+    /// stricter policy on live traffic before it refuses anyone.
+    pub fn shadow_risk_policy(mut self, policy: RiskPolicy) -> Self {
+        self.shadow_policy = Some(policy);
         self
     }
 
@@ -386,6 +397,7 @@ impl GlideAuthBuilder {
             sessions: SessionManager::new(store.clone(), clock.clone(), self.sessions),
             cookie: session_cookie,
             policy: self.policy,
+            shadow_policy: self.shadow_policy,
         });
         let limits = Arc::new(Limits {
             config: self.rate_limits,

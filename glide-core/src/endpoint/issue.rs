@@ -8,7 +8,7 @@ use super::io::Incoming;
 use super::telemetry::{self, Outcome};
 use crate::cookie::CookieSpec;
 use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
-use crate::policy::{RiskDecision, RiskPolicy};
+use crate::policy::{PolicyMode, RiskDecision, RiskPolicy};
 use crate::session::{SessionId, SessionManager};
 use crate::VerifiedPhone;
 
@@ -18,6 +18,8 @@ pub(crate) struct SessionIssuer {
     pub(crate) sessions: SessionManager,
     pub(crate) cookie: CookieSpec,
     pub(crate) policy: RiskPolicy,
+    /// A second policy whose decisions are logged and counted, never enforced.
+    pub(crate) shadow_policy: Option<RiskPolicy>,
 }
 
 impl SessionIssuer {
@@ -27,19 +29,22 @@ impl SessionIssuer {
     }
 
     /// The risk policy's word on a verification: `Ok` to issue, else 403 `RISK_POLICY_DENIED`
-    /// carrying the signals (and Glide's `verified`) for the browser.
+    /// carrying the signals (and Glide's `verified`) for the browser. The shadow policy, if
+    /// any, decides too: logged and counted only.
     pub(crate) fn check_policy(
         &self,
         verified: &VerifiedPhone,
         glide_verified: Option<bool>,
     ) -> Result<(), Error> {
-        match self.policy.evaluate(verified) {
-            RiskDecision::Allow => {
-                telemetry::risk_decision(true);
-                Ok(())
-            }
-            RiskDecision::Deny { reason } => {
-                telemetry::risk_decision(false);
+        if let Some(shadow) = &self.shadow_policy {
+            let decision = shadow.evaluate_as(verified, PolicyMode::Shadow);
+            telemetry::risk_decision(PolicyMode::Shadow, &decision);
+        }
+        let decision = self.policy.evaluate(verified);
+        telemetry::risk_decision(PolicyMode::Enforced, &decision);
+        match decision {
+            RiskDecision::Allow => Ok(()),
+            RiskDecision::Deny { reason, .. } => {
                 telemetry::verification(verified.strategy, Outcome::Denied);
                 let mut signals = DeniedSignals::from(verified);
                 signals.verified = glide_verified;
@@ -48,6 +53,24 @@ impl SessionIssuer {
                     Some(signals),
                 )))
                 .into())
+            }
+        }
+    }
+
+    /// Before a verification of `phone` starts: 403 `RISK_POLICY_DENIED` (no signals) for a
+    /// number the enforced policy's number ranges deny, so that no code goes to it and Glide is
+    /// not asked.
+    pub(crate) fn check_number(&self, phone: &crate::PhoneNumber) -> Result<(), Error> {
+        match self.policy.check_number(phone) {
+            RiskDecision::Allow => Ok(()),
+            RiskDecision::Deny { reason, .. } => {
+                tracing::info!(
+                    target: "glide::policy",
+                    phone = %phone.masked(),
+                    reason = %reason,
+                    "verification not started: number range"
+                );
+                Err(RequestError::RiskPolicyDenied(Box::new(RiskDenial::new(reason, None))).into())
             }
         }
     }
@@ -104,5 +127,99 @@ impl SessionIssuer {
     /// The cookie that removes the verified-session cookie.
     pub(crate) fn removal(&self) -> Cookie<'static> {
         self.cookie.removal()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::policy::NumberRange;
+    use crate::session::SessionConfig;
+    use crate::store::MemoryStore;
+    use crate::{PhoneNumber, Strategy, UseCase};
+
+    fn issuer_with(policy: RiskPolicy, shadow_policy: Option<RiskPolicy>) -> SessionIssuer {
+        SessionIssuer {
+            sessions: SessionManager::new(
+                Arc::new(MemoryStore::new()),
+                Arc::new(SystemClock),
+                SessionConfig::default(),
+            ),
+            cookie: CookieSpec::host_only("glide_session", false, Duration::from_secs(60)),
+            policy,
+            shadow_policy,
+        }
+    }
+
+    /// `glide_risk_decisions_total` by (decision, mode, rule) after `run`.
+    fn risk_counts(run: impl FnOnce()) -> Vec<(String, u64)> {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, run);
+        let mut counts: Vec<(String, u64)> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| key.key().name() == "glide_risk_decisions_total")
+            .map(|(key, _, _, value)| {
+                let labels: Vec<String> = key
+                    .key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                let DebugValue::Counter(n) = value else {
+                    panic!("a counter")
+                };
+                (labels.join(","), n)
+            })
+            .collect();
+        counts.sort();
+        counts
+    }
+
+    #[test]
+    fn the_shadow_decides_beside_the_enforced_policy_and_is_counted_apart() {
+        let shadow = RiskPolicy::default().allow_numbers([NumberRange::parse("+44").unwrap()]);
+        let issuer = issuer_with(RiskPolicy::default(), Some(shadow));
+        let verified = VerifiedPhone::new(
+            PhoneNumber::parse("+15555550100").unwrap(),
+            UseCase::VerifyPhoneNumber,
+            Strategy::Sms,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        let counts = risk_counts(|| {
+            assert!(issuer.check_policy(&verified, None).is_ok());
+            assert!(issuer.check_policy(&verified, None).is_ok());
+        });
+        assert_eq!(
+            counts,
+            [
+                ("decision=allow,mode=enforced,rule=none".to_owned(), 2),
+                ("decision=deny,mode=shadow,rule=number_range".to_owned(), 2),
+            ]
+        );
+        // Without a shadow, only the enforced decision is counted; a denial refuses.
+        let strict = issuer_with(
+            RiskPolicy::default().deny_numbers([NumberRange::parse("+1555").unwrap()]),
+            None,
+        );
+        let counts = risk_counts(|| {
+            let refused = strict.check_policy(&verified, None).unwrap_err();
+            assert_eq!(refused.code(), "RISK_POLICY_DENIED");
+        });
+        assert_eq!(
+            counts,
+            [(
+                "decision=deny,mode=enforced,rule=number_range".to_owned(),
+                1
+            )]
+        );
     }
 }

@@ -140,6 +140,9 @@ impl MagicalAuth {
             .map(PhoneNumber::parse_lenient)
             .transpose()
             .map_err(|e| Error::validation("phone_number", e.to_string()))?;
+        if let Some(phone) = &phone {
+            self.issuer.check_number(phone)?;
+        }
         self.limits
             .start("prepare", request, phone.as_ref())
             .await?;

@@ -129,6 +129,7 @@ impl NumberVerify {
     /// `GET {base}/number-verify/start?phone_number=`
     pub(crate) async fn start(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
         let phone = parse_phone(request.query_param("phone_number").as_deref())?;
+        self.issuer.check_number(&phone)?;
         self.limits
             .start("legacy_start", request, Some(&phone))
             .await?;

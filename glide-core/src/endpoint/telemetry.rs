@@ -5,9 +5,10 @@
 //! | metric | kind | labels |
 //! |---|---|---|
 //! | `glide_verifications_total` | counter | `strategy` (`ts43`, `link`, `desktop`, `magic`, `sms`, `email`, `number_verify`), `outcome` (`verified`, `denied`, `not_verified`) |
-//! | `glide_risk_decisions_total` | counter | `decision` (`allow`, `deny`) |
+//! | `glide_risk_decisions_total` | counter | `decision` (`allow`, `deny`), `mode` (`enforced`, `shadow`), `rule` (`none`, `sim_swap`, `device_swap`, `number_range`, `custom`) |
 //! | `glide_rate_limit_refusals_total` | counter | `route` (the route kind: `start`, `check`, `glide_call`, `cooldown`) |
 
+use crate::policy::{PolicyMode, RiskDecision};
 use crate::Strategy;
 
 /// A verification's outcome, as counted.
@@ -38,11 +39,17 @@ pub(crate) fn verification(strategy: Strategy, outcome: Outcome) {
     .increment(1);
 }
 
-/// Counts one decision of the risk policy.
-pub(crate) fn risk_decision(allowed: bool) {
+/// Counts one decision of a risk policy (the enforced one or the shadow).
+pub(crate) fn risk_decision(mode: PolicyMode, decision: &RiskDecision) {
+    let (verdict, rule) = match decision.rule() {
+        None => ("allow", "none"),
+        Some(rule) => ("deny", rule.as_str()),
+    };
     metrics::counter!(
         "glide_risk_decisions_total",
-        "decision" => if allowed { "allow" } else { "deny" }
+        "decision" => verdict,
+        "mode" => mode.as_str(),
+        "rule" => rule
     )
     .increment(1);
 }

@@ -3,6 +3,8 @@
 //! takes and returns.
 #![allow(dead_code)]
 
+pub mod engine;
+
 use std::net::IpAddr;
 
 use bytes::Bytes;

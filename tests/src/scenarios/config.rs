@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use glide_core::endpoint::RoutePaths;
-use glide_core::policy::RiskPolicy;
+use glide_core::policy::{NumberRange, RiskPolicy};
 use glide_core::ratelimit::{RateLimit, RateLimitConfig};
 use glide_core::RiskLevel;
 use serde_json::json;
@@ -125,6 +125,69 @@ pub async fn stricter_risk_policy_denies_medium(w: &World) {
     let reply = w.verify_ts43(&browser, "+15555550100").await;
     reply.assert_status(200, &w.ctx("LOW under a strict policy"));
     browser.get("/me").await.assert_status(200, &w.ctx("/me"));
+}
+
+/// A denied number range is refused before anything starts: 403 `RISK_POLICY_DENIED` at
+/// prepare and at a code start (no code is sent); the rest verify as before.
+pub async fn number_ranges_are_refused_before_anything_starts(w: &World) {
+    let denied = NumberRange::parse("+15555550106").expect("a range");
+    let (_app, browser) = w
+        .start_app(|b| b.risk_policy(RiskPolicy::default().deny_numbers([denied])))
+        .await;
+    let reply = w
+        .prepare_raw(
+            &browser,
+            &World::prepare_body(ANDROID_UA, Some("+15555550106")),
+        )
+        .await;
+    let body = reply.assert_error(403, "RISK_POLICY_DENIED", &w.ctx("prepare, denied range"));
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("number range denied")),
+        "{}: {body}",
+        w.ctx("reason")
+    );
+    browser
+        .post(
+            "/api/magical-auth/magic-auth/start",
+            &json!({ "phone_number": "+15555550106", "fallback_channel": "SMS" }),
+        )
+        .await
+        .assert_error(403, "RISK_POLICY_DENIED", &w.ctx("code start, denied range"));
+    assert!(
+        w.sandbox.control().legacy_otp("+15555550106").is_none(),
+        "{}: no code sent to a denied range",
+        w.ctx("start")
+    );
+    w.verify_ts43(&browser, "+15555550103")
+        .await
+        .assert_status(200, &w.ctx("a number outside the range"));
+    browser.get("/me").await.assert_status(200, &w.ctx("/me"));
+}
+
+/// A shadow policy that would refuse everyone refuses no one; the enforced policy still
+/// decides (HIGH is denied).
+pub async fn shadow_policy_never_refuses(w: &World) {
+    let only_uk = NumberRange::parse("+44").expect("a range");
+    let (_app, browser) = w
+        .start_app(|b| {
+            b.shadow_risk_policy(
+                RiskPolicy::default()
+                    .deny_at(RiskLevel::Low)
+                    .allow_numbers([only_uk]),
+            )
+        })
+        .await;
+    w.verify_ts43(&browser, "+15555550100")
+        .await
+        .assert_status(200, &w.ctx("shadow would deny"));
+    browser.get("/me").await.assert_status(200, &w.ctx("/me"));
+    w.verify_ts43(&browser, "+15555550101").await.assert_error(
+        403,
+        "RISK_POLICY_DENIED",
+        &w.ctx("enforced HIGH"),
+    );
 }
 
 /// Two prepares per IP: the third is 429 RATE_LIMIT_EXCEEDED with `Retry-After` (the adapter

@@ -86,6 +86,8 @@ macro_rules! for_each_scenario {
             faults::store_outage_is_opaque_and_lets_no_one_in,
             config::secure_cookies_use_the_host_prefix,
             config::stricter_risk_policy_denies_medium,
+            config::number_ranges_are_refused_before_anything_starts,
+            config::shadow_policy_never_refuses,
             config::prepare_rate_limit_per_ip,
             config::prepare_rate_limit_counts_every_spelling_of_a_number,
             config::custom_route_paths,

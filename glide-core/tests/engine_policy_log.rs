@@ -1,0 +1,93 @@
+//! The shadow risk policy's decisions in the logs: alone in its test binary, so that no other
+//! test's thread races `tracing`'s callsite registration while this one captures.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use glide_core::policy::{NumberRange, RiskPolicy};
+use glide_core::RiskLevel;
+
+mod endpoint_support;
+use endpoint_support::engine::{engine, verify_ts43};
+
+fn range(text: &str) -> NumberRange {
+    NumberRange::parse(text).unwrap()
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_shadow_policy_is_logged_and_never_enforced() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // The shadow policy would refuse every number outside +44, and MEDIUM everywhere.
+    let (sandbox, auth) = engine(|b| {
+        b.shadow_risk_policy(
+            RiskPolicy::default()
+                .deny_at(RiskLevel::Medium)
+                .allow_numbers([range("+44")]),
+        )
+    })
+    .await;
+    let (status, body, set) = verify_ts43(&sandbox, &auth, "+15555550103").await;
+    assert_eq!(status, 200, "the shadow refuses no one: {body}");
+    assert!(set.contains("glide_session="), "{set}");
+    // The enforced policy still decides: HIGH is denied, shadow or not.
+    let (status, body, _) = verify_ts43(&sandbox, &auth, "+15555550101").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("RISK_POLICY_DENIED"))
+    );
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let decisions: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("risk policy decision"))
+        .collect();
+    let shadow: Vec<&&str> = decisions
+        .iter()
+        .filter(|l| l.contains("mode=\"shadow\""))
+        .collect();
+    let enforced: Vec<&&str> = decisions
+        .iter()
+        .filter(|l| l.contains("mode=\"enforced\""))
+        .collect();
+    assert_eq!((shadow.len(), enforced.len()), (2, 2), "{text}");
+    assert!(
+        shadow
+            .iter()
+            .all(|l| l.contains("decision=\"deny\"") && l.contains("rule=\"number_range\"")),
+        "{shadow:?}"
+    );
+    assert!(enforced[0].contains("decision=\"allow\""), "{enforced:?}");
+    assert!(
+        enforced[1].contains("decision=\"deny\"") && enforced[1].contains("rule=\"sim_swap\""),
+        "{enforced:?}"
+    );
+    for line in &decisions {
+        assert!(line.contains("glide::policy"), "{line}");
+        assert!(
+            !line.contains("5555550103") && !line.contains("5555550101"),
+            "masked: {line}"
+        );
+    }
+}
