@@ -836,3 +836,115 @@ async fn an_email_code_goes_to_the_address_the_app_has_on_file() {
         "email"
     );
 }
+
+#[tokio::test]
+async fn a_resend_after_the_cooldown_keeps_the_attempt_count() {
+    let (w, clock) = world_on_a_manual_clock().await;
+    let (_, _, response) = start(&w, "+15555550106", "").await;
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let code = otp(&w, "+15555550106").await;
+    for left in [4, 3, 2] {
+        let (_, body, _) = verify(&w, &wrong(&code), &legacy).await;
+        assert_eq!(body["attempts_left"], json!(left), "{body}");
+    }
+    clock.advance(time::Duration::seconds(31));
+    let (status, body, response) = start(&w, "+15555550106", &legacy).await;
+    assert_eq!(status, 200, "{body}");
+    // The same verification (its cookie, if set again, holds the same id), and the count goes on.
+    let again = cookie_pair(&response, "glide_legacy=");
+    assert!(
+        again.is_none() || again.as_deref() == Some(legacy.as_str()),
+        "{again:?}"
+    );
+    let code = otp(&w, "+15555550106").await;
+    let (_, body, _) = verify(&w, &wrong(&code), &legacy).await;
+    assert_eq!(body["attempts_left"], json!(1), "{body}");
+}
+
+#[tokio::test]
+async fn the_send_cooldown_is_per_channel_and_held_only_when_a_code_went_out() {
+    let on_file = |phone: &glide_core::PhoneNumber| {
+        glide_core::legacy::Email::parse(&format!("user-{}@example.com", &phone.as_str()[8..])).ok()
+    };
+    let w = world_with(move |builder| builder.email_on_file(on_file)).await;
+    let (status, _, _) = start(&w, "+15555550106", "").await;
+    assert_eq!(status, 200);
+    // Another SMS from a fresh browser within 30 s: refused.
+    let (status, body, _) = start(&w, "+15555550106", "").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("RATE_LIMIT_EXCEEDED"))
+    );
+    // Switching to e-mail is still a choice.
+    let (status, body, _) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start",
+            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "EMAIL" })),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("EMAIL")),
+        "{body}"
+    );
+    // A start that can send no code is not held back by either: Glide's own answer.
+    let (status, body, _) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start",
+            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "NO_FALLBACK" })),
+            "",
+        ),
+    )
+    .await;
+    assert_ne!(body["code"].as_str(), Some("RATE_LIMIT_EXCEEDED"), "{body}");
+    assert!((400..500).contains(&status), "{status} {body}");
+    // A carrier link sends no code: its start holds no cooldown.
+    for _ in 0..2 {
+        let (status, body, _) = start(&w, "+15555550100", "").await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (200, Some("MAGIC")),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_carrier_link_verifies_with_the_device_token() {
+    let w = world().await;
+    let (status, body, response) = start(&w, "+15555550100", "").await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("MAGIC")),
+        "{body}"
+    );
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let device = w
+        .http
+        .get(body["auth_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let token = device.headers()["token"].to_str().unwrap().to_owned();
+    let (status, body, response) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/verify",
+            Some(json!({ "token": token })),
+            &legacy,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        session_phone(&w, &response).await.strategy.as_str(),
+        "magic"
+    );
+}

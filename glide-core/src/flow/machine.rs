@@ -180,6 +180,36 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_transition_names_its_event_and_state() {
+        let now = t0() + Duration::seconds(10);
+        let refusal = |event: &Event| match transition(
+            &record(Strategy::Ts43, FlowState::Invoked),
+            event,
+            now,
+        ) {
+            Err(FlowError::InvalidTransition(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            refusal(&Event::CompleteSucceeded),
+            "complete-succeeded is not allowed in state invoked"
+        );
+        assert_eq!(
+            refusal(&Event::ProcessReleased),
+            "process-released is not allowed in state invoked"
+        );
+        assert_eq!(
+            refusal(&Event::CompleteFailed),
+            "complete-failed is not allowed in state invoked"
+        );
+        // The operator-facing message of an End outside a lease.
+        assert_eq!(
+            refusal(&Event::End(Terminal::Verified)),
+            "end is not allowed in state invoked"
+        );
+    }
+
+    #[test]
     fn every_state_event_pair() {
         let now = t0() + Duration::seconds(10);
         let live = now + Duration::seconds(30);

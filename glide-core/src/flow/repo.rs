@@ -97,3 +97,31 @@ impl FlowRepo {
         Err(FlowError::Busy.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FlowRepo;
+
+    #[test]
+    fn session_keys_are_one_to_sixty_four_url_safe_characters() {
+        let longest = "k".repeat(64);
+        for good in ["a", "Z9", "a-b_c", "0123456789abcdef", longest.as_str()] {
+            assert!(FlowRepo::is_valid_key(good), "{good:?}");
+        }
+        let too_long = "k".repeat(65);
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "a;b",
+            "a=b",
+            "a.b",
+            "a%20",
+            "ключ",
+            "a\n",
+            too_long.as_str(),
+        ] {
+            assert!(!FlowRepo::is_valid_key(bad), "{bad:?}");
+        }
+    }
+}

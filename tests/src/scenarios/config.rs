@@ -154,7 +154,11 @@ pub async fn number_ranges_are_refused_before_anything_starts(w: &World) {
             &json!({ "phone_number": "+15555550106", "fallback_channel": "SMS" }),
         )
         .await
-        .assert_error(403, "RISK_POLICY_DENIED", &w.ctx("code start, denied range"));
+        .assert_error(
+            403,
+            "RISK_POLICY_DENIED",
+            &w.ctx("code start, denied range"),
+        );
     assert!(
         w.sandbox.control().legacy_otp("+15555550106").is_none(),
         "{}: no code sent to a denied range",
