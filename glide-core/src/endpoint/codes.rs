@@ -414,7 +414,7 @@ impl MagicCodes {
             .magic_auth()
             .start_server_auth(&StartServerAuthRequest::from(start))
             .await?;
-        if started.session_id.is_empty() || started.session_id.len() > 256 {
+        if !is_server_session_id(&started.session_id) {
             return Err(Error::Decode {
                 status: 200,
                 message: "start-server-auth answered an invalid sessionId".into(),
@@ -507,6 +507,11 @@ impl MagicCodes {
     }
 }
 
+/// Whether Glide's `sessionId` of a server auth is one we keep: 1 to 256 bytes.
+fn is_server_session_id(id: &str) -> bool {
+    (1..=256).contains(&id.len())
+}
+
 /// A resend is refused on a dead verification and within the cooldown.
 fn check_resend(record: &Verification, now: i64) -> Result<(), Error> {
     if record.attempts >= MAX_ATTEMPTS {
@@ -566,6 +571,14 @@ fn check_input(channel: AuthType, body: &VerifyBody) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_server_session_id_is_one_to_256_bytes() {
+        assert!(is_server_session_id("s"));
+        assert!(is_server_session_id(&"s".repeat(256)));
+        assert!(!is_server_session_id(""));
+        assert!(!is_server_session_id(&"s".repeat(257)));
+    }
     use super::*;
 
     #[test]
