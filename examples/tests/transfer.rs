@@ -1,7 +1,7 @@
 //! `POST /transfer`, the demos' protected action behind a step-up guard: without a session 401
 //! `NOT_VERIFIED`; verified by an SMS code (a strategy the action does not trust) 401
 //! `STEP_UP_REQUIRED` saying what would do; freshly verified by the carrier (TS43) 200. And
-//! `GET /metrics` counting both verifications.
+//! `GET /metrics` counting both verifications, their risk decisions and the calls to Glide.
 
 mod common;
 
@@ -131,6 +131,50 @@ async fn check(binary: &str) {
         (status, body["ok"].as_bool()),
         (StatusCode::OK, Some(true)),
         "{body}"
+    );
+
+    // The counters moved: two verifications, their risk decisions, the calls to Glide.
+    let metrics = page
+        .get(format!("{app}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let value = |name: &str, labels: &[&str]| -> Option<f64> {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .find(|l| labels.iter().all(|label| l.contains(label)))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    for strategy in ["sms", "ts43"] {
+        assert_eq!(
+            value(
+                "glide_verifications_total",
+                &[&format!("strategy=\"{strategy}\""), "outcome=\"verified\""]
+            ),
+            Some(1.0),
+            "{metrics}"
+        );
+    }
+    assert_eq!(
+        value(
+            "glide_risk_decisions_total",
+            &["decision=\"allow\"", "mode=\"enforced\"", "rule=\"none\""]
+        ),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert!(
+        value(
+            "glide_api_request_duration_seconds_count",
+            &["endpoint=\"/magic-auth/v2/auth/verify-phone-number\"", "outcome=\"2xx\""]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{metrics}"
     );
     drop(demo);
 }

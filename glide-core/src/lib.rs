@@ -16,6 +16,7 @@ pub mod ratelimit;
 pub mod secret;
 pub mod session;
 pub mod store;
+mod telemetry;
 pub mod types;
 
 // What an app uses, at the root: the engine and its builder, the Glide client, `VerifiedPhone`,

@@ -19,6 +19,7 @@ use super::error_body::{api_error, retry_after_header, token_error};
 use super::http::{BodyTooLarge, HttpClient, DEFAULT_MAX_RESPONSE_BYTES};
 use super::token::{TokenAnswer, TokenCache};
 use crate::clock::{Clock, SystemClock};
+use crate::telemetry::{self, GlideCallResult};
 use crate::error::Error;
 use crate::secret::{AccessToken, ClientId, ClientSecret};
 
@@ -255,7 +256,16 @@ impl Transport {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let limit = self.max_response_bytes;
+        let started = std::time::Instant::now();
         let sent = tokio::time::timeout(self.timeout, self.http.execute(request)).await;
+        let elapsed = started.elapsed();
+        let counted = match &sent {
+            Err(_) => GlideCallResult::Timeout,
+            Ok(Err(e)) if e.downcast_ref::<BodyTooLarge>().is_some() => GlideCallResult::Decode,
+            Ok(Err(_)) => GlideCallResult::Transport,
+            Ok(Ok(response)) if response.body().len() > limit => GlideCallResult::Decode,
+            Ok(Ok(response)) => GlideCallResult::Status(response.status().as_u16()),
+        };
         let outcome = match sent {
             Err(_) => Err(Error::Transport(
                 format!("no answer within {:?}", self.timeout).into(),
@@ -288,6 +298,7 @@ impl Transport {
         // A status path carries the flow's session key (a desktop flow's is in its QR code):
         // logged as `…/status/{key}`.
         let path = loggable_path(&path);
+        telemetry::glide_call(&path, elapsed, counted);
         match &outcome {
             Ok(reply) => tracing::debug!(
                 %method, path, status = reply.status, correlation_id, "glide api call"

@@ -5,7 +5,7 @@
 use cookie::Cookie;
 
 use super::io::Incoming;
-use super::telemetry::{self, Outcome};
+use crate::telemetry::{self, Outcome};
 use crate::cookie::CookieSpec;
 use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
 use crate::policy::{PolicyMode, RiskDecision, RiskPolicy};

@@ -189,7 +189,7 @@ fn cooldown_key(scope: &str, key: &str) -> String {
 /// `result`, with a refusal by a rate limit counted under `route`.
 fn counted(result: Result<(), Error>, route: &'static str) -> Result<(), Error> {
     if matches!(result, Err(Error::RateLimited { .. })) {
-        super::telemetry::rate_limited(route);
+        crate::telemetry::rate_limited(route);
     }
     result
 }

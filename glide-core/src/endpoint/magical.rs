@@ -18,7 +18,7 @@ use super::door::Door;
 use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
-use super::telemetry;
+use crate::telemetry;
 use crate::api::{
     Challenge, ClientInfo, CompleteRequest, ConsentData, Glide, GlideSession, PhoneResult, Plmn,
     PrepareOptions, PrepareRequest, ProcessOutcome, ProcessRequest, SessionStatus,
@@ -346,7 +346,10 @@ impl MagicalAuth {
         if record.strategy == Strategy::Link {
             glide_request = glide_request.with_fe_code(fe_code);
         }
+        // A desktop flow's process is Glide's long poll: counted while it waits for the phone.
+        let waiting = (record.strategy == Strategy::Desktop).then(telemetry::DesktopWait::start);
         let outcome = self.glide.process(record.use_case, &glide_request).await;
+        drop(waiting);
         let answer = self.settle(request, &record, outcome).await;
         if let Err(e) = self.events.publish(&topic(&session_key)).await {
             tracing::warn!(error = %e, "could not announce the end of processing");

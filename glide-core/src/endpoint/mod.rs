@@ -29,7 +29,6 @@ mod sessions;
 mod sim_swap_check;
 mod step_up;
 mod table;
-mod telemetry;
 
 pub use codes::{EmailOnFile, MAX_ATTEMPTS, RESEND_COOLDOWN};
 pub use config::{GlideAuthBuilder, RoutePaths};
