@@ -171,7 +171,10 @@ async fn check(binary: &str) {
     assert!(
         value(
             "glide_api_request_duration_seconds_count",
-            &["endpoint=\"/magic-auth/v2/auth/verify-phone-number\"", "outcome=\"2xx\""]
+            &[
+                "endpoint=\"/magic-auth/v2/auth/verify-phone-number\"",
+                "outcome=\"2xx\""
+            ]
         )
         .is_some_and(|n| n >= 1.0),
         "{metrics}"

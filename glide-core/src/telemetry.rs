@@ -182,11 +182,26 @@ mod tests {
             ("glide_api_errors_total{endpoint=/p,kind=status_5xx}", "1"),
             ("glide_api_errors_total{endpoint=/p,kind=timeout}", "1"),
             ("glide_api_errors_total{endpoint=/p,kind=transport}", "1"),
-            ("glide_api_request_duration_seconds{endpoint=/p,outcome=2xx}", "1 samples"),
-            ("glide_api_request_duration_seconds{endpoint=/p,outcome=4xx}", "1 samples"),
-            ("glide_api_request_duration_seconds{endpoint=/p,outcome=5xx}", "1 samples"),
-            ("glide_api_request_duration_seconds{endpoint=/p,outcome=error}", "3 samples"),
-            ("glide_api_request_duration_seconds{endpoint=/q,outcome=3xx}", "1 samples"),
+            (
+                "glide_api_request_duration_seconds{endpoint=/p,outcome=2xx}",
+                "1 samples",
+            ),
+            (
+                "glide_api_request_duration_seconds{endpoint=/p,outcome=4xx}",
+                "1 samples",
+            ),
+            (
+                "glide_api_request_duration_seconds{endpoint=/p,outcome=5xx}",
+                "1 samples",
+            ),
+            (
+                "glide_api_request_duration_seconds{endpoint=/p,outcome=error}",
+                "3 samples",
+            ),
+            (
+                "glide_api_request_duration_seconds{endpoint=/q,outcome=3xx}",
+                "1 samples",
+            ),
         ];
         let want: Vec<(String, String)> = want
             .iter()

@@ -19,9 +19,9 @@ use super::error_body::{api_error, retry_after_header, token_error};
 use super::http::{BodyTooLarge, HttpClient, DEFAULT_MAX_RESPONSE_BYTES};
 use super::token::{TokenAnswer, TokenCache};
 use crate::clock::{Clock, SystemClock};
-use crate::telemetry::{self, GlideCallResult};
 use crate::error::Error;
 use crate::secret::{AccessToken, ClientId, ClientSecret};
+use crate::telemetry::{self, GlideCallResult};
 
 /// The `User-Agent` sent to Glide.
 pub const CLIENT_USER_AGENT: &str = concat!("glide-rs/", env!("CARGO_PKG_VERSION"));

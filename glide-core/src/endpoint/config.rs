@@ -8,6 +8,7 @@ use super::binding_cookie::BindingCookies;
 use super::codes::{EmailOnFile, MagicCodes};
 use super::cors::Cors;
 use super::door::Door;
+use super::hook::{Hook, VerificationHook};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
 use super::magical::MagicalAuth;
@@ -91,6 +92,7 @@ pub struct GlideAuthBuilder {
     clock: SharedClock,
     policy: RiskPolicy,
     shadow_policy: Option<RiskPolicy>,
+    hook: Option<Arc<dyn VerificationHook>>,
     rate_limits: RateLimitConfig,
     sessions: SessionConfig,
     routes: RoutePaths,
@@ -128,6 +130,7 @@ impl GlideAuthBuilder {
             clock: Arc::new(SystemClock),
             policy: RiskPolicy::default(),
             shadow_policy: None,
+            hook: None,
             rate_limits: RateLimitConfig::default(),
             sessions: SessionConfig::default(),
             routes: RoutePaths::default(),
@@ -202,6 +205,13 @@ impl GlideAuthBuilder {
     /// stricter policy on live traffic before it refuses anyone.
     pub fn shadow_risk_policy(mut self, policy: RiskPolicy) -> Self {
         self.shadow_policy = Some(policy);
+        self
+    }
+
+    /// The app's hook on verifications and sessions (verified, denied, not verified, revoked):
+    /// see [`VerificationHook`]. Events carry no secret and only the masked number.
+    pub fn verification_hook(mut self, hook: impl VerificationHook) -> Self {
+        self.hook = Some(Arc::new(hook));
         self
     }
 
@@ -398,6 +408,7 @@ impl GlideAuthBuilder {
             cookie: session_cookie,
             policy: self.policy,
             shadow_policy: self.shadow_policy,
+            hook: Hook::new(self.hook),
         });
         let limits = Arc::new(Limits {
             config: self.rate_limits,

@@ -4,12 +4,13 @@
 
 use cookie::Cookie;
 
+use super::hook::{Hook, VerificationEvent};
 use super::io::Incoming;
-use crate::telemetry::{self, Outcome};
 use crate::cookie::CookieSpec;
 use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
 use crate::policy::{PolicyMode, RiskDecision, RiskPolicy};
 use crate::session::{SessionId, SessionManager};
+use crate::telemetry::{self, Outcome};
 use crate::VerifiedPhone;
 
 /// Hands verified sessions to browsers.
@@ -20,6 +21,8 @@ pub(crate) struct SessionIssuer {
     pub(crate) policy: RiskPolicy,
     /// A second policy whose decisions are logged and counted, never enforced.
     pub(crate) shadow_policy: Option<RiskPolicy>,
+    /// The app's hook on verifications and sessions.
+    pub(crate) hook: Hook,
 }
 
 impl SessionIssuer {
@@ -31,7 +34,7 @@ impl SessionIssuer {
     /// The risk policy's word on a verification: `Ok` to issue, else 403 `RISK_POLICY_DENIED`
     /// carrying the signals (and Glide's `verified`) for the browser. The shadow policy, if
     /// any, decides too: logged and counted only.
-    pub(crate) fn check_policy(
+    pub(crate) async fn check_policy(
         &self,
         verified: &VerifiedPhone,
         glide_verified: Option<bool>,
@@ -44,8 +47,16 @@ impl SessionIssuer {
         telemetry::risk_decision(PolicyMode::Enforced, &decision);
         match decision {
             RiskDecision::Allow => Ok(()),
-            RiskDecision::Deny { reason, .. } => {
+            RiskDecision::Deny { reason, rule } => {
                 telemetry::verification(verified.strategy, Outcome::Denied);
+                self.hook
+                    .emit(VerificationEvent::denied(
+                        &verified.phone_number,
+                        verified.strategy,
+                        rule,
+                        &reason,
+                    ))
+                    .await;
                 let mut signals = DeniedSignals::from(verified);
                 signals.verified = glide_verified;
                 Err(RequestError::RiskPolicyDenied(Box::new(RiskDenial::new(
@@ -104,6 +115,12 @@ impl SessionIssuer {
             }
         }
         telemetry::verification(verified.strategy, Outcome::Verified);
+        self.hook
+            .emit(VerificationEvent::verified(
+                &verified.phone_number,
+                verified.strategy,
+            ))
+            .await;
         tracing::info!(
             target: "glide::verification",
             phone = %verified.phone_number.masked(),
@@ -119,7 +136,7 @@ impl SessionIssuer {
         request: &Incoming,
         verified: VerifiedPhone,
     ) -> Result<Cookie<'static>, Error> {
-        self.check_policy(&verified, None)?;
+        self.check_policy(&verified, None).await?;
         let id = self.create(verified.clone()).await?;
         Ok(self.hand_over(request, &id, &verified).await)
     }
@@ -155,7 +172,17 @@ mod tests {
             cookie: CookieSpec::host_only("glide_session", false, Duration::from_secs(60)),
             policy,
             shadow_policy,
+            hook: Hook::default(),
         }
+    }
+
+    /// The issuer's policy check, run to its end here (without a hook it never waits).
+    fn decide(issuer: &SessionIssuer, verified: &VerifiedPhone) -> Result<(), Error> {
+        use futures_util::FutureExt as _;
+        issuer
+            .check_policy(verified, None)
+            .now_or_never()
+            .expect("no hook: nothing to wait for")
     }
 
     /// `glide_risk_decisions_total` by (decision, mode, rule) after `run`.
@@ -195,8 +222,8 @@ mod tests {
             time::OffsetDateTime::UNIX_EPOCH,
         );
         let counts = risk_counts(|| {
-            assert!(issuer.check_policy(&verified, None).is_ok());
-            assert!(issuer.check_policy(&verified, None).is_ok());
+            assert!(decide(&issuer, &verified).is_ok());
+            assert!(decide(&issuer, &verified).is_ok());
         });
         assert_eq!(
             counts,
@@ -211,7 +238,7 @@ mod tests {
             None,
         );
         let counts = risk_counts(|| {
-            let refused = strict.check_policy(&verified, None).unwrap_err();
+            let refused = decide(&strict, &verified).unwrap_err();
             assert_eq!(refused.code(), "RISK_POLICY_DENIED");
         });
         assert_eq!(

@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use super::binding_cookie::BindingCookies;
 use super::door::Door;
+use super::hook::VerificationEvent;
 use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
-use crate::telemetry;
 use crate::api::{
     Challenge, ClientInfo, CompleteRequest, ConsentData, Glide, GlideSession, PhoneResult, Plmn,
     PrepareOptions, PrepareRequest, ProcessOutcome, ProcessRequest, SessionStatus,
@@ -29,6 +29,7 @@ use crate::error::{BindingError, Error, FlowError, RequestError};
 use crate::events::FlowEvents;
 use crate::flow::{Event, FlowRecord, FlowRepo, FlowState, Terminal};
 use crate::session::VerifiedPhone;
+use crate::telemetry;
 use crate::{PhoneNumber, Strategy, UseCase};
 
 /// The Magical Auth flows and exactly what they need.
@@ -451,11 +452,18 @@ impl MagicalAuth {
                 .apply(key, &Event::End(Terminal::NotVerified))
                 .await?;
             telemetry::verification(record.strategy, telemetry::Outcome::NotVerified);
+            self.issuer
+                .hook
+                .emit(VerificationEvent::not_verified(
+                    record.phone_number.as_ref(),
+                    record.strategy,
+                ))
+                .await;
             let mut answer = result;
             answer.verified = Some(false);
             return Ok(io::json(StatusCode::OK, &answer));
         }
-        if let Err(denied) = self.issuer.check_policy(&verified, result.verified) {
+        if let Err(denied) = self.issuer.check_policy(&verified, result.verified).await {
             self.flows.apply(key, &Event::End(Terminal::Denied)).await?;
             return Err(denied);
         }

@@ -1,0 +1,97 @@
+//! The app's verification hook, through the engine against the real sandbox: one event per
+//! verified, denied, not verified and logged-out session, masked, in order.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use glide_core::endpoint::{RevokeCause, VerificationEvent};
+use glide_core::policy::RiskRule;
+use glide_core::Strategy;
+use serde_json::json;
+
+mod endpoint_support;
+use endpoint_support::engine::{call, cookies, engine, post, verify_ts43, ANDROID, ORIGIN};
+
+#[tokio::test]
+async fn every_outcome_reaches_the_hook_once_and_masked() {
+    let seen: Arc<Mutex<Vec<VerificationEvent>>> = Arc::default();
+    let log = seen.clone();
+    let (sandbox, auth) = engine(move |b| {
+        b.verification_hook(move |event: &VerificationEvent| {
+            log.lock().unwrap().push(event.clone())
+        })
+    })
+    .await;
+
+    // Verified, then logged out.
+    let (status, body, session) = verify_ts43(&sandbox, &auth, "+15555550100").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = call(&auth, post("/api/magical-auth/logout", json!({}), &session)).await;
+    assert_eq!(status, 204);
+    // Denied: a SIM swapped hours ago.
+    let (status, _, _) = verify_ts43(&sandbox, &auth, "+15555550101").await;
+    assert_eq!(status, 403);
+    // Not verified: the carrier vouches for another number than the one asked for.
+    let (_, prepared, response) = call(
+        &auth,
+        post(
+            "/api/magical-auth/prepare",
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550103", "client_info": {"user_agent": ANDROID}}),
+            "",
+        ),
+    )
+    .await;
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let credential = sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, Some("+15555550100"))
+        .unwrap();
+    let (status, body, _) = call(
+        &auth,
+        post(
+            "/api/magical-auth/process",
+            json!({"session": {"session_key": key}, "credential": credential, "use_case": "VerifyPhoneNumber"}),
+            &cookies(&response),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["verified"].as_bool()),
+        (200, Some(false)),
+        "{body}"
+    );
+
+    let events = seen.lock().unwrap().clone();
+    assert_eq!(
+        events,
+        [
+            VerificationEvent::Verified {
+                phone: "+1555***0100".into(),
+                strategy: Strategy::Ts43,
+            },
+            VerificationEvent::Revoked {
+                phone: "+1555***0100".into(),
+                sessions: 1,
+                cause: RevokeCause::Logout,
+            },
+            VerificationEvent::Denied {
+                phone: "+1555***0101".into(),
+                strategy: Strategy::Ts43,
+                rule: RiskRule::SimSwap,
+                reason: "sim_swap RISK_LEVEL_HIGH (0-4 hours)".into(),
+            },
+            VerificationEvent::NotVerified {
+                phone: Some("+1555***0103".into()),
+                strategy: Strategy::Ts43,
+            },
+        ]
+    );
+    let text = format!("{events:?}");
+    for number in ["5555550100", "5555550101", "5555550103"] {
+        assert!(!text.contains(number), "{text}");
+    }
+}
