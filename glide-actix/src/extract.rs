@@ -1,12 +1,13 @@
 //! The [`VerifiedPhone`] extractor, its error, and [`GlideRequestExt`] for guards and middleware.
 
+use std::marker::PhantomData;
 use std::ops::Deref;
 
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
-use glide_core::endpoint::{GlideAuth, Rejection, RequestContext};
+use glide_core::endpoint::{GlideAuth, Rejection, RequestContext, Requirement};
 use serde::Serialize;
 
 use crate::convert;
@@ -151,6 +152,78 @@ fn verified_phone(
             }
         }
     })
+}
+
+/// A [`VerifiedPhone`] whose verification meets the requirement `R` (recent enough, by a
+/// trusted strategy): the extractor form of [`RequireVerifiedWrap`](crate::RequireVerifiedWrap),
+/// with the same answers — 401 `NOT_VERIFIED` without a session, 401 `STEP_UP_REQUIRED` (with
+/// `max_age_seconds` / `strategies`) when it falls short, 500 naming `GlideMiddleware` when
+/// neither the middleware nor a `GlideAuth` in `app_data` is there.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use glide_actix::VerifiedWith;
+/// use glide_core::endpoint::{Requirement, RequireVerified};
+/// use glide_core::Strategy;
+///
+/// struct Payouts;
+/// impl Requirement for Payouts {
+///     fn requirement() -> RequireVerified {
+///         RequireVerified::new()
+///             .max_age(Duration::from_secs(300))
+///             .strategies([Strategy::Ts43, Strategy::Link, Strategy::Desktop])
+///     }
+/// }
+///
+/// async fn transfer(phone: VerifiedWith<Payouts>) -> String {
+///     format!("sent from {}", phone.phone_number.masked())
+/// }
+/// ```
+pub struct VerifiedWith<R> {
+    phone: glide_core::VerifiedPhone,
+    requirement: PhantomData<fn() -> R>,
+}
+
+impl<R> VerifiedWith<R> {
+    /// The verified phone.
+    pub fn into_inner(self) -> glide_core::VerifiedPhone {
+        self.phone
+    }
+}
+
+impl<R> Deref for VerifiedWith<R> {
+    type Target = glide_core::VerifiedPhone;
+
+    fn deref(&self) -> &Self::Target {
+        &self.phone
+    }
+}
+
+impl<R> std::fmt::Debug for VerifiedWith<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("VerifiedWith").field(&self.phone).finish()
+    }
+}
+
+impl<R: Requirement> FromRequest for VerifiedWith<R> {
+    type Error = VerifiedPhoneError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let context = context(request);
+        Box::pin(async move {
+            let context = context
+                .ok_or_else(|| VerifiedPhoneError(Rejection::missing_middleware(MIDDLEWARE)))?;
+            context
+                .require_with(&R::requirement())
+                .await
+                .map(|phone| Self {
+                    phone,
+                    requirement: PhantomData,
+                })
+                .map_err(VerifiedPhoneError)
+        })
+    }
 }
 
 mod sealed {

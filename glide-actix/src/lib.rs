@@ -7,7 +7,7 @@ mod middleware;
 mod require;
 mod routes;
 
-pub use extract::{GlideRequestExt, VerifiedPhone, VerifiedPhoneError};
+pub use extract::{GlideRequestExt, VerifiedPhone, VerifiedPhoneError, VerifiedWith};
 pub use middleware::{GlideMiddleware, GlideMiddlewareService};
 pub use require::{RequireVerifiedWrap, RequireVerifiedWrapService};
 pub use routes::GlideRoutes;

@@ -58,6 +58,19 @@ async fn via_ext(request: HttpRequest) -> HttpResponse {
     }
 }
 
+/// Any verification will do: the extractor form with the weakest requirement.
+struct AnyVerification;
+
+impl glide_core::endpoint::Requirement for AnyVerification {
+    fn requirement() -> glide_core::endpoint::RequireVerified {
+        glide_core::endpoint::RequireVerified::new()
+    }
+}
+
+async fn guarded(phone: glide_actix::VerifiedWith<AnyVerification>) -> String {
+    phone.phone_number.as_str().to_owned()
+}
+
 async fn hello() -> &'static str {
     "hello from the app"
 }
@@ -179,13 +192,19 @@ async fn without_the_middleware_the_extractor_is_a_500_naming_it() {
         App::new()
             .route("/me", web::get().to(me))
             .route("/maybe", web::get().to(maybe))
+            .route("/guarded", web::get().to(guarded))
             .route("/ext", web::get().to(via_ext)),
     )
     .await;
 
+    let expected = Rejection::MissingMiddleware("GlideMiddleware").to_response();
+    let response =
+        test::call_service(&service, TestRequest::get().uri("/guarded").to_request()).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(test::read_body(response).await, expected.body());
+
     let response = test::call_service(&service, TestRequest::get().uri("/me").to_request()).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let expected = Rejection::MissingMiddleware("GlideMiddleware").to_response();
     let body = test::read_body(response).await;
     assert_eq!(body, expected.body());
     let body: Value = serde_json::from_slice(&body).expect("json");

@@ -1,10 +1,11 @@
 //! The [`VerifiedPhone`] extractor and its rejection.
 
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
-use glide_core::endpoint::{Rejection, RequestContext};
+use glide_core::endpoint::{Rejection, RequestContext, Requirement};
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
 
@@ -129,5 +130,71 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedPhone {
             .await
             .map(|phone| phone.map(VerifiedPhone))
             .map_err(|e| VerifiedPhoneRejection(Rejection::Lookup(e)))
+    }
+}
+
+/// A [`VerifiedPhone`] whose verification meets the requirement `R` (recent enough, by a
+/// trusted strategy): the extractor form of [`RequireVerifiedLayer`](crate::RequireVerifiedLayer),
+/// with the same answers — 401 `NOT_VERIFIED` without a session, 401 `STEP_UP_REQUIRED` (with
+/// `max_age_seconds` / `strategies`) when it falls short, 500 naming
+/// [`GlideLayer`](crate::GlideLayer) when the layer is missing.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use glide_axum::VerifiedWith;
+/// use glide_core::endpoint::{Requirement, RequireVerified};
+/// use glide_core::Strategy;
+///
+/// struct Payouts;
+/// impl Requirement for Payouts {
+///     fn requirement() -> RequireVerified {
+///         RequireVerified::new()
+///             .max_age(Duration::from_secs(300))
+///             .strategies([Strategy::Ts43, Strategy::Link, Strategy::Desktop])
+///     }
+/// }
+///
+/// async fn transfer(phone: VerifiedWith<Payouts>) -> String {
+///     format!("sent from {}", phone.phone_number.masked())
+/// }
+/// ```
+pub struct VerifiedWith<R> {
+    phone: glide_core::VerifiedPhone,
+    requirement: PhantomData<fn() -> R>,
+}
+
+impl<R> VerifiedWith<R> {
+    /// The verified phone.
+    pub fn into_inner(self) -> glide_core::VerifiedPhone {
+        self.phone
+    }
+}
+
+impl<R> Deref for VerifiedWith<R> {
+    type Target = glide_core::VerifiedPhone;
+
+    fn deref(&self) -> &Self::Target {
+        &self.phone
+    }
+}
+
+impl<R> std::fmt::Debug for VerifiedWith<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("VerifiedWith").field(&self.phone).finish()
+    }
+}
+
+impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for VerifiedWith<R> {
+    type Rejection = VerifiedPhoneRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        context(parts)?
+            .require_with(&R::requirement())
+            .await
+            .map(|phone| Self {
+                phone,
+                requirement: PhantomData,
+            })
+            .map_err(VerifiedPhoneRejection)
     }
 }

@@ -7,7 +7,7 @@ mod layer;
 mod require;
 mod router;
 
-pub use extract::{VerifiedPhone, VerifiedPhoneRejection};
+pub use extract::{VerifiedPhone, VerifiedPhoneRejection, VerifiedWith};
 pub use layer::{GlideLayer, GlideService, ResponseFuture};
 pub use require::{RequireVerifiedLayer, RequireVerifiedService};
 pub use router::glide_router;

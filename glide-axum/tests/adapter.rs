@@ -122,9 +122,23 @@ async fn context(Extension(ctx): Extension<RequestContext>) -> String {
     ctx.auth().session_cookie_name().to_owned()
 }
 
+/// Any verification will do: the extractor form with the weakest requirement.
+struct AnyVerification;
+
+impl glide_core::endpoint::Requirement for AnyVerification {
+    fn requirement() -> glide_core::endpoint::RequireVerified {
+        glide_core::endpoint::RequireVerified::new()
+    }
+}
+
+async fn guarded(phone: glide_axum::VerifiedWith<AnyVerification>) -> String {
+    phone.phone_number.as_str().to_owned()
+}
+
 fn app() -> Router {
     Router::new()
         .route("/me", get(me))
+        .route("/guarded", get(guarded))
         .route("/maybe", get(maybe))
         .route("/twice", get(twice))
         .route("/context", get(context))
@@ -290,7 +304,7 @@ async fn without_a_session_the_extractor_rejects_and_option_gives_none() {
 async fn without_the_layer_the_extractor_is_a_500_naming_it() {
     let base = serve(app()).await;
     let http = reqwest::Client::new();
-    for path in ["/me", "/maybe"] {
+    for path in ["/me", "/maybe", "/guarded"] {
         let response = http.get(format!("{base}{path}")).send().await.expect("get");
         assert_eq!(response.status(), 500, "{path}");
         let body: Value = response.json().await.expect("json");

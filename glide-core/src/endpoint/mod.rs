@@ -37,7 +37,7 @@ pub use context::{LookupError, Rejection, RequestContext};
 pub use hook::{RevokeCause, VerificationEvent, VerificationHook};
 pub use io::{error_response, read_body, EndpointResponse, PeerAddr};
 pub use sim_swap_check::{SimSwapFailure, REASON_CHECK_FAILED};
-pub use step_up::{RequireVerified, StepUp};
+pub use step_up::{RequireVerified, Requirement, StepUp};
 pub use table::{MountedRoute, Route};
 
 use std::sync::Arc;

@@ -71,6 +71,30 @@ impl RequireVerified {
     }
 }
 
+/// A requirement named by a type, for the adapters' extractor form (`VerifiedWith<R>` in
+/// glide-axum and glide-actix): the handler's signature says what it needs.
+///
+/// ```
+/// use std::time::Duration;
+/// use glide_core::endpoint::{Requirement, RequireVerified};
+/// use glide_core::Strategy;
+///
+/// /// A payout: verified by the carrier within five minutes.
+/// struct Payouts;
+///
+/// impl Requirement for Payouts {
+///     fn requirement() -> RequireVerified {
+///         RequireVerified::new()
+///             .max_age(Duration::from_secs(300))
+///             .strategies([Strategy::Ts43, Strategy::Link, Strategy::Desktop])
+///     }
+/// }
+/// ```
+pub trait Requirement: Send + Sync + 'static {
+    /// What the verification must meet.
+    fn requirement() -> RequireVerified;
+}
+
 /// A verification too old or too weak for the action: 401 `STEP_UP_REQUIRED`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("a fresh verification is required for this action")]

@@ -87,6 +87,13 @@ impl Adapter for AxumAdapter {
             .route("/me", get(me))
             .route("/me/optional", get(optional))
             .route("/public", get(public))
+            // The requirement of `/guarded` as an extractor: the handler says what it needs.
+            .route(
+                "/guarded-extractor",
+                get(|phone: glide_axum::VerifiedWith<GuardedRoute>| async move {
+                    phone.phone_number.as_str().to_owned()
+                }),
+            )
             .merge(
                 axum::Router::new()
                     .route("/guarded", get(|| async { "guarded" }))
@@ -160,6 +167,14 @@ impl Adapter for ActixAdapter {
                             .route("/me", web::get().to(me))
                             .route("/me/optional", web::get().to(optional))
                             .route("/public", web::get().to(public))
+                            .route(
+                                "/guarded-extractor",
+                                web::get().to(
+                                    |phone: glide_actix::VerifiedWith<GuardedRoute>| async move {
+                                        phone.phone_number.as_str().to_owned()
+                                    },
+                                ),
+                            )
                             .service(
                                 web::resource("/guarded")
                                     .wrap(glide_actix::RequireVerifiedWrap::new(guarded_route()))
@@ -190,6 +205,15 @@ impl Adapter for ActixAdapter {
             // Sends the stop command at once; the returned future only reports completion.
             drop(handle.stop(false));
         })
+    }
+}
+
+/// [`guarded_route`] as a type, for the extractor form (`/guarded-extractor`).
+pub struct GuardedRoute;
+
+impl glide_core::endpoint::Requirement for GuardedRoute {
+    fn requirement() -> glide_core::endpoint::RequireVerified {
+        guarded_route()
     }
 }
 

@@ -454,14 +454,19 @@ fn with_store(builder: GlideAuthBuilder, store: Option<Arc<dyn Store>>) -> Glide
     }
 }
 
-/// A route behind a step-up requirement (TS43, at most 5 minutes old): without a session 401
-/// `NOT_VERIFIED`; verified by an SMS code 401 `STEP_UP_REQUIRED` saying what would do; after
-/// a TS43 verification the handler runs.
+/// A route behind a step-up requirement (TS43, at most 5 minutes old), as a route guard
+/// (`/guarded`) and as an extractor (`/guarded-extractor`), with the same answers: without a
+/// session 401 `NOT_VERIFIED`; verified by an SMS code 401 `STEP_UP_REQUIRED` saying what would
+/// do; after a TS43 verification the handler runs.
 pub async fn step_up_guard_on_a_route(w: &World) {
     let b = &w.browser;
-    b.get("/guarded")
-        .await
-        .assert_error(401, "NOT_VERIFIED", &w.ctx("/guarded without a session"));
+    for path in ["/guarded", "/guarded-extractor"] {
+        b.get(path).await.assert_error(
+            401,
+            "NOT_VERIFIED",
+            &w.ctx(&format!("{path} without a session")),
+        );
+    }
     start(b, &serde_json::json!({ "phone_number": FALLBACK }))
         .await
         .assert_status(200, &w.ctx("SMS start"));
@@ -469,19 +474,21 @@ pub async fn step_up_guard_on_a_route(w: &World) {
     crate::scenarios::legacy::verify(b, &serde_json::json!({ "code": code }))
         .await
         .assert_status(200, &w.ctx("SMS verification"));
-    let refused = b.get("/guarded").await;
-    let body = refused.assert_error(
-        401,
-        "STEP_UP_REQUIRED",
-        &w.ctx("/guarded after an SMS code"),
-    );
-    assert_eq!(
-        body["strategies"],
-        serde_json::json!(["ts43"]),
-        "{}",
-        w.ctx("strategies")
-    );
-    assert_eq!(body["max_age_seconds"], 300, "{}", w.ctx("max age"));
+    for path in ["/guarded", "/guarded-extractor"] {
+        let refused = b.get(path).await;
+        let body = refused.assert_error(
+            401,
+            "STEP_UP_REQUIRED",
+            &w.ctx(&format!("{path} after an SMS code")),
+        );
+        assert_eq!(
+            body["strategies"],
+            serde_json::json!(["ts43"]),
+            "{}",
+            w.ctx("strategies")
+        );
+        assert_eq!(body["max_age_seconds"], 300, "{}", w.ctx("max age"));
+    }
 
     w.verify_ts43(b, "+15555550100")
         .await
@@ -489,4 +496,12 @@ pub async fn step_up_guard_on_a_route(w: &World) {
     let allowed = b.get("/guarded").await;
     allowed.assert_status(200, &w.ctx("/guarded after TS43"));
     assert_eq!(allowed.text(), "guarded", "{}", w.ctx("the handler ran"));
+    let extracted = b.get("/guarded-extractor").await;
+    extracted.assert_status(200, &w.ctx("/guarded-extractor after TS43"));
+    assert_eq!(
+        extracted.text(),
+        "+15555550100",
+        "{}",
+        w.ctx("the handler got the phone")
+    );
 }
