@@ -202,11 +202,6 @@ impl SessionManager {
         }
     }
 
-    /// The lifetimes in force.
-    pub fn config(&self) -> &SessionConfig {
-        &self.config
-    }
-
     fn now_ms(&self) -> i64 {
         i64::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
