@@ -95,3 +95,54 @@ async fn every_outcome_reaches_the_hook_once_and_masked() {
         assert!(!text.contains(number), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_later_high_sim_swap_revokes_even_when_the_policy_denies_it() {
+    use glide_core::store::{MemoryStore, Store};
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let seen: Arc<Mutex<Vec<VerificationEvent>>> = Arc::default();
+    // One app lets HIGH through (so that a session of the number exists) ...
+    let lenient_store = store.clone();
+    let (sandbox, lenient) = engine(move |b| {
+        b.shared_store(lenient_store)
+            .risk_policy(glide_core::RiskPolicy::allow_all())
+    })
+    .await;
+    let (status, _, session) = verify_ts43(&sandbox, &lenient, "+15555550101").await;
+    assert_eq!(status, 200);
+    let id = session
+        .split("; ")
+        .find_map(|c| c.strip_prefix("glide_session="))
+        .unwrap()
+        .to_owned();
+    assert!(lenient.sessions().load(&id).await.unwrap().is_some());
+    // ... another, on the same store, keeps the default policy.
+    let log = seen.clone();
+    let strict_store = store.clone();
+    let (sandbox, strict) = engine(move |b| {
+        b.shared_store(strict_store)
+            .verification_hook(move |event: &VerificationEvent| {
+                log.lock().unwrap().push(event.clone())
+            })
+    })
+    .await;
+    let (status, body, _) = verify_ts43(&sandbox, &strict, "+15555550101").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("RISK_POLICY_DENIED"))
+    );
+    assert!(
+        lenient.sessions().load(&id).await.unwrap().is_none(),
+        "revoked"
+    );
+    let events = seen.lock().unwrap().clone();
+    assert_eq!(
+        events.first(),
+        Some(&VerificationEvent::Revoked {
+            phone: "+1555***0101".into(),
+            sessions: 1,
+            cause: RevokeCause::SimSwap,
+        }),
+        "{events:?}"
+    );
+}

@@ -56,6 +56,9 @@ pub enum VerificationEvent {
 pub enum RevokeCause {
     /// The browser logged out.
     Logout,
+    /// A later verification of the number reported a SIM swap of `RISK_LEVEL_HIGH`: every live
+    /// session of the number ended.
+    SimSwap,
 }
 
 impl VerificationEvent {

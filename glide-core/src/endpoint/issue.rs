@@ -4,7 +4,7 @@
 
 use cookie::Cookie;
 
-use super::hook::{Hook, VerificationEvent};
+use super::hook::{Hook, RevokeCause, VerificationEvent};
 use super::io::Incoming;
 use crate::cookie::CookieSpec;
 use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
@@ -39,6 +39,7 @@ impl SessionIssuer {
         verified: &VerifiedPhone,
         glide_verified: Option<bool>,
     ) -> Result<(), Error> {
+        self.revoke_on_sim_swap(verified).await?;
         if let Some(shadow) = &self.shadow_policy {
             let decision = shadow.evaluate_as(verified, PolicyMode::Shadow);
             telemetry::risk_decision(PolicyMode::Shadow, &decision);
@@ -66,6 +67,36 @@ impl SessionIssuer {
                 .into())
             }
         }
+    }
+
+    /// A verification whose SIM-swap signal is `RISK_LEVEL_HIGH` ends every live session of its
+    /// number, whatever the policy then decides for this one: the SIM that proved them may be in
+    /// someone else's phone now. A store failure here refuses the verification (503).
+    async fn revoke_on_sim_swap(&self, verified: &VerifiedPhone) -> Result<(), Error> {
+        let swapped = verified
+            .sim_swap
+            .as_ref()
+            .is_some_and(|s| s.checked && s.risk_level == Some(crate::RiskLevel::High));
+        if !swapped {
+            return Ok(());
+        }
+        let revoked = self.sessions.revoke_all(&verified.phone_number).await?;
+        if revoked > 0 {
+            tracing::warn!(
+                target: "glide::verification",
+                phone = %verified.phone_number.masked(),
+                revoked,
+                "SIM swap reported: every session of the number revoked"
+            );
+            self.hook
+                .emit(VerificationEvent::revoked(
+                    &verified.phone_number,
+                    revoked,
+                    RevokeCause::SimSwap,
+                ))
+                .await;
+        }
+        Ok(())
     }
 
     /// Before a verification of `phone` starts: 403 `RISK_POLICY_DENIED` (no signals) for a

@@ -123,6 +123,7 @@ macro_rules! for_each_scenario {
             sim_swap::sim_swap_check_failure_fails_closed,
             sim_swap::sim_swap_check_failure_fails_open_when_chosen,
             sim_swap::sim_swap_check_switched_off,
+            sim_swap::a_later_high_sim_swap_revokes_the_numbers_sessions,
             legacy_number_verify::number_verify_code_injected_into_another_flow_is_refused,
             legacy_number_verify::number_verify_code_injection_is_refused_with_redis,
             legacy_number_verify::number_verify_code_injection_is_refused_by_the_nonce_alone,

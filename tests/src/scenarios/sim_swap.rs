@@ -350,3 +350,41 @@ pub async fn sim_swap_check_switched_off(w: &World) {
     assert!(me.get("sim_swap").is_none(), "{}: {me}", w.ctx("no signal"));
     assert_eq!(calls(w, CIBA_PATH), before, "{}", w.ctx("nothing asked"));
 }
+
+/// A later verification of a number reporting a SIM swap of `RISK_LEVEL_HIGH` ends every live
+/// session of that number: here an app that lets HIGH through (so that the first session
+/// exists) revokes it when the second browser verifies the same number; the second keeps its
+/// new session.
+pub async fn a_later_high_sim_swap_revokes_the_numbers_sessions(w: &World) {
+    let (app, first) = w
+        .start_app(|b| b.risk_policy(glide_core::RiskPolicy::allow_all()))
+        .await;
+    let second = crate::harness::Browser::new(&app.base_url, crate::harness::DESKTOP_UA);
+    // Another number's session is not touched.
+    let bystander = crate::harness::Browser::new(&app.base_url, crate::harness::DESKTOP_UA);
+    w.verify_ts43(&bystander, "+15555550100")
+        .await
+        .assert_status(200, &w.ctx("bystander verifies"));
+    w.verify_ts43(&first, "+15555550101")
+        .await
+        .assert_status(200, &w.ctx("first browser, HIGH let through"));
+    first
+        .get("/me")
+        .await
+        .assert_status(200, &w.ctx("first /me"));
+    w.verify_ts43(&second, "+15555550101")
+        .await
+        .assert_status(200, &w.ctx("second browser, HIGH again"));
+    first
+        .get("/me")
+        .await
+        .assert_error(401, "NOT_VERIFIED", &w.ctx("first /me after the swap"));
+    second
+        .get("/me")
+        .await
+        .assert_status(200, &w.ctx("second keeps its fresh session"));
+    bystander
+        .get("/me")
+        .await
+        .assert_status(200, &w.ctx("another number's session"));
+}
