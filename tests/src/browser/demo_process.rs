@@ -62,6 +62,16 @@ impl DemoApp {
     ///
     /// When the build fails or the demo does not start within a minute.
     pub fn start(demo: Demo) -> Self {
+        Self::start_with_env(demo, &[])
+    }
+
+    /// [`start`](Self::start) with more environment variables for the demo (e.g.
+    /// `GLIDE_CORS_ORIGINS`).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_with_env(demo: Demo, env: &[(&str, &str)]) -> Self {
         let binary = demo_binary(demo);
         let started = Instant::now();
         let deadline = Instant::now() + START_TIMEOUT;
@@ -73,6 +83,7 @@ impl DemoApp {
             .env_remove("GLIDE_CLIENT_SECRET")
             .env_remove("GLIDE_API_BASE_URL")
             .env_remove("GLIDE_REDIS_URL")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
