@@ -362,3 +362,85 @@ async fn engine_debug_shows_its_shape_and_no_secret() {
     assert!(text.contains("secure_cookies: false"), "{text}");
     assert!(!text.contains("sandbox-secret"), "{text}");
 }
+
+/// An instance dies while its `process` call holds the flow (long-polling Glide for the phone):
+/// another instance sharing the store takes the flow over when the lease ends, not after its
+/// whole busy wait, and finishes it when the phone approves.
+#[tokio::test]
+async fn a_flow_outlives_the_instance_that_held_it() {
+    use glide_core::store::{MemoryStore, Store};
+    // Glide's long poll lasts 1 s, the lease 2 s, the busy wait 15 s.
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_port(0)
+            .with_desktop_wait(Duration::from_secs(1)),
+    )
+    .await
+    .expect("sandbox starts");
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let instance = |store: Arc<dyn Store>| {
+        let glide = Glide::builder("sandbox-client", "sandbox-secret")
+            .base_url(sandbox.base_url().as_str())
+            .build()
+            .expect("client builds");
+        GlideAuth::builder(glide)
+            .insecure_dev_cookies(true)
+            .shared_store(store)
+            .flow_lease(Duration::from_secs(2))
+            .busy_wait(Duration::from_secs(15))
+            .build()
+            .expect("engine builds")
+    };
+    let (a, b) = (instance(store.clone()), instance(store));
+    let (prepared, response) = prepare(&a, DESKTOP, "+15555550100").await;
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).expect("binding");
+    let process = json!({"session": {"session_key": key}, "credential": key});
+
+    // Instance A takes the flow and long-polls Glide; then it dies (its task is dropped
+    // mid-call: no release, no announcement).
+    let holder = {
+        let (a, process, binding) = (a.clone(), process.clone(), binding.clone());
+        tokio::spawn(
+            async move { call(&a, post("/api/magical-auth/process", process, &binding)).await },
+        )
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    holder.abort();
+
+    // The browser's retry reaches instance B: it waits for the lease's end (2 s), takes the
+    // flow over and long-polls Glide itself; the phone approves meanwhile.
+    let approver = {
+        let control = sandbox.control();
+        let key = key.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(2300)).await;
+            control.desktop_approve(&key)
+        })
+    };
+    let started = std::time::Instant::now();
+    let (status, body, _) = call(
+        &b,
+        post("/api/magical-auth/process", process.clone(), &binding),
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "taken over at the lease's end, not after the busy wait: {:?} ({status} {body})",
+        started.elapsed()
+    );
+    approver.await.unwrap().unwrap();
+    let (status, body) = if status == 202 {
+        // The approval came after B's own long poll: the next retry collects it.
+        let (status, body, _) =
+            call(&b, post("/api/magical-auth/process", process, &binding)).await;
+        (status, body)
+    } else {
+        (status, body)
+    };
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["phone_number"], "+15555550100");
+}

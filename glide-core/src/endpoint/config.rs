@@ -286,6 +286,14 @@ impl GlideAuthBuilder {
         self
     }
 
+    /// How long a `process` (or `complete`) call holds its flow while it talks to Glide
+    /// (default 40 s, above Glide's 25 s desktop long poll). If the instance holding it dies,
+    /// another instance takes the flow over when the lease ends.
+    pub fn flow_lease(mut self, lease: Duration) -> Self {
+        self.flow_lease = lease;
+        self
+    }
+
     /// How long a concurrent `process` call waits for the one already talking to Glide
     /// (default 30 s; keep it under your clients' timeouts).
     pub fn busy_wait(mut self, wait: Duration) -> Self {

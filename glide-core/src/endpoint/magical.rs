@@ -123,6 +123,9 @@ struct WaitingAnswer<'a> {
     message: String,
 }
 
+/// How long after a lease's end a waiter tries to take it over (clocks of two instances).
+const LAPSE_MARGIN: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Topic on which the end (or release) of a flow's processing is announced.
 fn topic(session_key: &str) -> String {
     format!("flow:{session_key}")
@@ -371,13 +374,41 @@ impl MagicalAuth {
             {
                 Err(Error::Flow(FlowError::Busy)) => {
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    if left.is_zero() || !subscription.wait(left).await {
+                    if left.is_zero() {
+                        return Err(FlowError::Busy.into());
+                    }
+                    // Woken by the holder's end, or at its lease's end: a holder that died
+                    // (its instance killed) announces nothing, and its lease is then ours.
+                    let wait = match self.lease_left(session_key).await? {
+                        Some(until_lapse) => left.min(until_lapse + LAPSE_MARGIN),
+                        None => left,
+                    };
+                    let announced = subscription.wait(wait).await;
+                    if !announced && wait == left {
                         return Err(FlowError::Busy.into());
                     }
                 }
                 other => return other,
             }
         }
+    }
+
+    /// How long the live lease on `session_key` (processing or completing) still runs; `None`
+    /// when no lease is live.
+    async fn lease_left(&self, session_key: &str) -> Result<Option<std::time::Duration>, Error> {
+        let Some((record, _)) = self.flows.load(session_key).await? else {
+            return Ok(None);
+        };
+        let lease_until = match record.state {
+            FlowState::Processing { lease_until, .. }
+            | FlowState::Completing { lease_until, .. } => lease_until,
+            _ => return Ok(None),
+        };
+        Ok(
+            std::time::Duration::try_from(lease_until - self.clock.now())
+                .ok()
+                .filter(|left| !left.is_zero()),
+        )
     }
 
     /// Records what Glide said and builds the answer: the verified session on success.

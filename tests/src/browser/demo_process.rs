@@ -72,6 +72,34 @@ impl DemoApp {
     ///
     /// As [`start`](Self::start).
     pub fn start_with_env(demo: Demo, env: &[(&str, &str)]) -> Self {
+        Self::spawn(demo, env, true)
+    }
+
+    /// Starts `demo` against the Glide (or sandbox) at `glide_base_url` with the sandbox's
+    /// default credentials, with `env` on top (e.g. `GLIDE_REDIS_URL`): no embedded sandbox, so
+    /// [`sandbox_url`](Self::sandbox_url) is empty. Several such demos sharing one Glide and one
+    /// Redis are instances of one app.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_against(demo: Demo, glide_base_url: &str, env: &[(&str, &str)]) -> Self {
+        let mut all = vec![
+            ("GLIDE_CLIENT_ID", "sandbox-client"),
+            ("GLIDE_CLIENT_SECRET", "sandbox-secret"),
+            ("GLIDE_API_BASE_URL", glide_base_url),
+        ];
+        all.extend_from_slice(env);
+        Self::spawn(demo, &all, false)
+    }
+
+    /// Kills the demo at once (`SIGKILL`, as `kill -9`): no shutdown, no cleanup. Idempotent.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn spawn(demo: Demo, env: &[(&str, &str)], embedded_sandbox: bool) -> Self {
         let binary = demo_binary(demo);
         let started = Instant::now();
         let deadline = Instant::now() + START_TIMEOUT;
@@ -99,6 +127,9 @@ impl DemoApp {
         }
         let mut base_url = None;
         let mut sandbox_url = None;
+        if !embedded_sandbox {
+            sandbox_url = Some(String::new());
+        }
         while base_url.is_none() || sandbox_url.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
             match lines_rx.recv_timeout(left) {
