@@ -174,7 +174,7 @@ pub(crate) struct VerifyBody {
 pub(crate) enum Checked {
     /// The session was issued; the cookie hands it to the browser.
     Verified {
-        verified: VerifiedPhone,
+        verified: Box<VerifiedPhone>,
         cookie: cookie::Cookie<'static>,
     },
     /// The verification is consumed and no session was issued.
@@ -439,7 +439,7 @@ impl MagicCodes {
                     return Err(RequestError::TooManyAttempts.into());
                 }
                 // Input checks come after the dead check and are not counted.
-                check_input(record.channel, &body)?;
+                check_input(record.channel, body)?;
                 record.attempts += 1;
                 Ok(())
             })
@@ -473,7 +473,10 @@ impl MagicCodes {
         }
         let strategy = strategy_of(record.channel);
         let checked = match self.issue(request, &record.phone, strategy).await {
-            Ok((verified, cookie)) => Checked::Verified { verified, cookie },
+            Ok((verified, cookie)) => Checked::Verified {
+                verified: Box::new(verified),
+                cookie,
+            },
             Err(refused) => Checked::Refused(refused),
         };
         Ok((record.phone, strategy, checked))
