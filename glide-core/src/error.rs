@@ -223,6 +223,12 @@ pub enum FlowError {
     /// The flow ended in failure (the user denied, the carrier refused).
     #[error("verification failed")]
     Failed,
+    /// A verification chain's attempt budget (per number and client) is used up.
+    #[error("Too many attempts for this number. Try again later.")]
+    AttemptsExhausted,
+    /// A verification chain's overall deadline passed.
+    #[error("The verification took too long. Start again.")]
+    ChainExpired,
 }
 
 impl FlowError {
@@ -235,6 +241,8 @@ impl FlowError {
             Self::InvalidTransition(_) => "SESSION_NOT_ELIGIBLE",
             Self::Busy => "SESSION_BUSY",
             Self::Failed => "VERIFICATION_FAILED",
+            Self::AttemptsExhausted => "ATTEMPTS_EXHAUSTED",
+            Self::ChainExpired => "CHAIN_EXPIRED",
         }
     }
 
@@ -244,6 +252,8 @@ impl FlowError {
             Self::NotFound | Self::Expired => 404,
             Self::AlreadyUsed | Self::InvalidTransition(_) | Self::Busy => 409,
             Self::Failed => 422,
+            Self::AttemptsExhausted => 429,
+            Self::ChainExpired => 410,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The route list in docs/ARCHITECTURE.md is the engine's route table: every route of the table
 //! has its line there, and the page lists no route the table does not have.
 
-use glide_core::endpoint::GlideAuth;
+use std::time::Duration;
+
+use glide_core::endpoint::{ChainStep, GlideAuth, VerificationChain};
 use glide_sandbox::{Sandbox, SandboxConfig};
 use glide_tests::harness::sandbox_client;
 
@@ -18,6 +20,9 @@ async fn the_architecture_page_lists_exactly_the_route_table() {
     let auth = GlideAuth::builder(sandbox_client(&sandbox))
         .number_verify_callback_url(
             "https://app.example.com/api/magical-auth/number-verify/callback",
+        )
+        .verification_chain(
+            VerificationChain::new().step(ChainStep::MagicalAuth, Duration::from_secs(60)),
         )
         .build()
         .expect("engine");

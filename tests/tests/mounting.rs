@@ -3,7 +3,9 @@
 //! with the engine's own answers; and a body over the limit gets the same 413, received by the
 //! client, on both adapters, whether its length is declared or it streams past the limit.
 
-use glide_core::endpoint::GlideAuth;
+use std::time::Duration;
+
+use glide_core::endpoint::{ChainStep, GlideAuth, VerificationChain};
 use glide_sandbox::{Sandbox, SandboxConfig};
 use glide_tests::harness::{sandbox_client, serve_axum, RunningApp};
 use serde_json::Value;
@@ -29,6 +31,9 @@ async fn engine(sandbox: &Sandbox) -> GlideAuth {
     GlideAuth::builder(sandbox_client(sandbox))
         .insecure_dev_cookies(true)
         .number_verify_callback_url("http://127.0.0.1:9/api/magical-auth/number-verify/callback")
+        .verification_chain(
+            VerificationChain::new().step(ChainStep::MagicalAuth, Duration::from_secs(60)),
+        )
         .build()
         .expect("engine")
 }
@@ -115,7 +120,7 @@ async fn every_route_of_the_table_answers_through_every_mounting() {
         let auth = engine(&sandbox).await;
         let table = auth.route_table().to_vec();
         assert!(
-            table.len() >= 14,
+            table.len() >= 17,
             "{mounting:?}: the whole table is mounted"
         );
         let app = serve(mounting, auth).await;
@@ -192,6 +197,21 @@ async fn every_route_of_the_table_answers_through_every_mounting() {
             .await
             .expect("public");
         assert_eq!(reply.status(), 200, "{mounting:?}");
+        // The optional routes are mounted only when configured: without a verification chain
+        // (nor a Number Verify callback), their paths are the app's.
+        let bare = GlideAuth::builder(sandbox_client(&sandbox))
+            .insecure_dev_cookies(true)
+            .build()
+            .expect("engine");
+        for path in [
+            "/api/magical-auth/verification",
+            "/api/magical-auth/verification/start",
+            "/api/magical-auth/verification/advance",
+            "/api/magical-auth/number-verify/start",
+        ] {
+            assert!(bare.match_route(path).is_none(), "{path}");
+            assert!(auth_has(&table, path), "{path} is in the configured table");
+        }
         // A path under the base path that is not in the table is not the engine's.
         let reply = http
             .get(format!("{}/api/magical-auth/not-a-route", app.base_url))
@@ -291,4 +311,9 @@ async fn an_oversized_body_gets_the_same_413_on_both_adapters() {
         bodies.windows(2).all(|w| w[0] == w[1]),
         "the same body everywhere: {bodies:?}"
     );
+}
+
+/// Whether `table` mounts a route at exactly `path`.
+fn auth_has(table: &[glide_core::endpoint::MountedRoute], path: &str) -> bool {
+    table.iter().any(|r| r.path == path)
 }

@@ -108,12 +108,6 @@ struct StartBody {
     fallback_channel: Option<FallbackChannel>,
 }
 
-#[derive(Debug, Deserialize)]
-struct VerifyBody {
-    code: Option<String>,
-    token: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 struct StartAnswer<'a> {
     #[serde(rename = "type")]
@@ -143,11 +137,42 @@ struct ServerStatusAnswer {
     verified: bool,
 }
 
-/// A start body, checked.
-struct StartInput {
+/// A start body, checked: what one send of a code (or carrier link) is for.
+pub(crate) struct StartInput {
     phone: PhoneNumber,
     email: Option<Email>,
     fallback_channel: Option<FallbackChannel>,
+}
+
+/// What one send started: the verification's id and Glide's answer.
+pub(crate) struct Sent {
+    /// The verification record's id.
+    pub(crate) id: String,
+    /// The channel Glide chose (`MAGIC`, `SMS`, `EMAIL`).
+    pub(crate) auth_type: AuthType,
+    /// The carrier URL of a `MAGIC` answer.
+    pub(crate) auth_url: Option<String>,
+}
+
+/// A code or carrier token submitted for a verification.
+#[derive(Debug, Deserialize)]
+pub(crate) struct VerifyBody {
+    /// A one-time code (SMS, e-mail).
+    pub(crate) code: Option<String>,
+    /// The carrier's token (`MAGIC`).
+    pub(crate) token: Option<String>,
+}
+
+/// A right code or token, once: the session issued, or refused after the verification was
+/// consumed (SIM-swap check, risk policy).
+pub(crate) enum Checked {
+    /// The session was issued; the cookie hands it to the browser.
+    Verified {
+        verified: Box<VerifiedPhone>,
+        cookie: cookie::Cookie<'static>,
+    },
+    /// The verification is consumed and no session was issued.
+    Refused(Error),
 }
 
 impl MagicCodes {
@@ -193,8 +218,18 @@ impl MagicCodes {
             ));
         }
         let phone = parse_phone(body.phone_number.as_deref())?;
+        self.input_for(phone, body.fallback_channel).await
+    }
+
+    /// The input of a send of `fallback_channel` to `phone`: the e-mail address, for the e-mail
+    /// fallback, from the app's records. A number the policy's ranges deny is refused here.
+    pub(crate) async fn input_for(
+        &self,
+        phone: PhoneNumber,
+        fallback_channel: Option<FallbackChannel>,
+    ) -> Result<StartInput, Error> {
         self.issuer.check_number(&phone)?;
-        let email = match body.fallback_channel {
+        let email = match fallback_channel {
             Some(FallbackChannel::Email) => {
                 let resolver = self.email_on_file.as_ref().ok_or_else(|| {
                     Error::validation("fallback_channel", "the e-mail fallback is not offered")
@@ -217,7 +252,7 @@ impl MagicCodes {
         Ok(StartInput {
             phone,
             email,
-            fallback_channel: body.fallback_channel,
+            fallback_channel,
         })
     }
 
@@ -234,9 +269,26 @@ impl MagicCodes {
     /// browser's verification of the same number keeps its count.
     pub(crate) async fn start(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
         let input = self.start_input(request).await?;
-        let now = self.now();
+        let existing = self.verification_id(request).map(str::to_owned);
+        let sent = self.send(request, input, existing.as_deref()).await?;
+        let answer = StartAnswer {
+            kind: sent.auth_type.as_str(),
+            auth_url: sent.auth_url.as_deref(),
+        };
+        Ok(io::json(StatusCode::OK, &answer).with_cookie(self.cookie.set(&sent.id)))
+    }
 
-        let existing = match self.verification_id(request) {
+    /// Sends a code (or starts the carrier check) for `input`; a resend when `existing` is a
+    /// live verification of the same number and channel (it keeps its count and its cooldown),
+    /// else a new verification. Every limit of the start route applies.
+    pub(crate) async fn send(
+        &self,
+        request: &Incoming,
+        input: StartInput,
+        existing: Option<&str>,
+    ) -> Result<Sent, Error> {
+        let now = self.now();
+        let existing = match existing.filter(|id| is_id(id)) {
             Some(id) => self
                 .records
                 .load(id)
@@ -321,11 +373,11 @@ impl MagicCodes {
                     .await?
             }
         };
-        let answer = StartAnswer {
-            kind: started.auth_type.as_str(),
-            auth_url: started.auth_url.as_deref(),
-        };
-        Ok(io::json(StatusCode::OK, &answer).with_cookie(self.cookie.set(&id)))
+        Ok(Sent {
+            id,
+            auth_type: started.auth_type,
+            auth_url: started.auth_url,
+        })
     }
 
     /// `POST {base}/magic-auth/verify`: checks a code (or the carrier token) once.
@@ -336,11 +388,45 @@ impl MagicCodes {
             .verification_id(request)
             .ok_or(FlowError::NotFound)?
             .to_owned();
+        let (phone, strategy, checked) = self.check(request, &id, &body).await?;
+        match checked {
+            Checked::Verified { verified, cookie } => {
+                let answer = VerifiedAnswer {
+                    verified: true,
+                    phone_number: &phone,
+                    strategy,
+                    sim_swap: verified.sim_swap.as_ref(),
+                };
+                Ok(io::json(StatusCode::OK, &answer)
+                    .with_cookie(cookie)
+                    .with_cookie(self.cookie.removal()))
+            }
+            // The verification is consumed either way: the browser's cookie for it goes too.
+            Checked::Refused(refused) => {
+                Ok(io::error_response(&refused).with_cookie(self.cookie.removal()))
+            }
+        }
+    }
+
+    /// Checks a code (or the carrier token) of verification `id` once: the attempt reserved
+    /// first, then Glide asked, then the record taken (single use) and the session issued
+    /// through the SIM-swap check and the risk policy. Answers the verification's number and
+    /// strategy with the outcome; a wrong code is `Err(INVALID_CODE)`. The caller has counted
+    /// the request against [`Limits::check`].
+    pub(crate) async fn check(
+        &self,
+        request: &Incoming,
+        id: &str,
+        body: &VerifyBody,
+    ) -> Result<(PhoneNumber, Strategy, Checked), Error> {
+        if !is_id(id) {
+            return Err(FlowError::NotFound.into());
+        }
 
         // Reserve one attempt (CAS) before asking Glide.
         let (record, ()) = self
             .records
-            .update(&id, self.now(), |record| {
+            .update(id, self.now(), |record| {
                 if record.server_session.is_some() {
                     return Err(FlowError::NotFound.into());
                 }
@@ -348,7 +434,7 @@ impl MagicCodes {
                     return Err(RequestError::TooManyAttempts.into());
                 }
                 // Input checks come after the dead check and are not counted.
-                check_input(record.channel, &body)?;
+                check_input(record.channel, body)?;
                 record.attempts += 1;
                 Ok(())
             })
@@ -377,26 +463,18 @@ impl MagicCodes {
         }
         // Single use: the one request that takes the record issues the session. Glide's check
         // is itself single use, so the taker is the only holder of a right code.
-        if !self.records.take(&id, None).await? {
+        if !self.records.take(id, None).await? {
             return Err(FlowError::AlreadyUsed.into());
         }
         let strategy = strategy_of(record.channel);
-        let (verified, session_cookie) = match self.issue(request, &record.phone, strategy).await {
-            Ok(issued) => issued,
-            // The verification is consumed either way: the browser's cookie for it goes too.
-            Err(refused) => {
-                return Ok(io::error_response(&refused).with_cookie(self.cookie.removal()))
-            }
+        let checked = match self.issue(request, &record.phone, strategy).await {
+            Ok((verified, cookie)) => Checked::Verified {
+                verified: Box::new(verified),
+                cookie,
+            },
+            Err(refused) => Checked::Refused(refused),
         };
-        let answer = VerifiedAnswer {
-            verified: true,
-            phone_number: &record.phone,
-            strategy,
-            sim_swap: verified.sim_swap.as_ref(),
-        };
-        Ok(io::json(StatusCode::OK, &answer)
-            .with_cookie(session_cookie)
-            .with_cookie(self.cookie.removal()))
+        Ok((record.phone, strategy, checked))
     }
 
     /// `POST {base}/magic-auth/start-server-auth`

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::assets::Assets;
 use super::binding_cookie::BindingCookies;
+use super::chain::{Chain, VerificationChain};
 use super::codes::{EmailOnFile, MagicCodes};
 use super::cors::Cors;
 use super::door::Door;
@@ -66,6 +67,7 @@ pub(crate) struct Engine {
     pub(crate) magical: MagicalAuth,
     pub(crate) codes: MagicCodes,
     pub(crate) number_verify: Option<NumberVerify>,
+    pub(crate) chain: Option<Chain>,
     pub(crate) sessions: SessionRoutes,
     pub(crate) assets: Assets,
     pub(crate) cors: Cors,
@@ -109,6 +111,7 @@ pub struct GlideAuthBuilder {
     sim_swap_check: bool,
     sim_swap_mapping: SimSwapRiskMapping,
     sim_swap_on_failure: SimSwapFailure,
+    chain: Option<VerificationChain>,
 }
 
 impl std::fmt::Debug for GlideAuthBuilder {
@@ -150,6 +153,7 @@ impl GlideAuthBuilder {
             sim_swap_check: true,
             sim_swap_mapping: SimSwapRiskMapping::default(),
             sim_swap_on_failure: SimSwapFailure::default(),
+            chain: None,
         }
     }
 
@@ -350,6 +354,15 @@ impl GlideAuthBuilder {
         self
     }
 
+    /// Runs a verification chain on the server (e.g. [`VerificationChain::default`]: Magical
+    /// Auth, then the legacy carrier check, then SMS, then e-mail): its routes
+    /// (`verification/start`, `verification`, `verification/advance`) are mounted only when one
+    /// is set. Its e-mail step needs [`email_on_file`](Self::email_on_file).
+    pub fn verification_chain(mut self, chain: VerificationChain) -> Self {
+        self.chain = Some(chain);
+        self
+    }
+
     /// Checks the configuration and builds the engine.
     pub fn build(self) -> Result<GlideAuth, Error> {
         for (what, path) in [
@@ -394,6 +407,9 @@ impl GlideAuthBuilder {
             .validate()
             .map_err(|e| Error::Config(e.to_string()))?;
         super::number_verify::validate_return_path(&self.legacy_return_path)?;
+        if let Some(chain) = &self.chain {
+            chain.validate(self.email_on_file.is_some())?;
+        }
         let number_verify = self
             .number_verify_callback_url
             .map(|url| NumberVerifySettings::new(url, self.legacy_return_path))
@@ -417,6 +433,7 @@ impl GlideAuthBuilder {
             policy: self.policy,
             shadow_policy: self.shadow_policy,
             hook: Hook::new(self.hook),
+            denials: pending.clone(),
         });
         let limits = Arc::new(Limits {
             config: self.rate_limits,
@@ -438,12 +455,12 @@ impl GlideAuthBuilder {
             self.sim_swap_mapping,
             self.sim_swap_on_failure,
         ));
-        let table = RouteTable::new(&self.routes, |route| {
-            number_verify.is_some()
-                || !matches!(
-                    route,
-                    Route::NumberVerifyStart | Route::NumberVerifyCallback
-                )
+        let table = RouteTable::new(&self.routes, |route| match route {
+            Route::NumberVerifyStart | Route::NumberVerifyCallback => number_verify.is_some(),
+            Route::VerificationStart | Route::Verification | Route::VerificationAdvance => {
+                self.chain.is_some()
+            }
+            _ => true,
         });
         let magical = MagicalAuth {
             glide: self.glide.clone(),
@@ -466,6 +483,14 @@ impl GlideAuthBuilder {
             sim_swap.clone(),
             self.email_on_file,
         );
+        let chain = self.chain.map(|config| {
+            Chain::new(
+                config,
+                pending.clone(),
+                secure,
+                (issuer.clone(), limits.clone(), door.clone(), clock.clone()),
+            )
+        });
         let number_verify = number_verify.map(|settings| {
             NumberVerify::new(
                 legacy,
@@ -491,6 +516,7 @@ impl GlideAuthBuilder {
                 magical,
                 codes,
                 number_verify,
+                chain,
                 cors: self.cors,
             }),
         })

@@ -1,8 +1,13 @@
 //! Issuing a verified session: the steps every successful flow (Magical Auth, fallback codes,
 //! Number Verify) shares — the risk policy, a fresh id, the end of the browser's previous
-//! session, the cookie.
+//! session, the cookie; and the memory of the numbers the risk policy refused, which a
+//! verification chain reads so that a refused number never falls through to a weaker channel.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use cookie::Cookie;
+use sha2::{Digest as _, Sha256};
 
 use super::hook::{Hook, RevokeCause, VerificationEvent};
 use super::io::Incoming;
@@ -10,8 +15,12 @@ use crate::cookie::CookieSpec;
 use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
 use crate::policy::{PolicyMode, RiskDecision, RiskPolicy};
 use crate::session::{SessionId, SessionManager};
+use crate::store::Store;
 use crate::telemetry::{self, Outcome};
-use crate::VerifiedPhone;
+use crate::{PhoneNumber, VerifiedPhone};
+
+/// How long a risk denial of a number is remembered.
+pub(crate) const DENIAL_MEMORY: Duration = Duration::from_secs(3600);
 
 /// Hands verified sessions to browsers.
 #[derive(Debug)]
@@ -23,6 +32,8 @@ pub(crate) struct SessionIssuer {
     pub(crate) shadow_policy: Option<RiskPolicy>,
     /// The app's hook on verifications and sessions.
     pub(crate) hook: Hook,
+    /// Where denials are remembered (the pending store).
+    pub(crate) denials: Arc<dyn Store>,
 }
 
 impl SessionIssuer {
@@ -102,7 +113,7 @@ impl SessionIssuer {
     /// Before a verification of `phone` starts: 403 `RISK_POLICY_DENIED` (no signals) for a
     /// number the enforced policy's number ranges deny, so that no code goes to it and Glide is
     /// not asked.
-    pub(crate) fn check_number(&self, phone: &crate::PhoneNumber) -> Result<(), Error> {
+    pub(crate) fn check_number(&self, phone: &PhoneNumber) -> Result<(), Error> {
         match self.policy.check_number(phone) {
             RiskDecision::Allow => Ok(()),
             RiskDecision::Deny { reason, .. } => {
@@ -115,6 +126,29 @@ impl SessionIssuer {
                 Err(RequestError::RiskPolicyDenied(Box::new(RiskDenial::new(reason, None))).into())
             }
         }
+    }
+
+    /// [`check_policy`](Self::check_policy), remembering a denial of the number for
+    /// [`DENIAL_MEMORY`] (see [`was_denied`](Self::was_denied)).
+    pub(crate) async fn check_policy_noted(
+        &self,
+        verified: &VerifiedPhone,
+        glide_verified: Option<bool>,
+    ) -> Result<(), Error> {
+        let decision = self.check_policy(verified, glide_verified).await;
+        if decision.is_err() {
+            let key = denial_key(&verified.phone_number);
+            if let Err(e) = self.denials.create(&key, b"1", DENIAL_MEMORY).await {
+                tracing::warn!(error = %e, "could not remember a risk denial");
+            }
+        }
+        decision
+    }
+
+    /// Whether the risk policy refused a verification of `phone` within [`DENIAL_MEMORY`]
+    /// (fails closed: a store error is an error).
+    pub(crate) async fn was_denied(&self, phone: &PhoneNumber) -> Result<bool, Error> {
+        Ok(self.denials.load(&denial_key(phone)).await?.is_some())
     }
 
     /// Stores a fresh session (a new id on every verification).
@@ -167,7 +201,7 @@ impl SessionIssuer {
         request: &Incoming,
         verified: VerifiedPhone,
     ) -> Result<Cookie<'static>, Error> {
-        self.check_policy(&verified, None).await?;
+        self.check_policy_noted(&verified, None).await?;
         let id = self.create(verified.clone()).await?;
         Ok(self.hand_over(request, &id, &verified).await)
     }
@@ -176,6 +210,14 @@ impl SessionIssuer {
     pub(crate) fn removal(&self) -> Cookie<'static> {
         self.cookie.removal()
     }
+}
+
+/// The store key of a number's denial (the number itself never reaches the store).
+fn denial_key(phone: &PhoneNumber) -> String {
+    format!(
+        "risk_denied:{}",
+        hex::encode(Sha256::digest(phone.as_str().as_bytes()))
+    )
 }
 
 #[cfg(test)]
@@ -204,6 +246,7 @@ mod tests {
             policy,
             shadow_policy,
             hook: Hook::default(),
+            denials: Arc::new(MemoryStore::new()),
         }
     }
 

@@ -173,7 +173,7 @@ impl Limits {
 
 /// The counter key of a number as seen from one client address (IPv6 by /64): a stranger's
 /// requests use up only their own share of a number's limit.
-fn phone_and_source(phone: &PhoneNumber, ip: Option<IpAddr>) -> String {
+pub(crate) fn phone_and_source(phone: &PhoneNumber, ip: Option<IpAddr>) -> String {
     let source = ip.map(ip_bucket).unwrap_or_default();
     format!("{}|{source}", phone.as_str())
 }

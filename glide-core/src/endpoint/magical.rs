@@ -494,7 +494,11 @@ impl MagicalAuth {
             answer.verified = Some(false);
             return Ok(io::json(StatusCode::OK, &answer));
         }
-        if let Err(denied) = self.issuer.check_policy(&verified, result.verified).await {
+        if let Err(denied) = self
+            .issuer
+            .check_policy_noted(&verified, result.verified)
+            .await
+        {
             self.flows.apply(key, &Event::End(Terminal::Denied)).await?;
             return Err(denied);
         }

@@ -8,12 +8,14 @@
 //!
 //! Where each route lives: `magical` (prepare, report-invocation, process, complete, status),
 //! `codes` (legacy Magic Auth with SMS / e-mail codes, server-side auth), `number_verify`,
-//! `sessions` (logout), `assets` (glide.js, the completion page). The route list itself is
+//! `sessions` (logout), `assets` (glide.js, the completion page), `chain` (the verification
+//! chain over Magical Auth and the code flows, when configured). The route list itself is
 //! `table::ROUTES`. Shared by the flows: `issue` (risk policy, fresh session, cookie) and
 //! `sim_swap_check` (the SIM-swap signal of every non-Magical-Auth verification).
 
 mod assets;
 mod binding_cookie;
+mod chain;
 mod codes;
 mod config;
 mod context;
@@ -31,6 +33,7 @@ mod sim_swap_check;
 mod step_up;
 mod table;
 
+pub use chain::{ChainStep, StepOutcome, VerificationChain, MAX_CHAIN_DEADLINE};
 pub use codes::{EmailOnFile, MAX_ATTEMPTS, RESEND_COOLDOWN};
 pub use config::{GlideAuthBuilder, RoutePaths};
 pub use context::{LookupError, Rejection, RequestContext};
@@ -146,6 +149,14 @@ impl GlideAuth {
             Route::MagicAuthVerify => engine.codes.verify(request).await,
             Route::MagicAuthStartServerAuth => engine.codes.start_server_auth(request).await,
             Route::MagicAuthCheckServerAuth => engine.codes.check_server_auth(request).await,
+            Route::VerificationStart | Route::Verification | Route::VerificationAdvance => {
+                match &engine.chain {
+                    Some(chain) if route == Route::VerificationStart => chain.start(request).await,
+                    Some(chain) if route == Route::Verification => chain.state(request).await,
+                    Some(chain) => chain.advance(request, &engine.codes).await,
+                    None => Err(FlowError::NotFound.into()),
+                }
+            }
             Route::NumberVerifyStart | Route::NumberVerifyCallback => match &engine.number_verify {
                 Some(nv) if route == Route::NumberVerifyStart => nv.start(request).await,
                 Some(nv) => nv.callback(request).await,

@@ -42,6 +42,12 @@ pub enum Route {
     NumberVerifyStart,
     /// `GET {base}/number-verify/callback?code=&state=` (mounted when a callback URL is set)
     NumberVerifyCallback,
+    /// `POST {base}/verification/start` (mounted when a verification chain is configured)
+    VerificationStart,
+    /// `GET {base}/verification` (mounted when a verification chain is configured)
+    Verification,
+    /// `POST {base}/verification/advance` (mounted when a verification chain is configured)
+    VerificationAdvance,
 }
 
 /// Where a route's path lives.
@@ -110,6 +116,17 @@ pub(crate) const ROUTES: &[RouteDef] = &[
         Route::NumberVerifyCallback,
         Method::GET,
         At::Api("number-verify/callback"),
+    ),
+    def(
+        Route::VerificationStart,
+        Method::POST,
+        At::Api("verification/start"),
+    ),
+    def(Route::Verification, Method::GET, At::Api("verification")),
+    def(
+        Route::VerificationAdvance,
+        Method::POST,
+        At::Api("verification/advance"),
     ),
 ];
 

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use crate::harness::World;
 
 pub mod attacks;
+pub mod chain;
 pub mod config;
 pub mod cors;
 pub mod faults;
@@ -127,6 +128,18 @@ macro_rules! for_each_scenario {
             legacy_number_verify::number_verify_code_injected_into_another_flow_is_refused,
             legacy_number_verify::number_verify_code_injection_is_refused_with_redis,
             legacy_number_verify::number_verify_code_injection_is_refused_by_the_nonce_alone,
+            chain::chain_not_eligible_number_falls_through_to_a_code,
+            chain::chain_magical_auth_is_read_from_this_browsers_session,
+            chain::chain_budget_is_shared_by_resends_switches_and_new_chains,
+            chain::chain_stranger_cannot_exhaust_the_owners_budget,
+            chain::chain_deadlines_follow_the_engine_clock,
+            chain::chain_risk_denial_never_falls_through,
+            chain::chain_skipping_a_step_is_refused,
+            chain::chain_replayed_advance_is_refused,
+            chain::chain_racing_advances_one_wins,
+            chain::chain_of_another_browser_cannot_be_touched,
+            chain::chain_code_for_another_number_is_refused,
+            chain::chain_carrier_check_step_verifies_with_the_token,
         }
     };
 }
