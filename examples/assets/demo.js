@@ -217,6 +217,69 @@
     pendingTab = null;
   }
 
+  // ---- the main button: the server's verification chain -------------------------------------
+  // GlideAuth.verify({chain: true}) runs Magical Auth, then, as the server says, the carrier
+  // check and one-time codes under one attempt budget; the page only types the code.
+  var chainCode = null;
+
+  function askCode(number, info) {
+    fb.phone = number;
+    fb.channel = info.channel === "email" ? "EMAIL" : "SMS";
+    $("fallback-phone").textContent = formatPhone(number);
+    $("fallback").hidden = false;
+    codeSent({ type: fb.channel });
+    if (info.error) {
+      var left = info.error.body && info.error.body.attempts_left;
+      $("attempts").textContent = typeof left === "number"
+        ? left + (left === 1 ? " attempt left" : " attempts left") : "";
+      fbStatus("That code is not right.", "bad");
+    }
+    return new Promise(function (resolve) { chainCode = resolve; });
+  }
+
+  function startChain() {
+    var id = ++flow;
+    var phoneNumber = normalizedPhone();
+    hideOutcome();
+    if (!validPhone(phoneNumber)) {
+      showError({ code: "VALIDATION_ERROR" });
+      $("phone").focus();
+      return;
+    }
+    setBusy(true);
+    $("me-output").hidden = true;
+    progress("Starting…", "", 0);
+    reveal("progress");
+    GlideAuth.verify({
+      chain: true,
+      phoneNumber: phoneNumber,
+      onStatus: onStatus("chain"),
+      onQrCode: function (qr) {
+        $("qr").src = qr.image || "";
+        $("qr-link").href = qr.url || "#";
+        $("qr-box").hidden = false;
+        reveal("progress");
+      },
+      onCode: function (info) {
+        if (id !== flow) return new Promise(function () {});
+        progress("Enter the code", "The carrier could not confirm this device; we sent a code.", 1);
+        return askCode(phoneNumber, info);
+      }
+    }).then(function () {
+      if (id !== flow) return;
+      return verified({}, "The verification chain finished.");
+    }, function (error) {
+      if (id !== flow) return;
+      chainCode = null;
+      hideFallback();
+      if (isDenial(error)) showDenied(error.body, "chain");
+      else showError(error);
+    }).then(function () {
+      if (id !== flow) return;
+      setBusy(false);
+    });
+  }
+
   function start(strategy) {
     var id = ++flow;
     var allowed = false;
@@ -452,6 +515,14 @@
       $("code").focus();
       return;
     }
+    if (chainCode) {
+      // The chain asked for this code: it checks it.
+      var answer = chainCode;
+      chainCode = null;
+      fbStatus("Checking…");
+      answer(code);
+      return;
+    }
     setFallbackBusy(true);
     fbStatus("Checking…");
     postJson("/magic-auth/verify", { code: code }).then(function (answer) {
@@ -520,11 +591,15 @@
 
   $("fallback-sms").addEventListener("click", function () { sendCode("SMS"); });
   $("fallback-email").addEventListener("click", function () { sendCode("EMAIL"); });
-  $("resend").addEventListener("click", function () { if (fb.channel) sendCode(fb.channel); });
+  $("resend").addEventListener("click", function () {
+    if (chainCode) { var answer = chainCode; chainCode = null; answer({ resend: true }); return; }
+    if (fb.channel) sendCode(fb.channel);
+  });
   $("code-submit").addEventListener("click", checkCode);
   $("code").addEventListener("keydown", function (e) { if (e.key === "Enter") checkCode(); });
   $("carrier-check").addEventListener("click", carrierCheck);
   $("inbox-read").addEventListener("click", readInbox);
+  $("btn-verify").addEventListener("click", startChain);
   $("btn-code").addEventListener("click", function () {
     var number = normalizedPhone();
     hideOutcome();

@@ -273,6 +273,9 @@ pub async fn build_auth_on(
     let mut builder = GlideAuth::builder(glide)
         .insecure_dev_cookies(!secure)
         .email_on_file(address_on_file)
+        // The page's main button runs the server's chain: Magical Auth, then the carrier
+        // check, then SMS and e-mail codes, under one attempt budget.
+        .verification_chain(glide_core::endpoint::VerificationChain::default())
         .cors_origins(config.cors_origins.clone())
         .number_verify_callback_url(config.number_verify_callback_url())
         .legacy_return_path(RETURN_PATH);

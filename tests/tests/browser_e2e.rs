@@ -64,6 +64,7 @@ against_both_demos!(
     risk_denied,
     carrier_not_eligible,
     sim_swap_code_denied,
+    chain_not_eligible,
     logout,
 );
 
@@ -489,6 +490,52 @@ async fn carrier_not_eligible(demo: Demo) {
     android.scroll_into_view("#result").await;
     android
         .save_screenshot(&format!("{}-sms-fallback", demo.name()))
+        .await;
+}
+
+/// The main button runs the server's verification chain (`GlideAuth.verify({chain: true})`):
+/// for `+15555550106` Magical Auth is not eligible, the carrier check neither, so the chain sends
+/// an SMS code with no page logic of its own; a wrong code says how many attempts are left (of
+/// the chain's one budget), the right one verifies.
+async fn chain_not_eligible(demo: Demo) {
+    let Some((driver, app)) = setup(demo) else {
+        return;
+    };
+    let android = driver
+        .new_session(SessionOptions::with_user_agent(ANDROID_UA))
+        .await;
+    open_demo(&android, &app).await;
+    android.type_into("#phone", NOT_ELIGIBLE_NUMBER).await;
+    android.click("#btn-verify").await;
+    android.wait_for_element("#code-box").await;
+    android
+        .wait_for_text("#code-label", &format!("by SMS to {NOT_ELIGIBLE_SHOWN}"))
+        .await;
+    let code = sandbox_otp(&app, NOT_ELIGIBLE_NUMBER).await;
+    let me_before = me(&android).await;
+    assert_eq!(me_before.0, 401, "{me_before:?}");
+
+    android.type_into("#code", &wrong_code(&code)).await;
+    android.click("#code-submit").await;
+    android
+        .wait_for_text("#fallback-status", "That code is not right.")
+        .await;
+    let attempts = android.text("#attempts").await;
+    assert!(attempts.ends_with("attempts left"), "{attempts}");
+    assert_eq!(me(&android).await.0, 401, "a wrong code starts no session");
+
+    android.type_into("#code", &code).await;
+    android.click("#code-submit").await;
+    let outcome = wait_for_outcome(&android).await;
+    assert_verified(&outcome, NOT_ELIGIBLE_NUMBER, "SMS code");
+    let me = me(&android).await;
+    assert_eq!(me.0, 200, "GET /me after the chain: {me:?}");
+    assert_eq!(me.1["phone_number"], NOT_ELIGIBLE_NUMBER);
+    assert_eq!(me.1["strategy"], "sms");
+    assert_session_cookies_hidden(&android).await;
+    android.scroll_into_view("#result").await;
+    android
+        .save_screenshot(&format!("{}-chain-not-eligible", demo.name()))
         .await;
 }
 

@@ -16,6 +16,15 @@
  *   timeoutMs    how long to wait for the carrier page or the phone (default 300000)
  *   strategy     force "ts43" | "link" | "desktop" (otherwise the server decides)
  *
+ *   chain        true: run the server's verification chain (when the app configured one) to its
+ *                end — Magical Auth, then the carrier check and one-time codes as the server says,
+ *                under one attempt budget. Also takes:
+ *   onCode       function ({ channel, channels, attemptsLeft, error }) → Promise of the code the
+ *                person typed, or of { resend: true } or { choose: "email" | "sms" }
+ *   onCarrierCheck function ({ authUrl }) → Promise of the carrier's token (optional: without it,
+ *                the carrier check is skipped as not possible here)
+ *   With chain, the result is { verified: true, step: "verified", phone_number?, strategy?, … }.
+ *
  * Errors are GlideError instances with .code (the server's code, or USER_CANCELLED,
  * BROWSER_NOT_SUPPORTED, TIMEOUT, NETWORK_ERROR), .status and .body.
  * The request and response bodies are those of Glide's official browser SDK.
@@ -116,8 +125,107 @@
     });
   }
 
+  function get(url) {
+    return fetch(url, { credentials: "include" }).catch(function () {
+      throw new GlideError("NETWORK_ERROR", "The server could not be reached.");
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (json) {
+        if (!response.ok) {
+          var code = (json && json.code) || "HTTP_" + response.status;
+          throw new GlideError(code, (json && json.message) || code, response.status, json);
+        }
+        return { status: response.status, body: json };
+      });
+    });
+  }
+
+  // What the chain hears when a Magical Auth attempt in this browser ended without a session.
+  function stepOutcome(error) {
+    var code = error && error.code;
+    if (code === "TIMEOUT") return "timed_out";
+    if (code === "USER_CANCELLED" || code === "INVALID_VERIFICATION") return "denied";
+    if (code === "NETWORK_ERROR" || (error && error.status >= 500)) return "unavailable";
+    return "not_eligible";
+  }
+
+  async function runChain(options) {
+    var base = options.basePath || "/api/magical-auth";
+    var advance = function (event) { return post(base + "/verification/advance", event).then(function (a) { return a.body; }); };
+    var start = {
+      client_info: { user_agent: global.navigator.userAgent, platform: global.navigator.platform || undefined }
+    };
+    if (options.phoneNumber) start.phone_number = options.phoneNumber;
+    if (options.useCase) start.use_case = options.useCase;
+    var state = (await post(base + "/verification/start", start)).body;
+    var last = {};
+    var codeError = null;
+    for (;;) {
+      if (state.step === "verified") {
+        last.verified = true;
+        last.step = "verified";
+        return last;
+      }
+      if (state.step === "failed") {
+        throw new GlideError(state.reason === "risk_denied" ? "RISK_POLICY_DENIED" : "VERIFICATION_FAILED",
+          "The verification could not be completed (" + (state.reason || "failed") + ").", 0, state);
+      }
+      var next = state.next || {};
+      if (next.action === "magical_auth") {
+        try {
+          last = await verify(Object.assign({}, options, {
+            chain: false, phoneNumber: next.phone_number, useCase: next.use_case
+          }));
+          if (last.verified === false) {
+            state = await advance({ event: "step_failed", step: state.step, reason: "denied" });
+          } else {
+            state = (await get(base + "/verification")).body;
+          }
+        } catch (e) {
+          if (e && e.code === "RISK_POLICY_DENIED") throw e;
+          state = await advance({ event: "step_failed", step: state.step, reason: stepOutcome(e) });
+        }
+      } else if (next.action === "send") {
+        state = await advance({ event: "send", step: state.step });
+      } else if (next.action === "carrier_check") {
+        if (typeof options.onCarrierCheck !== "function") {
+          state = await advance({ event: "step_failed", step: state.step, reason: "not_eligible" });
+        } else {
+          var token = await options.onCarrierCheck({ authUrl: next.auth_url });
+          last = { strategy: "magic" };
+          state = await advance({ event: "token", step: state.step, token: token });
+        }
+      } else if (next.action === "enter_code") {
+        if (typeof options.onCode !== "function") {
+          throw new GlideError("UNSUPPORTED_STRATEGY", "Pass onCode to let the person type the code.");
+        }
+        var answer = await options.onCode({
+          channel: state.step, channels: next.channels || [], attemptsLeft: state.attempts_left, error: codeError
+        });
+        codeError = null;
+        if (answer && answer.resend) {
+          state = await advance({ event: "send", step: state.step });
+        } else if (answer && answer.choose) {
+          state = await advance({ event: "choose", step: state.step, channel: answer.choose });
+        } else {
+          try {
+            var checked = await post(base + "/verification/advance", { event: "code", step: state.step, code: String(answer) });
+            last = { strategy: state.step };
+            state = checked.body;
+          } catch (e) {
+            if (!e || e.code !== "INVALID_CODE") throw e;
+            codeError = e;
+            state = (await get(base + "/verification")).body;
+          }
+        }
+      } else {
+        throw new GlideError("UNSUPPORTED_STRATEGY", "Unknown next action " + next.action);
+      }
+    }
+  }
+
   async function verify(options) {
     options = options || {};
+    if (options.chain) return runChain(options);
     var base = options.basePath || "/api/magical-auth";
     var status = options.onStatus || function () {};
     var timeoutMs = options.timeoutMs || 300000;
