@@ -204,6 +204,52 @@
       });
   }
   $("btn-me").addEventListener("click", function () { refreshSession(true); });
+
+  // ---- a protected action: POST /transfer behind a step-up guard ------------------------------
+  function transferStatus(text, state) {
+    $("transfer-status").textContent = text;
+    $("transfer-status").setAttribute("data-state", state);
+  }
+  $("btn-transfer").addEventListener("click", function () {
+    transferStatus("Sending…", "busy");
+    $("btn-transfer").disabled = true;
+    var steppedUp = false;
+    refreshSession(false).then(function (me) {
+      var phoneNumber = me && me.status === 200 ? me.body.phone_number : undefined;
+      return GlideAuth.stepUp(function () {
+        return fetch("/transfer", {
+          method: "POST",
+          credentials: "include",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ amount: 100 })
+        });
+      }, {
+        phoneNumber: phoneNumber,
+        onStepUp: function (body) {
+          steppedUp = true;
+          transferStatus("This action needs a fresh carrier verification (step-up, " +
+            (body.max_age_seconds ? "at most " + body.max_age_seconds + " s old" : "stronger") + "): verifying again…", "step-up");
+        },
+        onQrCode: function (qr) {
+          $("qr").src = qr.image || "";
+          $("qr-link").href = qr.url || "#";
+          $("qr-box").hidden = false;
+          reveal("progress");
+        }
+      });
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (response.status === 200 && body.ok) transferStatus(steppedUp
+          ? "Transfer sent, after a fresh verification (step-up)." : "Transfer sent: the verification was recent enough.", "sent");
+        else transferStatus("Refused: " + (body.code || "HTTP " + response.status) + (body.message ? " — " + body.message : ""), "refused");
+      });
+    }, function (error) {
+      transferStatus("Refused: " + ((error && error.code) || "ERROR"), "refused");
+    }).then(function () {
+      $("btn-transfer").disabled = false;
+      refreshSession(false);
+    });
+  });
   $("logout").addEventListener("click", function () {
     GlideAuth.logout().then(function () {
       hideOutcome();

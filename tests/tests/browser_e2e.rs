@@ -65,6 +65,7 @@ against_both_demos!(
     carrier_not_eligible,
     sim_swap_code_denied,
     chain_not_eligible,
+    step_up,
     logout,
 );
 
@@ -490,6 +491,59 @@ async fn carrier_not_eligible(demo: Demo) {
     android.scroll_into_view("#result").await;
     android
         .save_screenshot(&format!("{}-sms-fallback", demo.name()))
+        .await;
+}
+
+/// The protected action: `POST /transfer` wants a carrier verification younger than
+/// `GLIDE_DEMO_STEP_UP_SECONDS` (2 s here). After a TS43 verification has aged, the button's
+/// request gets 401 `STEP_UP_REQUIRED`; `GlideAuth.stepUp` verifies the same number again (the
+/// sandbox wallet answers) and the transfer goes through, on a fresh session.
+async fn step_up(demo: Demo) {
+    let Some(driver) = ChromeDriver::start() else {
+        return;
+    };
+    let app = DemoApp::start_with_env(demo, &[("GLIDE_DEMO_STEP_UP_SECONDS", "2")]);
+    let android = driver
+        .new_session(SessionOptions::with_user_agent(ANDROID_UA))
+        .await;
+    open_demo(&android, &app).await;
+    android
+        .wait_until(
+            "the sandbox wallet to be installed",
+            "return window.__glideSandboxWallet === true;",
+        )
+        .await;
+    start_flow(&android, OK_NUMBER, "#btn-ts43").await;
+    assert_verified(&wait_for_outcome(&android).await, OK_NUMBER, "TS43");
+    let first = me(&android).await;
+    assert_eq!(first.0, 200, "{first:?}");
+
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    android.scroll_into_view("#transfer").await;
+    android.click("#btn-transfer").await;
+    let state = android
+        .wait_until(
+            "the transfer to end",
+            "var s = document.getElementById('transfer-status').getAttribute('data-state');              return s === 'sent' || s === 'refused' ? s : null;",
+        )
+        .await;
+    let text = android.text("#transfer-status").await;
+    assert_eq!(state, "sent", "{text}");
+    assert!(
+        text.contains("step-up"),
+        "the page says a step-up happened: {text}"
+    );
+    let after = me(&android).await;
+    assert_eq!(after.0, 200, "{after:?}");
+    assert_eq!(after.1["phone_number"], OK_NUMBER);
+    assert!(
+        after.1["verified_at"].as_str() > first.1["verified_at"].as_str(),
+        "a fresh verification: {} then {}",
+        first.1["verified_at"],
+        after.1["verified_at"]
+    );
+    android
+        .save_screenshot(&format!("{}-step-up", demo.name()))
         .await;
 }
 

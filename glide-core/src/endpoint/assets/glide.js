@@ -25,6 +25,12 @@
  *                the carrier check is skipped as not possible here)
  *   With chain, the result is { verified: true, step: "verified", phone_number?, strategy?, … }.
  *
+ * Step-up (a protected action that asks for a fresh or stronger verification):
+ *   const response = await GlideAuth.stepUp(() => fetch("/transfer", { method: "POST", … }),
+ *                                          { phoneNumber: "+15555550100", onQrCode, … });
+ *   Runs the request; on 401 STEP_UP_REQUIRED it verifies the same number again (the options
+ *   of verify) and sends the request once more. Resolves to the last fetch Response.
+ *
  * Errors are GlideError instances with .code (the server's code, or USER_CANCELLED,
  * BROWSER_NOT_SUPPORTED, TIMEOUT, NETWORK_ERROR), .status and .body.
  * The request and response bodies are those of Glide's official browser SDK.
@@ -282,10 +288,30 @@
     }
   }
 
+  async function stepUp(request, options) {
+    var response = await request();
+    if (response.status !== 401) return response;
+    var body = await response.clone().json().catch(function () { return null; });
+    if (!body || body.code !== "STEP_UP_REQUIRED") return response;
+    var strategies = body.strategies || null;
+    var chosen = Object.assign({}, options || {});
+    // A verification by Magical Auth, unless the action accepts none of its strategies.
+    var magical = !strategies || strategies.some(function (s) { return s === "ts43" || s === "link" || s === "desktop"; });
+    if (!magical) {
+      throw new GlideError("STEP_UP_REQUIRED", body.message || "A stronger verification is required.", 401, body);
+    }
+    if (typeof chosen.onStepUp === "function") chosen.onStepUp(body);
+    var result = await verify(chosen);
+    if (result.verified === false) {
+      throw new GlideError("NOT_VERIFIED", "The carrier did not verify this number.", 401, result);
+    }
+    return request();
+  }
+
   function logout(options) {
     var base = (options && options.basePath) || "/api/magical-auth";
     return post(base + "/logout", {});
   }
 
-  global.GlideAuth = { verify: verify, logout: logout, GlideError: GlideError };
+  global.GlideAuth = { verify: verify, stepUp: stepUp, logout: logout, GlideError: GlideError };
 })(window);
