@@ -220,6 +220,70 @@ mod suite {
         assert!(err.retry_after().is_some());
     }
 
+    /// The sessions of a number (list by handle, revoke one, others, all) on every backend;
+    /// two instances revoking one handle at once: exactly one wins.
+    pub async fn sessions_of_a_number(store: Arc<dyn Store>) {
+        use glide_core::clock::SystemClock;
+        use glide_core::session::{SessionClient, SessionConfig, SessionManager};
+        use glide_core::{PhoneNumber, Strategy, UseCase, VerifiedPhone};
+
+        let manager = || {
+            SessionManager::new(
+                store.clone(),
+                Arc::new(SystemClock),
+                SessionConfig::default(),
+            )
+        };
+        let (one, two) = (manager(), manager());
+        let number = PhoneNumber::parse("+15555550123").unwrap();
+        let other = PhoneNumber::parse("+15555550124").unwrap();
+        let phone = |n: &PhoneNumber| {
+            VerifiedPhone::new(
+                n.clone(),
+                UseCase::VerifyPhoneNumber,
+                Strategy::Ts43,
+                time::OffsetDateTime::now_utc(),
+            )
+        };
+        let client = SessionClient::new(
+            Some(
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Version/17.4 Safari/604.1",
+            ),
+            "2001:db8:1:2:3:4:5:6".parse().ok(),
+        );
+        let a = one.create_for(phone(&number), client).await.unwrap();
+        let b = two.create(phone(&number)).await.unwrap();
+        let c = one.create(phone(&number)).await.unwrap();
+        let foreign = two.create(phone(&other)).await.unwrap();
+
+        let listed = two.list(&number, Some(c.as_str())).await.unwrap();
+        let handles: Vec<_> = listed.iter().map(|s| s.handle.clone()).collect();
+        assert_eq!(handles, [a.handle(), b.handle(), c.handle()]);
+        assert_eq!(
+            listed.iter().map(|s| s.current).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        assert_eq!(listed[0].user_agent.as_deref(), Some("Safari on iOS"));
+        assert_eq!(listed[0].ip.as_deref(), Some("2001:db8:1:2::/64"));
+
+        assert!(!one.revoke(&number, &foreign.handle()).await.unwrap());
+        let handle = a.handle();
+        let (x, y) = tokio::join!(one.revoke(&number, &handle), two.revoke(&number, &handle));
+        assert_eq!(
+            u8::from(x.unwrap()) + u8::from(y.unwrap()),
+            1,
+            "one revocation wins"
+        );
+        assert!(one.load(a.as_str()).await.unwrap().is_none());
+        assert_eq!(two.revoke_others(&number, c.as_str()).await.unwrap(), 1);
+        assert!(one.load(b.as_str()).await.unwrap().is_none());
+        assert!(one.load(c.as_str()).await.unwrap().is_some());
+        assert_eq!(one.revoke_all(&number).await.unwrap(), 1);
+        assert!(two.list(&number, None).await.unwrap().is_empty());
+        assert!(one.load(foreign.as_str()).await.unwrap().is_some());
+        assert_eq!(one.revoke_all(&other).await.unwrap(), 1);
+    }
+
     /// Runs `n` concurrent increments of one counter, all released at once; returns the
     /// counts of those that passed, sorted.
     async fn race_increments(store: &Arc<dyn Store>, n: usize, max: u64) -> Vec<u64> {
@@ -358,19 +422,19 @@ macro_rules! conformance {
 conformance!(memory: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
-    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    sessions_and_rate_limits_work_on_top, sessions_of_a_number, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
     rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
 conformance!(redis: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
-    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    sessions_and_rate_limits_work_on_top, sessions_of_a_number, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
     rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
 conformance!(cluster: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
-    sessions_and_rate_limits_work_on_top, counter_lets_exactly_max_through,
+    sessions_and_rate_limits_work_on_top, sessions_of_a_number, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
     rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
 

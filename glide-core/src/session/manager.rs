@@ -1,4 +1,5 @@
-//! The verified-session manager: random ids, lifetimes, logout and revoke-all.
+//! The verified-session manager: random ids, lifetimes, logout, and the sessions of a number
+//! (listed by opaque handle, revoked one by one, all but one, or all).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -9,7 +10,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::VerifiedPhone;
+use super::{SessionClient, SessionInfo, VerifiedPhone};
+use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::error::Error;
 use crate::store::{to_json, Store, StoreError};
@@ -108,6 +110,12 @@ impl SessionId {
     fn hash(&self) -> String {
         hex::encode(Sha256::digest(self.0.as_bytes()))
     }
+
+    /// The session's public handle ([`SessionInfo::handle`]): the SHA-256 of the id, in hex.
+    /// It names the session for listing and revocation and cannot be turned back into the id.
+    pub fn handle(&self) -> String {
+        self.hash()
+    }
 }
 
 impl fmt::Debug for SessionId {
@@ -135,6 +143,9 @@ struct Record {
     created_ms: i64,
     /// Unix milliseconds of the last refresh (the idle timeout counts from here).
     seen_ms: i64,
+    /// The device it was issued to (summary, masked address).
+    #[serde(default)]
+    client: SessionClient,
 }
 
 /// The sessions of one number, for revoke-all.
@@ -154,6 +165,11 @@ struct IndexEntry {
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 fn until(now_ms: i64, end_ms: i64) -> Duration {
@@ -206,11 +222,22 @@ impl SessionManager {
         i64::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
 
-    /// Starts a session for `phone` under a fresh random id (never a reused one).
+    /// Starts a session for `phone` under a fresh random id (never a reused one), with no
+    /// device details; see [`create_for`](Self::create_for).
+    pub async fn create(&self, phone: VerifiedPhone) -> Result<SessionId, Error> {
+        self.create_for(phone, SessionClient::default()).await
+    }
+
+    /// Starts a session for `phone`, issued to `client`, under a fresh random id (never a
+    /// reused one).
     ///
     /// The id is recorded in the number's index before the session exists, so a session that
-    /// exists can always be found by [`revoke_all`](Self::revoke_all).
-    pub async fn create(&self, phone: VerifiedPhone) -> Result<SessionId, Error> {
+    /// exists can always be found by [`list`](Self::list) and [`revoke_all`](Self::revoke_all).
+    pub async fn create_for(
+        &self,
+        phone: VerifiedPhone,
+        client: SessionClient,
+    ) -> Result<SessionId, Error> {
         let now = self.now_ms();
         let ends = now.saturating_add(millis(self.config.absolute_timeout));
         let number = phone.phone_number.clone();
@@ -218,6 +245,7 @@ impl SessionManager {
             phone,
             created_ms: now,
             seen_ms: now,
+            client,
         })?;
         let ttl = until(
             now,
@@ -254,16 +282,13 @@ impl SessionManager {
                 return Ok(None);
             };
             let now = self.now_ms();
-            let ends = record
-                .created_ms
-                .saturating_add(millis(self.config.absolute_timeout));
-            let idle_ends = record
-                .seen_ms
-                .saturating_add(millis(self.config.idle_timeout));
-            if now >= ends || now >= idle_ends {
+            if !self.is_live(&record, now) {
                 self.store.delete(&key).await?;
                 return Ok(None);
             }
+            let ends = record
+                .created_ms
+                .saturating_add(millis(self.config.absolute_timeout));
             let refresh_every = REFRESH_EVERY.min(self.config.idle_timeout / 2);
             if now.saturating_sub(record.seen_ms) < millis(refresh_every) {
                 return Ok(Some(record.phone));
@@ -295,24 +320,119 @@ impl SessionManager {
 
     /// Ends every session of `phone`; returns how many were live.
     pub async fn revoke_all(&self, phone: &PhoneNumber) -> Result<usize, Error> {
+        self.revoke_except(phone, None).await
+    }
+
+    /// Ends every session of `phone` except `current` (a session id, normally the caller's);
+    /// returns how many were live.
+    pub async fn revoke_others(&self, phone: &PhoneNumber, current: &str) -> Result<usize, Error> {
+        let keep = SessionId::parse(current).map(|id| id.hash());
+        self.revoke_except(phone, keep.as_deref()).await
+    }
+
+    /// Ends the session of `phone` named by `handle` (see [`SessionInfo::handle`]); `false`
+    /// when no live session of this number has that handle — a handle of another number's
+    /// session, a forged one and an ended one all take the same path: one load of this
+    /// number's index, a constant-time compare against each of its entries.
+    pub async fn revoke(&self, phone: &PhoneNumber, handle: &str) -> Result<bool, Error> {
+        let Some(stored) = self.store.load(&index_key(phone)).await? else {
+            return Ok(false);
+        };
+        let index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+        let mut found = None;
+        for entry in &index.sessions {
+            if constant_time_eq(entry.id.as_bytes(), handle.as_bytes()) {
+                found = Some(entry.id.as_str());
+            }
+        }
+        let Some(hash) = found else {
+            return Ok(false);
+        };
+        let revoked = self.store.take(&session_key(hash)).await?.is_some();
+        if revoked {
+            tracing::info!(phone = %phone.masked(), "verified session revoked");
+        }
+        Ok(revoked)
+    }
+
+    /// The live sessions of `phone`, oldest first; `current` (the caller's session id) is
+    /// marked [`SessionInfo::current`]. Reads only: a listing never writes to the store, and
+    /// `last_seen_at` is as fresh as the idle refresh (at most a minute old).
+    pub async fn list(
+        &self,
+        phone: &PhoneNumber,
+        current: Option<&str>,
+    ) -> Result<Vec<SessionInfo>, Error> {
+        let Some(stored) = self.store.load(&index_key(phone)).await? else {
+            return Ok(Vec::new());
+        };
+        let index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+        let current = current.and_then(SessionId::parse).map(|id| id.hash());
+        let now = self.now_ms();
+        let mut sessions = Vec::with_capacity(index.sessions.len());
+        for entry in &index.sessions {
+            let Some(stored) = self.store.load(&session_key(&entry.id)).await? else {
+                continue;
+            };
+            let Ok(record) = serde_json::from_slice::<Record>(&stored.value) else {
+                continue;
+            };
+            if !self.is_live(&record, now) || record.phone.phone_number != *phone {
+                continue;
+            }
+            sessions.push(SessionInfo {
+                current: current.as_deref() == Some(entry.id.as_str()),
+                handle: entry.id.clone(),
+                created_at: from_millis(record.created_ms),
+                last_seen_at: from_millis(record.seen_ms),
+                strategy: record.phone.strategy,
+                user_agent: record.client.user_agent().map(str::to_owned),
+                ip: record.client.ip().map(str::to_owned),
+            });
+        }
+        Ok(sessions)
+    }
+
+    /// Whether `record` is within both its lifetimes at `now`.
+    fn is_live(&self, record: &Record, now: i64) -> bool {
+        let ends = record
+            .created_ms
+            .saturating_add(millis(self.config.absolute_timeout));
+        let idle_ends = record
+            .seen_ms
+            .saturating_add(millis(self.config.idle_timeout));
+        now < ends && now < idle_ends
+    }
+
+    /// Ends every session of `phone` but the one hashed `keep`; returns how many were live.
+    async fn revoke_except(&self, phone: &PhoneNumber, keep: Option<&str>) -> Result<usize, Error> {
         let key = index_key(phone);
         let mut revoked = 0;
         for _ in 0..INDEX_ROUNDS {
             let Some(stored) = self.store.load(&key).await? else {
                 return Ok(revoked);
             };
-            let index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
-            for entry in &index.sessions {
+            let mut index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+            let (kept, ended): (Vec<_>, Vec<_>) = index
+                .sessions
+                .drain(..)
+                .partition(|entry| keep == Some(entry.id.as_str()));
+            for entry in &ended {
                 if self.store.take(&session_key(&entry.id)).await?.is_some() {
                     revoked += 1;
                 }
             }
-            // Empty the index only if nobody added a session meanwhile; else revoke those too.
+            // Rewrite the index only if nobody added a session meanwhile; else end those too.
             // (Deleting it outright could lose an entry added between the two steps.)
-            let empty = to_json(&Index::default())?;
+            let ttl = kept
+                .iter()
+                .map(|entry| until(self.now_ms(), entry.ends_ms))
+                .max()
+                .unwrap_or(EMPTY_INDEX_TTL);
+            index.sessions = kept;
             if self
                 .store
-                .compare_and_set(&key, stored.version, &empty, EMPTY_INDEX_TTL)
+                .compare_and_set(&key, stored.version, &to_json(&index)?, ttl)
                 .await?
             {
                 tracing::info!(phone = %phone.masked(), revoked, "verified sessions revoked");
@@ -577,6 +697,127 @@ mod tests {
         let again = sessions.create(phone("+15555550100")).await.unwrap();
         assert!(sessions.load(again.as_str()).await.unwrap().is_some());
         assert_eq!(sessions.revoke_all(&number).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn list_shows_live_sessions_by_handle_with_current_marked() {
+        let (sessions, clock, store) = manager(SessionConfig::default());
+        let number = PhoneNumber::parse("+15555550100").unwrap();
+        let ua =
+            "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36";
+        let a = sessions
+            .create_for(
+                phone("+15555550100"),
+                SessionClient::new(Some(ua), "203.0.113.77".parse().ok()),
+            )
+            .await
+            .unwrap();
+        clock.advance(secs(10));
+        let b = sessions.create(phone("+15555550100")).await.unwrap();
+        let ended = sessions.create(phone("+15555550100")).await.unwrap();
+        sessions.destroy(ended.as_str()).await.unwrap();
+        sessions.create(phone("+15555550199")).await.unwrap();
+
+        let listed = sessions.list(&number, Some(b.as_str())).await.unwrap();
+        assert_eq!(listed.len(), 2, "live sessions of this number only");
+        assert_eq!(listed[0].handle, a.handle());
+        assert_eq!(listed[1].handle, b.handle());
+        assert_eq!(listed.iter().filter(|s| s.current).count(), 1);
+        assert!(listed[1].current);
+        assert_eq!(listed[0].user_agent.as_deref(), Some("Chrome on Android"));
+        assert_eq!(listed[0].ip.as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(listed[1].user_agent, None);
+        assert_eq!(listed[0].strategy, Strategy::Link);
+        assert_eq!(listed[0].created_at, listed[0].last_seen_at);
+        assert_eq!(listed[1].created_at - listed[0].created_at, secs(10));
+        // A handle is not a usable id, and neither is anything in the store.
+        for info in &listed {
+            assert!(sessions.load(&info.handle).await.unwrap().is_none());
+            let text = serde_json::to_string(info).unwrap();
+            assert!(!text.contains(a.as_str()) && !text.contains(b.as_str()));
+        }
+        let index = store.load(&index_key(&number)).await.unwrap().unwrap();
+        let index = String::from_utf8(index.value.to_vec()).unwrap();
+        assert!(!index.contains(a.as_str()) && !index.contains(b.as_str()));
+
+        // last_seen moves with use, at most once per refresh interval, and a listing writes
+        // nothing.
+        let version = store.load(&a.store_key()).await.unwrap().unwrap().version;
+        clock.advance(secs(30));
+        sessions.load(a.as_str()).await.unwrap().unwrap();
+        sessions.list(&number, None).await.unwrap();
+        assert_eq!(
+            store.load(&a.store_key()).await.unwrap().unwrap().version,
+            version
+        );
+        clock.advance(secs(40));
+        sessions.load(a.as_str()).await.unwrap().unwrap();
+        let listed = sessions.list(&number, None).await.unwrap();
+        assert_eq!(listed[0].last_seen_at - listed[0].created_at, secs(80));
+        assert!(listed.iter().all(|s| !s.current));
+    }
+
+    #[tokio::test]
+    async fn revoke_by_handle_only_within_the_number() {
+        let (sessions, _, _) = manager(SessionConfig::default());
+        let number = PhoneNumber::parse("+15555550100").unwrap();
+        let other_number = PhoneNumber::parse("+15555550199").unwrap();
+        let a = sessions.create(phone("+15555550100")).await.unwrap();
+        let b = sessions.create(phone("+15555550100")).await.unwrap();
+        let foreign = sessions.create(phone("+15555550199")).await.unwrap();
+        // Another number's handle, a raw id, a forged or empty handle: nothing happens.
+        for handle in [
+            foreign.handle(),
+            a.as_str().to_owned(),
+            "0".repeat(64),
+            String::new(),
+        ] {
+            assert!(
+                !sessions.revoke(&number, &handle).await.unwrap(),
+                "{handle}"
+            );
+        }
+        assert!(sessions.load(foreign.as_str()).await.unwrap().is_some());
+        assert!(!sessions.revoke(&other_number, &a.handle()).await.unwrap());
+        assert!(sessions.load(a.as_str()).await.unwrap().is_some());
+
+        assert!(sessions.revoke(&number, &a.handle()).await.unwrap());
+        assert!(sessions.load(a.as_str()).await.unwrap().is_none());
+        assert!(sessions.load(b.as_str()).await.unwrap().is_some());
+        assert!(
+            !sessions.revoke(&number, &a.handle()).await.unwrap(),
+            "once"
+        );
+    }
+
+    #[tokio::test]
+    async fn revoke_others_keeps_only_the_current_session() {
+        let (sessions, _, _) = manager(SessionConfig::default());
+        let number = PhoneNumber::parse("+15555550100").unwrap();
+        let ids: Vec<_> =
+            futures_util::future::join_all((0..4).map(|_| sessions.create(phone("+15555550100"))))
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+        let foreign = sessions.create(phone("+15555550199")).await.unwrap();
+        assert_eq!(
+            sessions
+                .revoke_others(&number, ids[2].as_str())
+                .await
+                .unwrap(),
+            3
+        );
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(sessions.load(id.as_str()).await.unwrap().is_some(), i == 2);
+        }
+        assert!(sessions.load(foreign.as_str()).await.unwrap().is_some());
+        let listed = sessions.list(&number, Some(ids[2].as_str())).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].current);
+        // The kept session is still in the index: revoke-all finds it.
+        assert_eq!(sessions.revoke_all(&number).await.unwrap(), 1);
+        assert!(sessions.list(&number, None).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -52,5 +52,7 @@ impl VerifiedPhone {
     }
 }
 
+mod client;
 mod manager;
+pub use client::{SessionClient, SessionInfo};
 pub use manager::{SessionConfig, SessionId, SessionManager};
