@@ -120,7 +120,7 @@ async fn every_route_of_the_table_answers_through_every_mounting() {
         let auth = engine(&sandbox).await;
         let table = auth.route_table().to_vec();
         assert!(
-            table.len() >= 17,
+            table.len() >= 21,
             "{mounting:?}: the whole table is mounted"
         );
         let app = serve(mounting, auth).await;

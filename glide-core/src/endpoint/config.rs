@@ -427,6 +427,12 @@ impl GlideAuthBuilder {
             .events
             .unwrap_or_else(|| Arc::new(LocalEvents::default()));
         let clock = self.clock;
+        let limits = Arc::new(Limits {
+            config: self.rate_limits,
+            limiter: RateLimiter::new(pending.clone(), clock.clone()),
+            store: pending.clone(),
+            clock: clock.clone(),
+        });
         let issuer = Arc::new(SessionIssuer {
             sessions: SessionManager::new(store.clone(), clock.clone(), self.sessions),
             cookie: session_cookie,
@@ -434,12 +440,7 @@ impl GlideAuthBuilder {
             shadow_policy: self.shadow_policy,
             hook: Hook::new(self.hook),
             denials: pending.clone(),
-        });
-        let limits = Arc::new(Limits {
-            config: self.rate_limits,
-            limiter: RateLimiter::new(pending.clone(), clock.clone()),
-            store: pending.clone(),
-            clock: clock.clone(),
+            limits: limits.clone(),
         });
         let door = Arc::new(Door {
             allowed_origins: self

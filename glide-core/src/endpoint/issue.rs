@@ -7,14 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cookie::Cookie;
+use http::header::USER_AGENT;
 use sha2::{Digest as _, Sha256};
 
 use super::hook::{Hook, RevokeCause, VerificationEvent};
 use super::io::Incoming;
+use super::limits::Limits;
 use crate::cookie::CookieSpec;
 use crate::error::{DeniedSignals, Error, RequestError, RiskDenial};
 use crate::policy::{PolicyMode, RiskDecision, RiskPolicy};
-use crate::session::{SessionId, SessionManager};
+use crate::session::{SessionClient, SessionId, SessionManager};
 use crate::store::Store;
 use crate::telemetry::{self, Outcome};
 use crate::{PhoneNumber, VerifiedPhone};
@@ -34,6 +36,8 @@ pub(crate) struct SessionIssuer {
     pub(crate) hook: Hook,
     /// Where denials are remembered (the pending store).
     pub(crate) denials: Arc<dyn Store>,
+    /// Who the client is (the peer, or `X-Forwarded-For` from a trusted proxy).
+    pub(crate) limits: Arc<Limits>,
 }
 
 impl SessionIssuer {
@@ -151,9 +155,15 @@ impl SessionIssuer {
         Ok(self.denials.load(&denial_key(phone)).await?.is_some())
     }
 
-    /// Stores a fresh session (a new id on every verification).
-    pub(crate) async fn create(&self, verified: VerifiedPhone) -> Result<SessionId, Error> {
-        self.sessions.create(verified).await
+    /// Stores a fresh session (a new id on every verification) with the device of `request`:
+    /// its `User-Agent` summarised, its address masked.
+    pub(crate) async fn create(
+        &self,
+        request: &Incoming,
+        verified: VerifiedPhone,
+    ) -> Result<SessionId, Error> {
+        let client = SessionClient::new(request.header(USER_AGENT), self.limits.client_ip(request));
+        self.sessions.create_for(verified, client).await
     }
 
     /// Removes a stored session that was never handed out.
@@ -202,7 +212,7 @@ impl SessionIssuer {
         verified: VerifiedPhone,
     ) -> Result<Cookie<'static>, Error> {
         self.check_policy_noted(&verified, None).await?;
-        let id = self.create(verified.clone()).await?;
+        let id = self.create(request, verified.clone()).await?;
         Ok(self.hand_over(request, &id, &verified).await)
     }
 
@@ -247,6 +257,15 @@ mod tests {
             shadow_policy,
             hook: Hook::default(),
             denials: Arc::new(MemoryStore::new()),
+            limits: Arc::new(Limits {
+                config: crate::ratelimit::RateLimitConfig::disabled(),
+                limiter: crate::ratelimit::RateLimiter::new(
+                    Arc::new(MemoryStore::new()),
+                    Arc::new(SystemClock),
+                ),
+                store: Arc::new(MemoryStore::new()),
+                clock: Arc::new(SystemClock),
+            }),
         }
     }
 

@@ -504,7 +504,7 @@ impl MagicalAuth {
         }
 
         // A fresh id on every verification; the previous session of this browser ends.
-        let session_id = self.issuer.create(verified.clone()).await?;
+        let session_id = self.issuer.create(request, verified.clone()).await?;
         if let Err(error) = self.flows.apply(key, &Event::End(Terminal::Verified)).await {
             self.issuer.discard(&session_id).await;
             return Err(error);

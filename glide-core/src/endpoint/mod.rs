@@ -8,7 +8,7 @@
 //!
 //! Where each route lives: `magical` (prepare, report-invocation, process, complete, status),
 //! `codes` (legacy Magic Auth with SMS / e-mail codes, server-side auth), `number_verify`,
-//! `sessions` (logout), `assets` (glide.js, the completion page), `chain` (the verification
+//! `sessions` (logout, the sessions of the verified number), `assets` (glide.js, the completion page), `chain` (the verification
 //! chain over Magical Auth and the code flows, when configured). The route list itself is
 //! `table::ROUTES`. Shared by the flows: `issue` (risk policy, fresh session, cookie) and
 //! `sim_swap_check` (the SIM-swap signal of every non-Magical-Auth verification).
@@ -143,6 +143,10 @@ impl GlideAuth {
             Route::Complete => engine.magical.complete(request).await,
             Route::Status => engine.magical.status(request).await,
             Route::Logout => engine.sessions.logout(request).await,
+            Route::Sessions => engine.sessions.list(request).await,
+            Route::SessionsRevoke => engine.sessions.revoke(request).await,
+            Route::SessionsRevokeOthers => engine.sessions.revoke_others(request).await,
+            Route::SessionsRevokeAll => engine.sessions.revoke_all(request).await,
             Route::GlideJs => Ok(engine.assets.glide_js()),
             Route::CompletionPage => Ok(engine.assets.completion_page()),
             Route::MagicAuthStart => engine.codes.start(request).await,

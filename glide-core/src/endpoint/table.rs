@@ -26,6 +26,14 @@ pub enum Route {
     Status,
     /// `POST {base}/logout`
     Logout,
+    /// `GET {base}/sessions`: the live sessions of the caller's number
+    Sessions,
+    /// `POST {base}/sessions/revoke` `{handle}`
+    SessionsRevoke,
+    /// `POST {base}/sessions/revoke-others`
+    SessionsRevokeOthers,
+    /// `POST {base}/sessions/revoke-all`
+    SessionsRevokeAll,
     /// `GET {base}/glide.js`
     GlideJs,
     /// `GET {completion_path}` (default `/glide-complete`)
@@ -85,6 +93,22 @@ pub(crate) const ROUTES: &[RouteDef] = &[
     def(Route::Complete, Method::POST, At::Api("complete")),
     def(Route::Status, Method::GET, At::ApiWithKey("status")),
     def(Route::Logout, Method::POST, At::Api("logout")),
+    def(Route::Sessions, Method::GET, At::Api("sessions")),
+    def(
+        Route::SessionsRevoke,
+        Method::POST,
+        At::Api("sessions/revoke"),
+    ),
+    def(
+        Route::SessionsRevokeOthers,
+        Method::POST,
+        At::Api("sessions/revoke-others"),
+    ),
+    def(
+        Route::SessionsRevokeAll,
+        Method::POST,
+        At::Api("sessions/revoke-all"),
+    ),
     def(Route::GlideJs, Method::GET, At::Api("glide.js")),
     def(Route::CompletionPage, Method::GET, At::CompletionPage),
     def(

@@ -16,6 +16,7 @@ pub mod flows;
 pub mod guards;
 pub mod legacy;
 pub mod legacy_number_verify;
+pub mod number_sessions;
 pub mod policy;
 pub mod replay;
 pub mod routes;
@@ -124,7 +125,6 @@ macro_rules! for_each_scenario {
             sim_swap::sim_swap_check_failure_fails_closed,
             sim_swap::sim_swap_check_failure_fails_open_when_chosen,
             sim_swap::sim_swap_check_switched_off,
-            sim_swap::a_later_high_sim_swap_revokes_the_numbers_sessions,
             legacy_number_verify::number_verify_code_injected_into_another_flow_is_refused,
             legacy_number_verify::number_verify_code_injection_is_refused_with_redis,
             legacy_number_verify::number_verify_code_injection_is_refused_by_the_nonce_alone,
@@ -140,6 +140,14 @@ macro_rules! for_each_scenario {
             chain::chain_of_another_browser_cannot_be_touched,
             chain::chain_code_for_another_number_is_refused,
             chain::chain_carrier_check_step_verifies_with_the_token,
+            number_sessions::sessions_of_the_number_are_listed_without_ids,
+            number_sessions::revoke_from_another_browser_ends_that_session,
+            number_sessions::revoke_others_keeps_the_current_session,
+            number_sessions::revoke_all_ends_the_current_session_too,
+            number_sessions::foreign_and_forged_handles_are_not_found,
+            number_sessions::sessions_routes_need_a_verified_session,
+            number_sessions::sessions_routes_refuse_other_origins,
+            number_sessions::high_risk_sim_swap_revokes_every_session_of_the_number,
         }
     };
 }
