@@ -189,9 +189,11 @@
         if (answer.status === 200) {
           state.setAttribute("data-state", "verified");
           $("session-text").textContent = "Verified as " + formatPhone(answer.body.phone_number);
+          loadSessions();
         } else {
           state.setAttribute("data-state", "none");
           $("session-text").textContent = "Not verified";
+          clearSessions();
         }
         if (show) {
           $("me-output").textContent = "GET /me → " + answer.status + "\n" + JSON.stringify(answer.body, null, 2);
@@ -249,6 +251,66 @@
       $("btn-transfer").disabled = false;
       refreshSession(false);
     });
+  });
+
+  // ---- the sessions of the verified number -------------------------------------------------
+  function clearSessions() {
+    $("sessions-list").textContent = "";
+    $("sessions").hidden = true;
+  }
+  function sessionTime(iso) {
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? iso : d.toLocaleString();
+  }
+  function renderSessions(list) {
+    var ul = $("sessions-list");
+    ul.textContent = "";
+    list.forEach(function (s) {
+      var li = document.createElement("li");
+      li.setAttribute("data-handle", s.handle);
+      li.setAttribute("data-current", s.current ? "true" : "false");
+      var text = document.createElement("div");
+      var what = document.createElement("div");
+      what.className = "what";
+      what.textContent = (s.user_agent || "Unknown device") + " · " + (s.ip || "address unknown");
+      if (s.current) {
+        var badge = document.createElement("span");
+        badge.className = "this-device";
+        badge.textContent = "this device";
+        what.appendChild(badge);
+      }
+      var when = document.createElement("div");
+      when.className = "when";
+      when.textContent = "Verified by " + s.strategy + " " + sessionTime(s.created_at) +
+        " · last seen " + sessionTime(s.last_seen_at);
+      text.appendChild(what);
+      text.appendChild(when);
+      var revoke = document.createElement("button");
+      revoke.type = "button";
+      revoke.className = "ghost danger revoke";
+      revoke.textContent = s.current ? "Sign out" : "Revoke";
+      revoke.addEventListener("click", function () {
+        GlideAuth.revokeSession(s.handle).then(function () {
+          return refreshSession(false);
+        }, showError);
+      });
+      li.appendChild(text);
+      li.appendChild(revoke);
+      ul.appendChild(li);
+    });
+    $("sessions").hidden = list.length === 0;
+  }
+  function loadSessions() {
+    return GlideAuth.sessions().then(renderSessions, function () { clearSessions(); });
+  }
+  $("sessions-revoke-others").addEventListener("click", function () {
+    GlideAuth.revokeOtherSessions().then(loadSessions, showError);
+  });
+  $("sessions-revoke-all").addEventListener("click", function () {
+    GlideAuth.revokeAllSessions().then(function () {
+      hideOutcome();
+      return refreshSession(true);
+    }, showError);
   });
   $("logout").addEventListener("click", function () {
     GlideAuth.logout().then(function () {

@@ -67,6 +67,7 @@ against_both_demos!(
     chain_not_eligible,
     step_up,
     logout,
+    sign_out_everywhere,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -713,6 +714,98 @@ async fn logout(demo: Demo) {
     android
         .save_screenshot(&format!("{}-logout", demo.name()))
         .await;
+}
+
+/// Two browsers verified with one number: each lists both sessions ("this device" on its own);
+/// revoking the other browser's row ends that session; then "Sign out everywhere" ends every
+/// session of the number, the clicking browser's too.
+async fn sign_out_everywhere(demo: Demo) {
+    let Some((driver, app)) = setup(demo) else {
+        return;
+    };
+    let mut browsers = Vec::new();
+    for _ in 0..2 {
+        let android = driver
+            .new_session(SessionOptions::with_user_agent(ANDROID_UA))
+            .await;
+        open_demo(&android, &app).await;
+        android
+            .wait_until(
+                "the sandbox wallet to be installed",
+                "return window.__glideSandboxWallet === true;",
+            )
+            .await;
+        start_flow(&android, OK_NUMBER, "#btn-ts43").await;
+        assert_verified(&wait_for_outcome(&android).await, OK_NUMBER, "TS43");
+        browsers.push(android);
+    }
+    let (first, second) = (&browsers[0], &browsers[1]);
+    let rows = wait_for_sessions(second, 2).await;
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["current"].clone())
+            .collect::<Vec<_>>(),
+        [Value::from("false"), Value::from("true")],
+        "the second browser's own session is marked: {rows:?}"
+    );
+    for row in &rows {
+        let text = row["text"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("Chrome on Android") && text.contains("127.0.0.0/24"),
+            "device and masked address shown: {text}"
+        );
+    }
+    second.scroll_into_view("#sessions").await;
+    second
+        .save_screenshot(&format!("{}-sessions", demo.name()))
+        .await;
+
+    // Revoke the first browser's row from the second.
+    second
+        .click("#sessions-list li[data-current='false'] button.revoke")
+        .await;
+    wait_for_sessions(second, 1).await;
+    assert_eq!(me(first).await.0, 401, "the revoked browser is signed out");
+    assert_eq!(me(second).await.0, 200, "the revoking browser is not");
+
+    // The first browser verifies again; the second signs out everywhere.
+    start_flow(first, OK_NUMBER, "#btn-ts43").await;
+    assert_verified(&wait_for_outcome(first).await, OK_NUMBER, "TS43");
+    second.click("#btn-me").await;
+    wait_for_sessions(second, 2).await;
+    second.click("#sessions-revoke-all").await;
+    second.wait_for_text("#me-output", "GET /me → 401").await;
+    second.wait_for_text("#session-text", "Not verified").await;
+    assert_eq!(
+        second
+            .execute("return document.getElementById('sessions').hidden;", vec![])
+            .await,
+        true,
+        "the list is gone once signed out"
+    );
+    assert_eq!(me(first).await.0, 401, "every browser is signed out");
+    assert_eq!(me(second).await.0, 401);
+    second.scroll_into_view("#session").await;
+    second
+        .save_screenshot(&format!("{}-sign-out-everywhere", demo.name()))
+        .await;
+}
+
+/// Waits until the page lists `count` sessions; returns each row's `current` and text.
+async fn wait_for_sessions(session: &Session, count: usize) -> Vec<Value> {
+    let rows = session
+        .wait_until(
+            &format!("the page to list {count} sessions"),
+            &format!(
+                "if (document.getElementById('sessions').hidden) return null; \
+                 var rows = Array.from(document.querySelectorAll('#sessions-list li')); \
+                 if (rows.length !== {count}) return null; \
+                 return rows.map(function (li) {{ return {{ current: li.getAttribute('data-current'), \
+                   text: li.textContent }}; }});"
+            ),
+        )
+        .await;
+    rows.as_array().cloned().unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,13 @@
  *                                          { phoneNumber: "+15555550100", onQrCode, … });
  *   Runs the request; on 401 STEP_UP_REQUIRED it verifies the same number again (the options
  *   of verify) and sends the request once more. Resolves to the last fetch Response.
+ * Sessions of the verified number (each {handle, created_at, last_seen_at, strategy, user_agent,
+ * ip, current}; 401 NOT_VERIFIED without a verified session):
+ *   await GlideAuth.sessions()               // the list, oldest first
+ *   await GlideAuth.revokeSession(handle)    // one of them (404 SESSION_NOT_FOUND if not ours)
+ *   await GlideAuth.revokeOtherSessions()    // all but this browser's
+ *   await GlideAuth.revokeAllSessions()      // all, this browser's too ("sign out everywhere")
+ * Each takes an optional { basePath }.
  *
  * Errors are GlideError instances with .code (the server's code, or USER_CANCELLED,
  * BROWSER_NOT_SUPPORTED, TIMEOUT, NETWORK_ERROR), .status and .body.
@@ -308,10 +315,40 @@
     return request();
   }
 
-  function logout(options) {
-    var base = (options && options.basePath) || "/api/magical-auth";
-    return post(base + "/logout", {});
+  function basePath(options) {
+    return (options && options.basePath) || "/api/magical-auth";
   }
 
-  global.GlideAuth = { verify: verify, stepUp: stepUp, logout: logout, GlideError: GlideError };
+  function logout(options) {
+    return post(basePath(options) + "/logout", {});
+  }
+
+  function sessions(options) {
+    return get(basePath(options) + "/sessions").then(function (answer) {
+      return (answer.body && answer.body.sessions) || [];
+    });
+  }
+
+  function revokeSession(handle, options) {
+    return post(basePath(options) + "/sessions/revoke", { handle: handle });
+  }
+
+  function revokeOtherSessions(options) {
+    return post(basePath(options) + "/sessions/revoke-others", {});
+  }
+
+  function revokeAllSessions(options) {
+    return post(basePath(options) + "/sessions/revoke-all", {});
+  }
+
+  global.GlideAuth = {
+    verify: verify,
+    stepUp: stepUp,
+    logout: logout,
+    sessions: sessions,
+    revokeSession: revokeSession,
+    revokeOtherSessions: revokeOtherSessions,
+    revokeAllSessions: revokeAllSessions,
+    GlideError: GlideError
+  };
 })(window);
