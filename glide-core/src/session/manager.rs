@@ -558,6 +558,12 @@ mod tests {
             assert!(seen.insert(id.as_str().to_owned()), "id reused");
             assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
         }
+        // The manager shows its store and lifetimes, and no session.
+        let text = format!("{sessions:?}");
+        assert!(
+            text.starts_with("SessionManager { store: ") && text.contains("idle_timeout"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
