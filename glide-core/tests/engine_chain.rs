@@ -1,0 +1,286 @@
+//! The verification chain through the engine against the real sandbox: a not-eligible number
+//! from start to session, the one attempt budget, and a chain only its own browser can touch.
+//! (The whole matrix runs on both adapters in `tests/src/scenarios/chain.rs`.)
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use glide_core::endpoint::{ChainStep, GlideAuth, VerificationChain};
+use glide_sandbox::Sandbox;
+use serde_json::{json, Value};
+
+mod endpoint_support;
+use endpoint_support::engine::{engine, post, ANDROID};
+use endpoint_support::{handle, EndpointRequest, EndpointResponse};
+
+/// Not eligible for Magical Auth: codes instead.
+const NOT_ELIGIBLE: &str = "+15555550106";
+
+/// A browser's cookies, as the responses set them.
+#[derive(Default)]
+struct Jar(BTreeMap<String, String>);
+
+impl Jar {
+    fn absorb(&mut self, response: &EndpointResponse) {
+        for (name, value) in &response.headers {
+            if name != "set-cookie" {
+                continue;
+            }
+            let pair = value.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if value.contains("Max-Age=0") {
+                    self.0.remove(k);
+                } else {
+                    self.0.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Magical Auth, then SMS, then e-mail.
+fn codes_chain() -> VerificationChain {
+    VerificationChain::new()
+        .step(ChainStep::MagicalAuth, Duration::from_secs(120))
+        .step(ChainStep::Sms, Duration::from_secs(300))
+        .step(ChainStep::Email, Duration::from_secs(300))
+}
+
+async fn chain_engine(chain: VerificationChain) -> (Sandbox, GlideAuth) {
+    engine(move |b| {
+        b.email_on_file(|_: &glide_core::PhoneNumber| {
+            glide_core::legacy::Email::parse("owner@example.com").ok()
+        })
+        .verification_chain(chain)
+    })
+    .await
+}
+
+/// A chain call from the browser holding `jar`; its cookies are kept.
+async fn send(auth: &GlideAuth, jar: &mut Jar, path: &str, body: Option<Value>) -> (u16, Value) {
+    let request = match body {
+        Some(body) => post(path, body, &jar.header()),
+        None => {
+            let mut headers = vec![("host".to_owned(), "app.test".to_owned())];
+            if !jar.0.is_empty() {
+                headers.push(("cookie".to_owned(), jar.header()));
+            }
+            EndpointRequest {
+                method: "GET".into(),
+                path: path.into(),
+                headers,
+                peer_addr: Some([127, 0, 0, 1].into()),
+                ..Default::default()
+            }
+        }
+    };
+    let route = auth.match_route(&request.path).unwrap();
+    let response = handle(auth, route, request).await;
+    jar.absorb(&response);
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, body)
+}
+
+async fn start(auth: &GlideAuth, jar: &mut Jar, phone: &str) -> (u16, Value) {
+    send(
+        auth,
+        jar,
+        "/api/magical-auth/verification/start",
+        Some(json!({"phone_number": phone, "client_info": {"user_agent": ANDROID}})),
+    )
+    .await
+}
+
+async fn advance(auth: &GlideAuth, jar: &mut Jar, event: Value) -> (u16, Value) {
+    send(
+        auth,
+        jar,
+        "/api/magical-auth/verification/advance",
+        Some(event),
+    )
+    .await
+}
+
+fn wrong(code: &str) -> String {
+    format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
+}
+
+#[tokio::test]
+async fn a_not_eligible_number_goes_from_start_to_a_session_by_code() {
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    let (status, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["step"].as_str(), s["next"]["action"].as_str()),
+        (Some("magical_auth"), Some("magical_auth"))
+    );
+    assert_eq!(s["attempts_left"], 9, "the start draws one: {s}");
+    assert_eq!(s["expires_in_seconds"], 900, "{s}");
+    assert!(jar.0.contains_key("glide_chain"), "the chain's cookie");
+
+    let (_, s) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"}),
+    )
+    .await;
+    assert_eq!(
+        (s["step"].as_str(), s["next"]["action"].as_str()),
+        (Some("sms"), Some("send")),
+        "{s}"
+    );
+    assert_eq!(s["attempts_left"], 9, "a failed step is free: {s}");
+    let (_, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+    assert_eq!(s["next"]["action"], "enter_code", "{s}");
+    assert_eq!(s["next"]["channels"], json!(["email"]), "{s}");
+    assert_eq!(s["attempts_left"], 8, "the send draws one: {s}");
+    assert!(
+        !jar.0.contains_key("glide_legacy"),
+        "the chain keeps the code flow's id"
+    );
+
+    let code = sandbox
+        .control()
+        .legacy_otp(NOT_ELIGIBLE)
+        .expect("a code was sent");
+    let (status, body) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "code", "step": "sms", "code": wrong(&code)}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("INVALID_CODE")),
+        "{body}"
+    );
+    assert_eq!(body["attempts_left"], 7, "{body}");
+    assert!(!jar.0.contains_key("glide_session"));
+
+    let (status, s) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "code", "step": "sms", "code": code}),
+    )
+    .await;
+    assert_eq!((status, s["step"].as_str()), (200, Some("verified")), "{s}");
+    let session = jar
+        .0
+        .get("glide_session")
+        .expect("a verified session")
+        .clone();
+    let phone = auth
+        .request_context([format!("glide_session={session}").as_bytes()])
+        .verified_phone()
+        .await
+        .unwrap()
+        .expect("verified");
+    assert_eq!(phone.phone_number.as_str(), NOT_ELIGIBLE);
+    assert_eq!(phone.strategy.as_str(), "sms");
+    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!((status, s["step"].as_str()), (200, Some("verified")), "{s}");
+
+    let (status, body) = advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("SESSION_ALREADY_USED")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_attempt_budget_runs_out_for_every_kind_of_try() {
+    let (sandbox, auth) = chain_engine(codes_chain().attempts(3, Duration::from_secs(900))).await;
+    let mut jar = Jar::default();
+    let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    assert_eq!(s["attempts_left"], 2, "{s}");
+    advance(
+        &auth,
+        &mut jar,
+        json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"}),
+    )
+    .await;
+    let (_, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+    assert_eq!(s["attempts_left"], 1, "{s}");
+    let code = sandbox.control().legacy_otp(NOT_ELIGIBLE).unwrap();
+    let (status, _) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "code", "step": "sms", "code": wrong(&code)}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // Nothing left: even the right code is not checked.
+    let (status, body) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "code", "step": "sms", "code": code}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("ATTEMPTS_EXHAUSTED")),
+        "{body}"
+    );
+    assert!(!jar.0.contains_key("glide_session"));
+    // A new chain for the same number continues the same budget.
+    let mut again = Jar::default();
+    let (status, body) = start(&auth, &mut again, NOT_ELIGIBLE).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("ATTEMPTS_EXHAUSTED")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_chain_answers_only_its_own_browser() {
+    let (_sandbox, auth) = chain_engine(codes_chain()).await;
+    let mut owner = Jar::default();
+    let (status, _) = start(&auth, &mut owner, NOT_ELIGIBLE).await;
+    assert_eq!(status, 200);
+    let mut stranger = Jar::default();
+    let (status, body) = send(&auth, &mut stranger, "/api/magical-auth/verification", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("MISSING_BINDING_COOKIE")),
+        "{body}"
+    );
+    stranger.0.insert("glide_chain".into(), "A".repeat(43));
+    let (status, body) = advance(
+        &auth,
+        &mut stranger,
+        json!({"event": "send", "step": "sms"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_NOT_FOUND")),
+        "{body}"
+    );
+    // A step the chain is not at.
+    let (status, body) = advance(&auth, &mut owner, json!({"event": "send", "step": "sms"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("SESSION_NOT_ELIGIBLE")),
+        "{body}"
+    );
+    // A start for a number that is not a number.
+    let (status, body) = start(&auth, &mut Jar::default(), "5555550106").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("VALIDATION_ERROR")),
+        "{body}"
+    );
+}
