@@ -690,6 +690,14 @@ mod tests {
             Some(signal(Some(RiskLevel::High))),
         );
         assert!(RiskPolicy::allow_all().evaluate(&p).is_allowed());
+        // HIGH on either signal alone: allowed too.
+        let high = Some(signal(Some(RiskLevel::High)));
+        assert!(RiskPolicy::allow_all()
+            .evaluate(&phone(high.clone(), None))
+            .is_allowed());
+        assert!(RiskPolicy::allow_all()
+            .evaluate(&phone(None, high))
+            .is_allowed());
         let sim_only = RiskPolicy::allow_all().sim_swap_deny_at(Some(RiskLevel::Medium));
         assert!(!sim_only.evaluate(&p).is_allowed());
         let device_off = RiskPolicy::default().device_swap_deny_at(None);

@@ -318,6 +318,8 @@ async fn magic_type_and_input_validation() {
         json!({ "phone_number": "5555550100" }),
         json!({ "email": "a@b.c" }),
         json!({ "phone_number": "+15555550106", "email": "a@b@c" }),
+        // RCS is a channel of Glide's, not one this engine offers.
+        json!({ "phone_number": "+15555550106", "fallback_channel": "RCS" }),
     ] {
         let (status, body, _) = call(
             &w.auth,
