@@ -332,6 +332,16 @@ async fn magic_type_and_input_validation() {
             "{body}"
         );
     }
+    // None of those reached Glide.
+    assert!(
+        !w.sandbox
+            .control()
+            .requests()
+            .iter()
+            .any(|r| r.path == "/magic-auth/verification/start"
+                && r.body.to_string().contains("5555550106")),
+        "refused input never reaches Glide"
+    );
     // cross-origin start refused
     let mut cross = request(
         "POST",
