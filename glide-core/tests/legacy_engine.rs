@@ -960,3 +960,52 @@ async fn the_carrier_link_verifies_with_the_device_token() {
         "magic"
     );
 }
+
+#[tokio::test]
+async fn a_start_is_a_resend_only_for_the_same_number_and_channel() {
+    let on_file = |phone: &glide_core::PhoneNumber| {
+        glide_core::legacy::Email::parse(&format!("user-{}@example.com", &phone.as_str()[8..])).ok()
+    };
+    let w = world_with(move |builder| builder.email_on_file(on_file)).await;
+    let start_with = |phone: &'static str, channel: &'static str, cookies: String| {
+        let auth = w.auth.clone();
+        async move {
+            call(
+                &auth,
+                request(
+                    "POST",
+                    "/api/magical-auth/magic-auth/start",
+                    Some(json!({ "phone_number": phone, "fallback_channel": channel })),
+                    &cookies,
+                ),
+            )
+            .await
+        }
+    };
+    // Another number from a browser holding a verification: its own verification, checked
+    // against its own number, never a resend of the first.
+    let (_, _, response) = start_with("+15555550109", "SMS", String::new()).await;
+    let first = cookie_pair(&response, "glide_legacy=").unwrap();
+    let (status, body, response) = start_with("+15555550106", "SMS", first.clone()).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("SMS")),
+        "{body}"
+    );
+    let second = cookie_pair(&response, "glide_legacy=").unwrap_or_else(|| first.clone());
+    let code = otp(&w, "+15555550106").await;
+    let (status, body, response) = verify(&w, &code, &second).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        session_phone(&w, &response).await.phone_number.as_str(),
+        "+15555550106"
+    );
+    // SMS, then e-mail from the same browser at once: a new verification on the other
+    // channel, not a resend (which the 30 s cooldown would refuse).
+    let (status, body, _) = start_with("+15555550109", "EMAIL", first).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (200, Some("EMAIL")),
+        "{body}"
+    );
+}
