@@ -128,15 +128,16 @@ impl Drop for DesktopWait {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
     use super::*;
 
-    /// Every metric recorded by `run`: `name{labels}` and its value, sorted.
-    fn recorded(run: impl FnOnce()) -> Vec<(String, String)> {
+    /// Every metric recorded by `run`: `name{labels}` and its value, sorted (for the tests of
+    /// other modules too).
+    pub(crate) fn recorded(run: impl FnOnce()) -> Vec<(String, String)> {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         metrics::with_local_recorder(&recorder, run);

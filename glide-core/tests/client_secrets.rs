@@ -3,9 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod client_support;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod log_support;
 
 use client_support::{session_json, Canned, TestServer, CLIENT_SECRET};
 use glide_core::api::{
@@ -94,29 +92,9 @@ fn debug_output_hides_secrets_and_numbers() {
     );
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_carry_calls_but_no_secrets() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = log_support::capture(tracing::Level::TRACE);
 
     let server = TestServer::start().await;
     server.default_answer(
@@ -129,7 +107,7 @@ async fn logs_carry_calls_but_no_secrets() {
         .with_fe_code(fe_code.clone());
     glide.verify_phone_number(&request).await.unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("glide api call"), "{logs}");
     assert!(
         logs.contains("/magic-auth/v2/auth/verify-phone-number"),

@@ -3,42 +3,20 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
-
 use glide_core::policy::{NumberRange, RiskPolicy};
 use glide_core::RiskLevel;
 
 mod endpoint_support;
+mod log_support;
 use endpoint_support::engine::{engine, verify_ts43};
 
 fn range(text: &str) -> NumberRange {
     NumberRange::parse(text).unwrap()
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_shadow_policy_is_logged_and_never_enforced() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = log_support::capture(tracing::Level::INFO);
     // The shadow policy would refuse every number outside +44, and MEDIUM everywhere.
     let (sandbox, auth) = engine(|b| {
         b.shadow_risk_policy(
@@ -58,7 +36,7 @@ async fn a_shadow_policy_is_logged_and_never_enforced() {
         (403, Some("RISK_POLICY_DENIED"))
     );
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let decisions: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("risk policy decision"))

@@ -20,6 +20,8 @@ use glide_core::legacy::{
 };
 use glide_core::{Error, PhoneNumber, RiskLevel};
 use serde_json::{json, Value};
+
+mod log_support;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -773,30 +775,9 @@ async fn legacy_calls_wait_out_503_with_retry_after() {
     assert_eq!(seen.starts.load(Ordering::SeqCst), 6);
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn ciba_secrets_and_numbers_stay_out_of_logs() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = log_support::capture(tracing::Level::TRACE);
     let (client, seen, _) = server().await;
     seen.pending_left.store(1, Ordering::SeqCst);
     seen.reject_swap_next.store(1, Ordering::SeqCst);
@@ -804,7 +785,7 @@ async fn ciba_secrets_and_numbers_stay_out_of_logs() {
     swap.signal(&phone("+15555550101"), &SimSwapRiskMapping::default())
         .await
         .unwrap();
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("CIBA"), "the flow is logged: {text}");
     for secret in ["req-secret", "ciba-", "sandbox-secret", "5555550101"] {
         assert!(!text.contains(secret), "{secret} in logs: {text}");

@@ -236,8 +236,6 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-
     use super::*;
     use crate::clock::SystemClock;
     use crate::policy::NumberRange;
@@ -280,28 +278,13 @@ mod tests {
 
     /// `glide_risk_decisions_total` by (decision, mode, rule) after `run`.
     fn risk_counts(run: impl FnOnce()) -> Vec<(String, u64)> {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        metrics::with_local_recorder(&recorder, run);
-        let mut counts: Vec<(String, u64)> = snapshotter
-            .snapshot()
-            .into_vec()
+        crate::telemetry::tests::recorded(run)
             .into_iter()
-            .filter(|(key, ..)| key.key().name() == "glide_risk_decisions_total")
-            .map(|(key, _, _, value)| {
-                let labels: Vec<String> = key
-                    .key()
-                    .labels()
-                    .map(|l| format!("{}={}", l.key(), l.value()))
-                    .collect();
-                let DebugValue::Counter(n) = value else {
-                    panic!("a counter")
-                };
-                (labels.join(","), n)
+            .filter_map(|(key, value)| {
+                let labels = key.strip_prefix("glide_risk_decisions_total{")?;
+                Some((labels.trim_end_matches('}').to_owned(), value.parse().ok()?))
             })
-            .collect();
-        counts.sort();
-        counts
+            .collect()
     }
 
     #[test]
