@@ -11,7 +11,7 @@ use glide_core::Strategy;
 use serde_json::json;
 
 mod endpoint_support;
-use endpoint_support::engine::{call, cookies, engine, post, verify_ts43, ANDROID, ORIGIN};
+use endpoint_support::engine::{call, engine, post, verify_ts43, verify_ts43_as};
 
 #[tokio::test]
 async fn every_outcome_reaches_the_hook_once_and_masked() {
@@ -33,32 +33,8 @@ async fn every_outcome_reaches_the_hook_once_and_masked() {
     let (status, _, _) = verify_ts43(&sandbox, &auth, "+15555550101").await;
     assert_eq!(status, 403);
     // Not verified: the carrier vouches for another number than the one asked for.
-    let (_, prepared, response) = call(
-        &auth,
-        post(
-            "/api/magical-auth/prepare",
-            json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550103", "client_info": {"user_agent": ANDROID}}),
-            "",
-        ),
-    )
-    .await;
-    let key = prepared["session"]["session_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let credential = sandbox
-        .control()
-        .ts43_credential(&key, ORIGIN, Some("+15555550100"))
-        .unwrap();
-    let (status, body, _) = call(
-        &auth,
-        post(
-            "/api/magical-auth/process",
-            json!({"session": {"session_key": key}, "credential": credential, "use_case": "VerifyPhoneNumber"}),
-            &cookies(&response),
-        ),
-    )
-    .await;
+    let (status, body, _) =
+        verify_ts43_as(&sandbox, &auth, Some("+15555550103"), Some("+15555550100")).await;
     assert_eq!(
         (status, body["verified"].as_bool()),
         (200, Some(false)),

@@ -8,7 +8,7 @@ use glide_core::policy::{NumberRange, RiskPolicy};
 use glide_core::{RiskLevel, Strategy};
 
 mod endpoint_support;
-use endpoint_support::engine::{call, cookies, engine, post, verify_ts43, ANDROID, ORIGIN};
+use endpoint_support::engine::{call, engine, post, verify_ts43, verify_ts43_as, ANDROID};
 use serde_json::{json, Value};
 
 fn range(text: &str) -> NumberRange {
@@ -100,33 +100,7 @@ async fn a_range_is_decided_again_on_the_verified_number() {
     let (sandbox, auth) =
         engine(|b| b.risk_policy(RiskPolicy::default().deny_numbers([range("+15555550100")])))
             .await;
-    let (status, prepared, response) = call(
-        &auth,
-        post(
-            "/api/magical-auth/prepare",
-            json!({"use_case": "GetPhoneNumber", "client_info": {"user_agent": ANDROID}}),
-            "",
-        ),
-    )
-    .await;
-    assert_eq!(status, 200, "{prepared}");
-    let key = prepared["session"]["session_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let credential = sandbox
-        .control()
-        .ts43_credential(&key, ORIGIN, Some("+15555550100"))
-        .unwrap();
-    let (status, body, _) = call(
-        &auth,
-        post(
-            "/api/magical-auth/process",
-            json!({"session": {"session_key": key}, "credential": credential, "use_case": "GetPhoneNumber"}),
-            &cookies(&response),
-        ),
-    )
-    .await;
+    let (status, body, _) = verify_ts43_as(&sandbox, &auth, None, Some("+15555550100")).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("RISK_POLICY_DENIED")),

@@ -72,15 +72,29 @@ pub fn cookies(response: &EndpointResponse) -> String {
 
 /// A whole TS43 verification of `phone`: the process answer.
 pub async fn verify_ts43(sandbox: &Sandbox, auth: &GlideAuth, phone: &str) -> (u16, Value, String) {
-    let (status, prepared, response) = call(
-        auth,
-        post(
-            "/api/magical-auth/prepare",
-            json!({"use_case": "VerifyPhoneNumber", "phone_number": phone, "client_info": {"user_agent": ANDROID}}),
-            "",
-        ),
-    )
-    .await;
+    verify_ts43_as(sandbox, auth, Some(phone), None).await
+}
+
+/// A whole TS43 verification: `VerifyPhoneNumber` of `asked`, or `GetPhoneNumber` without;
+/// the device's SIM holds `device` (default: the fixture's own number). The process answer,
+/// and the cookies it set.
+pub async fn verify_ts43_as(
+    sandbox: &Sandbox,
+    auth: &GlideAuth,
+    asked: Option<&str>,
+    device: Option<&str>,
+) -> (u16, Value, String) {
+    let use_case = if asked.is_some() {
+        "VerifyPhoneNumber"
+    } else {
+        "GetPhoneNumber"
+    };
+    let mut prepare = json!({"use_case": use_case, "client_info": {"user_agent": ANDROID}});
+    if let Some(phone) = asked {
+        prepare["phone_number"] = json!(phone);
+    }
+    let (status, prepared, response) =
+        call(auth, post("/api/magical-auth/prepare", prepare, "")).await;
     assert_eq!(status, 200, "{prepared}");
     let key = prepared["session"]["session_key"]
         .as_str()
@@ -88,13 +102,13 @@ pub async fn verify_ts43(sandbox: &Sandbox, auth: &GlideAuth, phone: &str) -> (u
         .to_owned();
     let credential = sandbox
         .control()
-        .ts43_credential(&key, ORIGIN, None)
+        .ts43_credential(&key, ORIGIN, device)
         .expect("sandbox answers");
     let (status, body, response) = call(
         auth,
         post(
             "/api/magical-auth/process",
-            json!({"session": {"session_key": key}, "credential": credential, "use_case": "VerifyPhoneNumber"}),
+            json!({"session": {"session_key": key}, "credential": credential, "use_case": use_case}),
             &cookies(&response),
         ),
     )
