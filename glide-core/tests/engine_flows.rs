@@ -8,7 +8,8 @@ use glide_core::api::Glide;
 use glide_core::endpoint::GlideAuth;
 
 mod endpoint_support;
-use endpoint_support::{handle, EndpointRequest, EndpointResponse};
+use endpoint_support::engine::{call, post};
+use endpoint_support::EndpointResponse;
 use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
@@ -42,32 +43,6 @@ async fn world() -> World {
         .build()
         .expect("engine builds");
     World { sandbox, auth }
-}
-
-fn post(path: &str, body: Value, cookies: &str) -> EndpointRequest {
-    let mut headers = vec![
-        ("host".to_owned(), "app.test".to_owned()),
-        ("origin".to_owned(), ORIGIN.to_owned()),
-        ("content-type".to_owned(), "application/json".to_owned()),
-    ];
-    if !cookies.is_empty() {
-        headers.push(("cookie".to_owned(), cookies.to_owned()));
-    }
-    EndpointRequest {
-        method: "POST".into(),
-        path: path.into(),
-        headers,
-        body: body.to_string().into(),
-        peer_addr: Some([127, 0, 0, 1].into()),
-        ..Default::default()
-    }
-}
-
-async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value, EndpointResponse) {
-    let route = auth.match_route(&request.path).expect("one of our routes");
-    let response = handle(auth, route, request).await;
-    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-    (response.status, body, response)
 }
 
 fn set_cookies(response: &EndpointResponse) -> Vec<String> {

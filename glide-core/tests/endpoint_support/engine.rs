@@ -53,7 +53,7 @@ pub fn post(path: &str, body: Value, cookies: &str) -> EndpointRequest {
 
 /// Runs `request` through the route its path names: status, JSON body, response.
 pub async fn call(auth: &GlideAuth, request: EndpointRequest) -> (u16, Value, EndpointResponse) {
-    let route = auth.match_route(&request.path).expect("sandbox answers");
+    let route = auth.match_route(&request.path).expect("one of our routes");
     let response = handle(auth, route, request).await;
     let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
     (response.status, body, response)
