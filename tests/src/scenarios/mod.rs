@@ -64,6 +64,7 @@ macro_rules! for_each_scenario {
             session::bogus_session_cookie_is_not_adopted,
             session::every_verification_gets_a_fresh_id,
             session::logout_ends_the_session,
+            session::two_instances_share_the_cluster,
             session::tampered_session_cookie_is_unauthenticated,
             guards::foreign_origin_is_refused,
             guards::null_origin_is_refused,

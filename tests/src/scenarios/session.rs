@@ -1,6 +1,6 @@
 //! The verified session: fixation, rotation, logout, tampering.
 
-use crate::harness::{World, SESSION_COOKIE};
+use crate::harness::{World, DESKTOP_UA, SESSION_COOKIE};
 use crate::scenarios::flows::assert_session_cookie;
 
 /// An attacker-chosen session cookie is not adopted: verification issues another id, and the
@@ -153,4 +153,77 @@ pub async fn tampered_session_cookie_is_unauthenticated(w: &World) {
     w.me(&w.browser)
         .await
         .assert_status(200, &w.ctx("/me with the genuine id"));
+}
+
+/// Two instances of one app share a Redis Cluster (three masters, three replicas): a desktop
+/// flow prepared on the first is polled, finished and verified on the second, the session it
+/// gives is read on the first, and a logout on the first ends it on the second.
+pub async fn two_instances_share_the_cluster(w: &World) {
+    use glide_core::events::RedisEvents;
+    use glide_core::store::RedisStore;
+
+    let Some(cluster) = crate::redis_server::RedisCluster::shared() else {
+        return;
+    };
+    let urls = cluster.urls();
+    let store: std::sync::Arc<dyn glide_core::Store> = std::sync::Arc::new(
+        RedisStore::connect_cluster(&urls)
+            .await
+            .expect("connect the cluster store"),
+    );
+    let instance = |store: std::sync::Arc<dyn glide_core::Store>, events: RedisEvents| {
+        move |b: glide_core::GlideAuthBuilder| b.shared_store(store).events(events)
+    };
+    let events = || async {
+        RedisEvents::connect_cluster(&urls)
+            .await
+            .expect("connect the cluster events")
+    };
+    let (_one, first) = w.start_app(instance(store.clone(), events().await)).await;
+    let (_two, second) = w.start_app(instance(store, events().await)).await;
+
+    let prepared = w.prepare(&first, DESKTOP_UA, Some("+15555550100")).await;
+    assert_eq!(prepared.strategy, "desktop", "{}", w.ctx("strategy"));
+    // The browser's cookies reach whichever instance the balancer picks.
+    let binding = format!("_glide_bind_{}", prepared.session_key);
+    let value = first
+        .cookie(&binding)
+        .unwrap_or_else(|| panic!("{}: no binding cookie", w.ctx("prepare")));
+    second.set_cookie(&binding, &value);
+    second.set_user_agent(DESKTOP_UA);
+    second
+        .get(&format!(
+            "{}{}",
+            World::route("status/"),
+            prepared.session_key
+        ))
+        .await
+        .assert_status(200, &w.ctx("status on the other instance"));
+    w.sandbox
+        .control()
+        .desktop_approve(&prepared.session_key)
+        .unwrap_or_else(|e| panic!("desktop_approve: {e}"));
+    let reply = w.process(&second, &prepared, &prepared.session_key).await;
+    reply.assert_status(200, &w.ctx("process on the other instance"));
+    let session = second
+        .cookie(SESSION_COOKIE)
+        .unwrap_or_else(|| panic!("{}: no session cookie", w.ctx("process")));
+    first.set_cookie(SESSION_COOKIE, &session);
+    let me = first.get("/me").await;
+    me.assert_status(200, &w.ctx("/me on the first instance"));
+    assert_eq!(
+        me.json()["phone_number"],
+        "+15555550100",
+        "{}",
+        w.ctx("/me")
+    );
+    first
+        .post(&World::route("logout"), &serde_json::json!({}))
+        .await
+        .assert_status(204, &w.ctx("logout on the first instance"));
+    second.get("/me").await.assert_error(
+        401,
+        "NOT_VERIFIED",
+        &w.ctx("/me on the second after logout"),
+    );
 }
