@@ -284,3 +284,57 @@ async fn a_chain_answers_only_its_own_browser() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn glide_unavailable_for_a_send_moves_the_chain_on() {
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    advance(
+        &auth,
+        &mut jar,
+        json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"}),
+    )
+    .await;
+    sandbox.control().add_fault(glide_sandbox::Fault::status(
+        "/magic-auth/verification/start",
+        500,
+    ));
+    let (status, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("email"), Some("unavailable")),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_of_the_chain_shows_a_step_that_timed_out() {
+    let clock = glide_core::clock::ManualClock::new();
+    let shared: glide_core::clock::SharedClock = std::sync::Arc::new(clock.clone());
+    let (_sandbox, auth) = engine(move |b| {
+        b.email_on_file(|_: &glide_core::PhoneNumber| None)
+            .verification_chain(codes_chain())
+            .clock(shared)
+    })
+    .await;
+    let mut jar = Jar::default();
+    let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    assert_eq!(s["step"], "magical_auth", "{s}");
+    clock.advance(time::Duration::seconds(121));
+    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("sms"), Some("timed_out")),
+        "{s}"
+    );
+    // And the chain moved for good: the next step takes its own events.
+    let (status, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+    assert_eq!(
+        (status, s["next"]["action"].as_str()),
+        (200, Some("enter_code")),
+        "{s}"
+    );
+}

@@ -737,7 +737,9 @@ impl Chain {
         facts: &Facts,
     ) -> Result<ChainRecord, Error> {
         let mut probe = record.clone();
-        if !self.settle(&mut probe, now, facts) {
+        self.settle(&mut probe, now, facts);
+        if probe == record {
+            // Nothing to save: no step timed out, nothing new was seen.
             return Ok(record);
         }
         Ok(self
@@ -750,12 +752,11 @@ impl Chain {
             .0)
     }
 
-    /// Applies the facts and the step timeouts to an active chain; whether it changed.
-    fn settle(&self, r: &mut ChainRecord, now: i64, facts: &Facts) -> bool {
+    /// Applies the facts and the step timeouts to an active chain.
+    fn settle(&self, r: &mut ChainRecord, now: i64, facts: &Facts) {
         if r.status != Status::Active {
-            return false;
+            return;
         }
-        let before = r.clone();
         if let Some(phone) = &facts.verified {
             r.status = Status::Verified;
             r.phone = Some(phone.clone());
@@ -777,7 +778,6 @@ impl Chain {
                 self.fall(r, StepOutcome::TimedOut, ends);
             }
         }
-        *r != before
     }
 
     /// The current step ended with `outcome` at `at`: the next step, or the end.
