@@ -119,8 +119,12 @@ async fn the_route_table_is_what_the_engine_matches() {
     }
     assert!(table.iter().any(|m| m.route == Route::Prepare));
     assert!(table.iter().any(|m| m.route == Route::CompletionPage));
-    // Number Verify is mounted only with a callback URL.
+    // Number Verify is mounted only with a callback URL, the chain only when configured.
     assert!(!table.iter().any(|m| m.route == Route::NumberVerifyStart));
+    assert!(!table.iter().any(|m| matches!(
+        m.route,
+        Route::VerificationStart | Route::Verification | Route::VerificationAdvance
+    )));
     assert_eq!(auth.match_route("/api/magical-auth/prepare"), None);
 }
 

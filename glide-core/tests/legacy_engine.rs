@@ -1009,3 +1009,42 @@ async fn a_start_is_a_resend_only_for_the_same_number_and_channel() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_carrier_token_is_at_most_4096_printable_bytes() {
+    let w = world().await;
+    let (_, body, response) = start(&w, "+15555550100", "").await;
+    assert_eq!(body["type"], "MAGIC", "{body}");
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let token_check = |token: String| {
+        let auth = w.auth.clone();
+        let legacy = legacy.clone();
+        async move {
+            call(
+                &auth,
+                request(
+                    "POST",
+                    "/api/magical-auth/magic-auth/verify",
+                    Some(json!({ "token": token })),
+                    &legacy,
+                ),
+            )
+            .await
+        }
+    };
+    for bad in ["t".repeat(4097), String::new(), "a b".to_owned()] {
+        let (status, body, _) = token_check(bad).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{body}"
+        );
+    }
+    // 4096 bytes is well-formed: it reaches the check (and is not the carrier's token).
+    let (status, body, _) = token_check("t".repeat(4096)).await;
+    assert_ne!(
+        body["code"].as_str(),
+        Some("VALIDATION_ERROR"),
+        "{status} {body}"
+    );
+}
