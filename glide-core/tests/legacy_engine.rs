@@ -881,12 +881,14 @@ async fn the_send_cooldown_is_per_channel_and_held_only_when_a_code_went_out() {
     let w = world_with(move |builder| builder.email_on_file(on_file)).await;
     let (status, _, _) = start(&w, "+15555550106", "").await;
     assert_eq!(status, 200);
-    // Another SMS from a fresh browser within 30 s: refused.
-    let (status, body, _) = start(&w, "+15555550106", "").await;
+    // Another SMS from a fresh browser within 30 s: refused, saying when to ask again.
+    let (status, body, response) = start(&w, "+15555550106", "").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (429, Some("RATE_LIMIT_EXCEEDED"))
     );
+    let retry: u64 = response.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "Retry-After {retry}");
     // Switching to e-mail is still a choice.
     let (status, body, _) = call(
         &w.auth,
