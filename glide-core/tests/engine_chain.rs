@@ -338,3 +338,38 @@ async fn a_read_of_the_chain_shows_a_step_that_timed_out() {
         "{s}"
     );
 }
+
+#[tokio::test]
+async fn a_risk_denial_ends_the_chain_whatever_the_browser_says() {
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    let (_, s) = start(&auth, &mut jar, "+15555550101").await;
+    assert_eq!(s["step"], "magical_auth", "{s}");
+    // Magical Auth verifies the number with a SIM swapped hours ago: denied.
+    let (status, body, _) =
+        endpoint_support::engine::verify_ts43(&sandbox, &auth, "+15555550101").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("RISK_POLICY_DENIED"))
+    );
+    // The chain has ended on it; the browser's claim that the carrier was not eligible, to
+    // reach the SMS code, finds it ended.
+    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("failed"), Some("risk_denied")),
+        "{s}"
+    );
+    let (status, body) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("SESSION_ALREADY_USED")),
+        "{body}"
+    );
+}

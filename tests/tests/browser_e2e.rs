@@ -82,16 +82,7 @@ async fn ts43(demo: Demo) {
     let android = driver
         .new_session(SessionOptions::with_user_agent(ANDROID_UA))
         .await;
-    open_demo(&android, &app).await;
-    android
-        .wait_until(
-            "the sandbox wallet to be installed",
-            "return window.__glideSandboxWallet === true;",
-        )
-        .await;
-
-    start_flow(&android, OK_NUMBER, "#btn-ts43").await;
-    let outcome = wait_for_outcome(&android).await;
+    let outcome = ts43_in_the_page(&android, &app, OK_NUMBER).await;
     assert_verified(&outcome, OK_NUMBER, "TS43");
     assert_eq!(outcome["sim"], "low", "SIM-swap signal shown: {outcome}");
 
@@ -507,15 +498,11 @@ async fn step_up(demo: Demo) {
     let android = driver
         .new_session(SessionOptions::with_user_agent(ANDROID_UA))
         .await;
-    open_demo(&android, &app).await;
-    android
-        .wait_until(
-            "the sandbox wallet to be installed",
-            "return window.__glideSandboxWallet === true;",
-        )
-        .await;
-    start_flow(&android, OK_NUMBER, "#btn-ts43").await;
-    assert_verified(&wait_for_outcome(&android).await, OK_NUMBER, "TS43");
+    assert_verified(
+        &ts43_in_the_page(&android, &app, OK_NUMBER).await,
+        OK_NUMBER,
+        "TS43",
+    );
     let first = me(&android).await;
     assert_eq!(first.0, 200, "{first:?}");
 
@@ -728,15 +715,11 @@ async fn sign_out_everywhere(demo: Demo) {
         let android = driver
             .new_session(SessionOptions::with_user_agent(ANDROID_UA))
             .await;
-        open_demo(&android, &app).await;
-        android
-            .wait_until(
-                "the sandbox wallet to be installed",
-                "return window.__glideSandboxWallet === true;",
-            )
-            .await;
-        start_flow(&android, OK_NUMBER, "#btn-ts43").await;
-        assert_verified(&wait_for_outcome(&android).await, OK_NUMBER, "TS43");
+        assert_verified(
+            &ts43_in_the_page(&android, &app, OK_NUMBER).await,
+            OK_NUMBER,
+            "TS43",
+        );
         browsers.push(android);
     }
     let (first, second) = (&browsers[0], &browsers[1]);
@@ -862,6 +845,20 @@ async fn open_demo(session: &Session, app: &DemoApp) {
              document.getElementById('session-state').getAttribute('data-state') !== 'unknown';",
         )
         .await;
+}
+
+/// Opens the demo in `android` (an Android browser), waits for the sandbox wallet, verifies
+/// `number` by TS43 and returns what the page shows (see [`wait_for_outcome`]).
+async fn ts43_in_the_page(android: &Session, app: &DemoApp, number: &str) -> Value {
+    open_demo(android, app).await;
+    android
+        .wait_until(
+            "the sandbox wallet to be installed",
+            "return window.__glideSandboxWallet === true;",
+        )
+        .await;
+    start_flow(android, number, "#btn-ts43").await;
+    wait_for_outcome(android).await
 }
 
 /// Types `number` into `#phone` and clicks the strategy `button`.
