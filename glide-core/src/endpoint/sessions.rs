@@ -38,13 +38,11 @@ impl SessionRoutes {
     pub(crate) async fn logout(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
         self.door.same_origin(request)?;
         if let Some(id) = self.issuer.current_id(request) {
-            let ended = self.issuer.sessions.load(id).await?;
-            self.issuer.sessions.destroy(id).await?;
-            if let Some(phone) = ended {
+            if let Some(phone) = self.issuer.sessions.destroy(id).await? {
                 self.issuer
                     .hook
                     .emit(VerificationEvent::revoked(
-                        &phone.phone_number,
+                        &phone,
                         1,
                         RevokeCause::Logout,
                     ))

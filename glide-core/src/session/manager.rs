@@ -310,12 +310,19 @@ impl SessionManager {
         Ok(None)
     }
 
-    /// Ends session `id` (logout). Unknown or malformed ids are not an error.
-    pub async fn destroy(&self, id: &str) -> Result<(), Error> {
-        if let Some(id) = SessionId::parse(id) {
-            self.store.delete(&id.store_key()).await?;
-        }
-        Ok(())
+    /// Ends session `id` (a logout) in one atomic step; returns the number of the session it
+    /// ended, when that session was live. Unknown, malformed and already-ended ids: `None`.
+    pub async fn destroy(&self, id: &str) -> Result<Option<PhoneNumber>, Error> {
+        let Some(id) = SessionId::parse(id) else {
+            return Ok(None);
+        };
+        let Some(taken) = self.store.take(&id.store_key()).await? else {
+            return Ok(None);
+        };
+        let live = serde_json::from_slice::<Record>(&taken.value)
+            .ok()
+            .filter(|record| self.is_live(record, self.now_ms()));
+        Ok(live.map(|record| record.phone.phone_number))
     }
 
     /// Ends every session of `phone`; returns how many were live.
@@ -674,9 +681,13 @@ mod tests {
         let (sessions, _, _) = manager(SessionConfig::default());
         let a = sessions.create(phone("+15555550100")).await.unwrap();
         let b = sessions.create(phone("+15555550100")).await.unwrap();
-        sessions.destroy(a.as_str()).await.unwrap();
-        sessions.destroy(a.as_str()).await.unwrap();
-        sessions.destroy("not-an-id").await.unwrap();
+        // It says whose session it ended, once.
+        assert_eq!(
+            sessions.destroy(a.as_str()).await.unwrap(),
+            Some(PhoneNumber::parse("+15555550100").unwrap())
+        );
+        assert_eq!(sessions.destroy(a.as_str()).await.unwrap(), None);
+        assert_eq!(sessions.destroy("not-an-id").await.unwrap(), None);
         assert!(sessions.load(a.as_str()).await.unwrap().is_none());
         assert!(sessions.load(b.as_str()).await.unwrap().is_some());
     }
