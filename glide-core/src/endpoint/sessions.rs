@@ -41,11 +41,7 @@ impl SessionRoutes {
             if let Some(phone) = self.issuer.sessions.destroy(id).await? {
                 self.issuer
                     .hook
-                    .emit(VerificationEvent::revoked(
-                        &phone,
-                        1,
-                        RevokeCause::Logout,
-                    ))
+                    .emit(VerificationEvent::revoked(&phone, 1, RevokeCause::Logout))
                     .await;
             }
         }
