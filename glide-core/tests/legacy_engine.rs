@@ -114,12 +114,22 @@ async fn otp(w: &World, phone: &str) -> String {
 }
 
 async fn start(w: &World, phone: &str, cookies: &str) -> (u16, Value, EndpointResponse) {
+    start_on(w, phone, "SMS", cookies).await
+}
+
+/// A code start for `phone` on fallback `channel` (`SMS`, `EMAIL`, `NO_FALLBACK`, …).
+async fn start_on(
+    w: &World,
+    phone: &str,
+    channel: &str,
+    cookies: &str,
+) -> (u16, Value, EndpointResponse) {
     call(
         &w.auth,
         request(
             "POST",
             "/api/magical-auth/magic-auth/start",
-            Some(json!({ "phone_number": phone, "fallback_channel": "SMS" })),
+            Some(json!({ "phone_number": phone, "fallback_channel": channel })),
             cookies,
         ),
     )
@@ -283,16 +293,7 @@ async fn cross_number_code_is_refused() {
         "no code was sent to the attacker's address"
     );
     // Without an address on file, the e-mail fallback is not offered at all.
-    let (status, body, _) = call(
-        &w.auth,
-        request(
-            "POST",
-            "/api/magical-auth/magic-auth/start",
-            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "EMAIL" })),
-            "",
-        ),
-    )
-    .await;
+    let (status, body, _) = start_on(&w, "+15555550106", "EMAIL", "").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("VALIDATION_ERROR"))
@@ -820,16 +821,7 @@ async fn an_email_code_goes_to_the_address_the_app_has_on_file() {
             .then(|| glide_core::legacy::Email::parse("owner-0106@example.com").unwrap())
     };
     let w = world_with(move |builder| builder.email_on_file(on_file)).await;
-    let (status, body, response) = call(
-        &w.auth,
-        request(
-            "POST",
-            "/api/magical-auth/magic-auth/start",
-            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "EMAIL" })),
-            "",
-        ),
-    )
-    .await;
+    let (status, body, response) = start_on(&w, "+15555550106", "EMAIL", "").await;
     assert_eq!(
         (status, body["type"].as_str()),
         (200, Some("EMAIL")),
@@ -890,32 +882,14 @@ async fn the_send_cooldown_is_per_channel_and_held_only_when_a_code_went_out() {
     let retry: u64 = response.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=30).contains(&retry), "Retry-After {retry}");
     // Switching to e-mail is still a choice.
-    let (status, body, _) = call(
-        &w.auth,
-        request(
-            "POST",
-            "/api/magical-auth/magic-auth/start",
-            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "EMAIL" })),
-            "",
-        ),
-    )
-    .await;
+    let (status, body, _) = start_on(&w, "+15555550106", "EMAIL", "").await;
     assert_eq!(
         (status, body["type"].as_str()),
         (200, Some("EMAIL")),
         "{body}"
     );
     // A start that can send no code is not held back by either: Glide's own answer.
-    let (status, body, _) = call(
-        &w.auth,
-        request(
-            "POST",
-            "/api/magical-auth/magic-auth/start",
-            Some(json!({ "phone_number": "+15555550106", "fallback_channel": "NO_FALLBACK" })),
-            "",
-        ),
-    )
-    .await;
+    let (status, body, _) = start_on(&w, "+15555550106", "NO_FALLBACK", "").await;
     assert_ne!(body["code"].as_str(), Some("RATE_LIMIT_EXCEEDED"), "{body}");
     assert!((400..500).contains(&status), "{status} {body}");
     // A carrier link sends no code: its start holds no cooldown.
@@ -969,26 +943,11 @@ async fn a_start_is_a_resend_only_for_the_same_number_and_channel() {
         glide_core::legacy::Email::parse(&format!("user-{}@example.com", &phone.as_str()[8..])).ok()
     };
     let w = world_with(move |builder| builder.email_on_file(on_file)).await;
-    let start_with = |phone: &'static str, channel: &'static str, cookies: String| {
-        let auth = w.auth.clone();
-        async move {
-            call(
-                &auth,
-                request(
-                    "POST",
-                    "/api/magical-auth/magic-auth/start",
-                    Some(json!({ "phone_number": phone, "fallback_channel": channel })),
-                    &cookies,
-                ),
-            )
-            .await
-        }
-    };
     // Another number from a browser holding a verification: its own verification, checked
     // against its own number, never a resend of the first.
-    let (_, _, response) = start_with("+15555550109", "SMS", String::new()).await;
+    let (_, _, response) = start_on(&w, "+15555550109", "SMS", "").await;
     let first = cookie_pair(&response, "glide_legacy=").unwrap();
-    let (status, body, response) = start_with("+15555550106", "SMS", first.clone()).await;
+    let (status, body, response) = start_on(&w, "+15555550106", "SMS", &first).await;
     assert_eq!(
         (status, body["type"].as_str()),
         (200, Some("SMS")),
@@ -1004,7 +963,7 @@ async fn a_start_is_a_resend_only_for_the_same_number_and_channel() {
     );
     // SMS, then e-mail from the same browser at once: a new verification on the other
     // channel, not a resend (which the 30 s cooldown would refuse).
-    let (status, body, _) = start_with("+15555550109", "EMAIL", first).await;
+    let (status, body, _) = start_on(&w, "+15555550109", "EMAIL", &first).await;
     assert_eq!(
         (status, body["type"].as_str()),
         (200, Some("EMAIL")),
