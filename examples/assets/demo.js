@@ -96,6 +96,13 @@
       $("link-box").hidden = true;
     }
   }
+  // The desktop QR code, for every flow that can end on a desktop.
+  function showQr(qr) {
+    $("qr").src = qr.image || "";
+    $("qr-link").href = qr.url || "#";
+    $("qr-box").hidden = false;
+    reveal("progress");
+  }
   function onStatus(strategy) {
     return function (stage, detail) {
       if (stage === "preparing") progress("Contacting the carrier…", "Preparing a verification session.", 0);
@@ -232,12 +239,7 @@
           transferStatus("This action needs a fresh carrier verification (step-up, " +
             (body.max_age_seconds ? "at most " + body.max_age_seconds + " s old" : "stronger") + "): verifying again…", "step-up");
         },
-        onQrCode: function (qr) {
-          $("qr").src = qr.image || "";
-          $("qr-link").href = qr.url || "#";
-          $("qr-box").hidden = false;
-          reveal("progress");
-        }
+        onQrCode: showQr
       });
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
@@ -362,12 +364,7 @@
       chain: true,
       phoneNumber: phoneNumber,
       onStatus: onStatus("chain"),
-      onQrCode: function (qr) {
-        $("qr").src = qr.image || "";
-        $("qr-link").href = qr.url || "#";
-        $("qr-box").hidden = false;
-        reveal("progress");
-      },
+      onQrCode: showQr,
       onCode: function (info) {
         if (id !== flow) return new Promise(function () {});
         progress("Enter the code", "The carrier could not confirm this device; we sent a code.", 1);
@@ -422,12 +419,7 @@
         }
         pendingTab = null;
       },
-      onQrCode: function (qr) {
-        $("qr").src = qr.image || "";
-        $("qr-link").href = qr.url || "#";
-        $("qr-box").hidden = false;
-        reveal("progress");
-      }
+      onQrCode: showQr
     }).then(function (result) {
       if (id !== flow) return;
       if (result.verified === false) {
