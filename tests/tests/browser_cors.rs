@@ -12,6 +12,7 @@
 use axum::response::Html;
 use axum::routing::get;
 use glide_tests::browser::{ChromeDriver, Demo, DemoApp, Session, SessionOptions, ANDROID_UA};
+use glide_tests::harness::World;
 use serde_json::{json, Value};
 
 const OK_NUMBER: &str = "+15555550100";
@@ -72,20 +73,14 @@ async fn cross_origin_spa(demo: Demo) {
         &page,
         "POST",
         &api.url(&format!("{BASE}/prepare")),
-        Some(
-            json!({"use_case": "VerifyPhoneNumber", "phone_number": OK_NUMBER,
-                    "client_info": {"user_agent": ANDROID_UA}}),
-        ),
+        Some(World::prepare_body(ANDROID_UA, Some(OK_NUMBER))),
     )
     .await;
     assert!(refused.get("error").is_some(), "{refused}");
     let direct = reqwest::Client::new()
         .post(api.url(&format!("{BASE}/prepare")))
         .header("origin", &stranger_origin)
-        .json(
-            &json!({"use_case": "VerifyPhoneNumber", "phone_number": OK_NUMBER,
-                      "client_info": {"user_agent": ANDROID_UA}}),
-        )
+        .json(&World::prepare_body(ANDROID_UA, Some(OK_NUMBER)))
         .send()
         .await
         .expect("prepare from a stranger origin");
@@ -97,10 +92,7 @@ async fn cross_origin_spa(demo: Demo) {
         &page,
         "POST",
         &api.url(&format!("{BASE}/prepare")),
-        Some(
-            json!({"use_case": "VerifyPhoneNumber", "phone_number": OK_NUMBER,
-                    "client_info": {"user_agent": ANDROID_UA}}),
-        ),
+        Some(World::prepare_body(ANDROID_UA, Some(OK_NUMBER))),
     )
     .await;
     assert_eq!(prepared["status"], 200, "{prepared}");
