@@ -13,8 +13,7 @@ use bytes::Bytes;
 use glide_core::api::{Glide, HttpClient, PrepareRequest, RetryPolicy};
 use glide_core::endpoint::{GlideAuth, Route};
 
-mod endpoint_support;
-use endpoint_support::{handle, EndpointRequest, EndpointResponse};
+use crate::endpoint_support::{handle, EndpointRequest, EndpointResponse};
 use glide_core::error::BoxError;
 use glide_core::ratelimit::RateLimitConfig;
 use proptest::prelude::*;

@@ -7,8 +7,7 @@
 use glide_core::policy::{NumberRange, RiskPolicy};
 use glide_core::{RiskLevel, Strategy};
 
-mod endpoint_support;
-use endpoint_support::engine::{call, engine, post, verify_ts43, verify_ts43_as, ANDROID};
+use crate::endpoint_support::engine::{call, engine, post, verify_ts43, verify_ts43_as, ANDROID};
 use serde_json::{json, Value};
 
 fn range(text: &str) -> NumberRange {

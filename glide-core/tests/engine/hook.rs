@@ -10,8 +10,7 @@ use glide_core::policy::RiskRule;
 use glide_core::Strategy;
 use serde_json::json;
 
-mod endpoint_support;
-use endpoint_support::engine::{call, engine, post, verify_ts43, verify_ts43_as};
+use crate::endpoint_support::engine::{call, engine, post, verify_ts43, verify_ts43_as};
 
 #[tokio::test]
 async fn every_outcome_reaches_the_hook_once_and_masked() {

@@ -7,9 +7,8 @@ use std::time::Duration;
 use glide_core::api::Glide;
 use glide_core::endpoint::GlideAuth;
 
-mod endpoint_support;
-use endpoint_support::engine::{call, post};
-use endpoint_support::EndpointResponse;
+use crate::endpoint_support::engine::{call, post};
+use crate::endpoint_support::EndpointResponse;
 use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 

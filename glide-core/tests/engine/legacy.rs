@@ -7,8 +7,7 @@
 use glide_core::api::Glide;
 use glide_core::endpoint::GlideAuth;
 
-mod endpoint_support;
-use endpoint_support::{handle, EndpointRequest, EndpointResponse};
+use crate::endpoint_support::{handle, EndpointRequest, EndpointResponse};
 use glide_core::ratelimit::RateLimitConfig;
 use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};

@@ -11,9 +11,8 @@ use glide_core::endpoint::{ChainStep, GlideAuth, VerificationChain};
 use glide_sandbox::Sandbox;
 use serde_json::{json, Value};
 
-mod endpoint_support;
-use endpoint_support::engine::{engine, post, ANDROID};
-use endpoint_support::{handle, EndpointRequest, EndpointResponse};
+use crate::endpoint_support::engine::{engine, post, ANDROID};
+use crate::endpoint_support::{handle, EndpointRequest, EndpointResponse};
 
 /// Not eligible for Magical Auth: codes instead.
 const NOT_ELIGIBLE: &str = "+15555550106";
@@ -347,7 +346,7 @@ async fn a_risk_denial_ends_the_chain_whatever_the_browser_says() {
     assert_eq!(s["step"], "magical_auth", "{s}");
     // Magical Auth verifies the number with a SIM swapped hours ago: denied.
     let (status, body, _) =
-        endpoint_support::engine::verify_ts43(&sandbox, &auth, "+15555550101").await;
+        crate::endpoint_support::engine::verify_ts43(&sandbox, &auth, "+15555550101").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("RISK_POLICY_DENIED"))
