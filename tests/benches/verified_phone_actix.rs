@@ -27,7 +27,8 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use glide_actix::{GlideMiddleware, VerifiedPhone};
 use glide_core::endpoint::GlideAuth;
-use glide_core::store::{RedisStore, Store};
+use glide_core::events::FlowEvents;
+use glide_core::store::Store;
 use glide_tests::redis_server::RedisServer;
 use serde::Serialize;
 
@@ -189,9 +190,10 @@ where
 /// An engine on `sandbox` (and `store`) with one verified session made by a real TS43 flow.
 async fn glide_engine(
     sandbox: &glide_sandbox::Sandbox,
-    store: Option<Arc<dyn Store>>,
+    backend: Option<(Arc<dyn Store>, Arc<dyn FlowEvents>)>,
 ) -> (GlideAuth, String) {
-    let auth = common::engine(&sandbox.base_url(), store);
+    let (store, events) = backend.unzip();
+    let auth = common::engine_with_events(&sandbox.base_url(), store, events);
     let cookie = common::engine_flow(
         &auth,
         &sandbox.control(),
@@ -252,10 +254,8 @@ fn bench(c: &mut Criterion) {
     match RedisServer::start() {
         Some(redis) => {
             let (auth, cookie) = system.block_on(async {
-                let store = RedisStore::connect(&redis.url())
-                    .await
-                    .expect("RedisStore connects");
-                glide_engine(&sandbox, Some(Arc::new(store))).await
+                let backend = common::redis_backend(&redis.url()).await;
+                glide_engine(&sandbox, Some(backend)).await
             });
             let app = system.block_on(test::init_service(
                 App::new()

@@ -1,6 +1,7 @@
 //! Per-request cost of a protected route on axum, in process (`tower::ServiceExt::oneshot`, no
-//! sockets): a bare handler, `GlideLayer` + `VerifiedPhone` with a valid session (memory store,
-//! Redis store), and tower-sessions with its `MemoryStore` reading one value.
+//! sockets): a bare handler, `GlideLayer` + `VerifiedPhone` with a valid session (memory store;
+//! Redis store with `RedisEvents`, as several instances run), and tower-sessions with its
+//! `MemoryStore` reading one value.
 //!
 //! Every variant answers the same small JSON (`{"phone_number":"+15555550100"}`) to the same
 //! request shape (a `GET /me` with one session cookie).
@@ -16,7 +17,8 @@ use axum::{Json, Router};
 use criterion::{criterion_group, criterion_main, Criterion};
 use glide_axum::{GlideLayer, VerifiedPhone};
 use glide_core::endpoint::GlideAuth;
-use glide_core::store::{RedisStore, Store};
+use glide_core::events::FlowEvents;
+use glide_core::store::Store;
 use glide_tests::redis_server::RedisServer;
 use serde::Serialize;
 use tower::ServiceExt;
@@ -85,9 +87,10 @@ async fn one(app: &Router, cookie: &str) -> StatusCode {
 /// `Cookie` header.
 async fn glide_app(
     sandbox: &glide_sandbox::Sandbox,
-    store: Option<Arc<dyn Store>>,
+    backend: Option<(Arc<dyn Store>, Arc<dyn FlowEvents>)>,
 ) -> (Router, String, GlideAuth) {
-    let auth: GlideAuth = common::engine(&sandbox.base_url(), store);
+    let (store, events) = backend.unzip();
+    let auth: GlideAuth = common::engine_with_events(&sandbox.base_url(), store, events);
     let cookie = common::engine_flow(
         &auth,
         &sandbox.control(),
@@ -166,10 +169,8 @@ fn bench(c: &mut Criterion) {
     let redis = RedisServer::start();
     match &redis {
         Some(server) => {
-            let store = rt
-                .block_on(RedisStore::connect(&server.url()))
-                .expect("RedisStore connects");
-            let (app, cookie, _) = rt.block_on(glide_app(&sandbox, Some(Arc::new(store))));
+            let backend = rt.block_on(common::redis_backend(&server.url()));
+            let (app, cookie, _) = rt.block_on(glide_app(&sandbox, Some(backend)));
             variants.push(("glide_verified_phone_redis", app, cookie));
         }
         None => eprintln!("note: redis-server not found; glide_verified_phone_redis skipped"),

@@ -434,7 +434,8 @@ impl GlideAuthBuilder {
             clock: clock.clone(),
         });
         let issuer = Arc::new(SessionIssuer {
-            sessions: SessionManager::new(store.clone(), clock.clone(), self.sessions),
+            sessions: SessionManager::new(store.clone(), clock.clone(), self.sessions)
+                .with_events(events.clone()),
             cookie: session_cookie,
             policy: self.policy,
             shadow_policy: self.shadow_policy,

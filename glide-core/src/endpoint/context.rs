@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use super::io;
 use super::GlideAuth;
 use crate::error::{Error, RequestError};
-use crate::session::VerifiedPhone;
+use crate::session::{SessionToken, VerifiedPhone};
 
 /// Why the verified session could not be looked up (the store failed). Cheap to clone.
 pub type LookupError = Arc<Error>;
@@ -20,31 +20,50 @@ pub type LookupError = Arc<Error>;
 /// loads the verified session from the store; later ones in the same request reuse the answer.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     auth: GlideAuth,
-    session_id: Option<Box<str>>,
-    cell: Arc<OnceCell<Result<Option<VerifiedPhone>, LookupError>>>,
+    /// The session cookie's value, when it has the shape of a session id (anything else is no
+    /// session, without a lookup).
+    session_id: Option<SessionToken>,
+    cell: OnceCell<Result<Option<Arc<VerifiedPhone>>, LookupError>>,
 }
 
 impl RequestContext {
     pub(super) fn new(auth: GlideAuth, session_id: Option<&str>) -> Self {
         Self {
-            auth,
-            session_id: session_id.map(Into::into),
-            cell: Arc::new(OnceCell::new()),
+            inner: Arc::new(Inner {
+                auth,
+                session_id: session_id.and_then(SessionToken::parse),
+                cell: OnceCell::new(),
+            }),
         }
     }
 
     /// The verified phone of this request's session, loaded at most once per request.
     pub async fn verified_phone(&self) -> Result<Option<VerifiedPhone>, LookupError> {
-        self.cell
+        let inner = &*self.inner;
+        let loaded = inner
+            .cell
             .get_or_init(|| async {
-                match &self.session_id {
-                    Some(id) => self.auth.sessions().load(id).await.map_err(Arc::new),
+                match &inner.session_id {
+                    Some(id) => inner
+                        .auth
+                        .sessions()
+                        .load_shared(id)
+                        .await
+                        .map_err(Arc::new),
                     None => Ok(None),
                 }
             })
-            .await
-            .clone()
+            .await;
+        match loaded {
+            Ok(phone) => Ok(phone.as_deref().cloned()),
+            Err(error) => Err(error.clone()),
+        }
     }
 
     /// The verified phone, or the rejection an extractor answers with.
@@ -63,14 +82,14 @@ impl RequestContext {
     ) -> Result<VerifiedPhone, Rejection> {
         let phone = self.require().await?;
         requirement
-            .check(&phone, self.auth.now())
+            .check(&phone, self.inner.auth.now())
             .map_err(Rejection::StepUpRequired)?;
         Ok(phone)
     }
 
     /// The engine this request runs under.
     pub fn auth(&self) -> &GlideAuth {
-        &self.auth
+        &self.inner.auth
     }
 }
 

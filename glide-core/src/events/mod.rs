@@ -45,6 +45,12 @@ use tokio::sync::watch;
 
 use crate::store::StoreError;
 
+mod endings;
+#[cfg(feature = "redis")]
+pub(crate) use endings::announcement;
+pub(crate) use endings::EndingsSink;
+pub use endings::{SessionEndings, SessionHash};
+
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
@@ -63,6 +69,23 @@ pub trait FlowEvents: fmt::Debug + Send + Sync + 'static {
 
     /// Subscribes to `topic`. Every publish after this returns wakes the subscription.
     async fn subscribe(&self, topic: &str) -> Result<Subscription, StoreError>;
+
+    /// Announces to every app instance that the verified sessions hashed `hashes` ended, for
+    /// their [`session_endings`](Self::session_endings). The default announces nothing (and
+    /// [`session_endings`](Self::session_endings) is `None`): implement both or neither.
+    async fn publish_sessions_ended(&self, hashes: &[SessionHash]) -> Result<(), StoreError> {
+        let _ = hashes;
+        Ok(())
+    }
+
+    /// The ends of verified sessions announced by every app instance, when these events carry
+    /// them across instances (`RedisEvents` does). With it, the engine keeps decoded sessions in
+    /// memory and trusts them until an announcement or a lost subscription says otherwise; with
+    /// `None` (the default, and [`LocalEvents`]) it checks each one against the store on every
+    /// lookup.
+    fn session_endings(&self) -> Option<SessionEndings> {
+        None
+    }
 }
 
 #[async_trait]
@@ -73,6 +96,14 @@ impl<T: FlowEvents + ?Sized> FlowEvents for Arc<T> {
 
     async fn subscribe(&self, topic: &str) -> Result<Subscription, StoreError> {
         (**self).subscribe(topic).await
+    }
+
+    async fn publish_sessions_ended(&self, hashes: &[SessionHash]) -> Result<(), StoreError> {
+        (**self).publish_sessions_ended(hashes).await
+    }
+
+    fn session_endings(&self) -> Option<SessionEndings> {
+        (**self).session_endings()
     }
 }
 

@@ -13,12 +13,15 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::redis_cluster::ClusterEvents;
-use super::{FlowEvents, Hub, Subscription};
+use super::{announcement, FlowEvents, Hub, SessionEndings, SessionHash, Subscription};
 use crate::store::redis_conn::{backend, within};
 use crate::store::{RedisTarget, StoreError};
 
 /// The channel prefix unless [`RedisEvents::connect_with_prefix`] sets another.
 const DEFAULT_PREFIX: &str = "glide:v1:events:";
+
+/// The topic that carries the ends of verified sessions ([`SessionEndings`]).
+pub(super) const SESSIONS_ENDED: &str = "sessions-ended";
 
 /// How long connecting and publishing may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -30,6 +33,11 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// `PUBLISH glide:v1:events:<topic>`. Waking is immediate, no polling. So two instances behind
 /// one load balancer both work: a desktop request waiting on instance A is woken by the phone's
 /// request served by instance B.
+///
+/// The same connection carries the ends of verified sessions (topic `sessions-ended`, the raw
+/// SHA-256 hashes of the ended sessions' ids as payload) to every instance's cache of decoded
+/// sessions ([`session_endings`](FlowEvents::session_endings)); when it drops, every instance
+/// drops its cached sessions and reads the store until it is back.
 ///
 /// When the pub/sub connection drops, it is re-established in the background; meanwhile
 /// [`subscribe`](FlowEvents::subscribe) fails with a [`StoreError`] (fail closed), and when it
@@ -61,6 +69,7 @@ enum Backend {
 
 struct Inner {
     hub: Arc<Hub>,
+    endings: SessionEndings,
     publisher: ConnectionManager,
     prefix: String,
     connected: Arc<AtomicBool>,
@@ -110,12 +119,16 @@ impl RedisEvents {
         .await?;
 
         let hub = Arc::new(Hub::default());
+        let endings = SessionEndings::new();
         let connected = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = oneshot::channel();
         let listener = tokio::spawn(listen(
             client,
             prefix.to_owned(),
-            hub.clone(),
+            Receivers {
+                hub: hub.clone(),
+                endings: endings.clone(),
+            },
             connected.clone(),
             ready_tx,
         ));
@@ -134,6 +147,7 @@ impl RedisEvents {
         Ok(Self {
             backend: Backend::Node(Arc::new(Inner {
                 hub,
+                endings,
                 publisher,
                 prefix: prefix.to_owned(),
                 connected,
@@ -222,13 +236,43 @@ impl FlowEvents for RedisEvents {
         }
         Ok(subscription)
     }
+
+    async fn publish_sessions_ended(&self, hashes: &[SessionHash]) -> Result<(), StoreError> {
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let inner = match &self.backend {
+            Backend::Node(inner) => inner,
+            Backend::Cluster(cluster) => return cluster.publish_sessions_ended(hashes).await,
+        };
+        // This instance hears its own announcement through the subscription, like the others.
+        let mut conn = inner.publisher.clone();
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(format!("{}{SESSIONS_ENDED}", inner.prefix))
+            .arg(announcement(hashes));
+        let _receivers: i64 = within(TIMEOUT, cmd.query_async(&mut conn)).await?;
+        Ok(())
+    }
+
+    fn session_endings(&self) -> Option<SessionEndings> {
+        Some(match &self.backend {
+            Backend::Node(inner) => inner.endings.clone(),
+            Backend::Cluster(cluster) => cluster.endings().clone(),
+        })
+    }
+}
+
+/// Where the listener delivers what arrives: flow wake-ups and the ends of sessions.
+struct Receivers {
+    hub: Arc<Hub>,
+    endings: SessionEndings,
 }
 
 /// The listener task: (re)connects, pattern-subscribes, and fans messages out to `hub`.
 async fn listen(
     client: Client,
     prefix: String,
-    hub: Arc<Hub>,
+    Receivers { hub, endings }: Receivers,
     connected: Arc<AtomicBool>,
     ready: oneshot::Sender<Result<(), StoreError>>,
 ) {
@@ -262,16 +306,21 @@ async fn listen(
             }
             None => {
                 tracing::info!("glide events: Redis pub/sub reconnected");
+                endings.restored();
                 hub.notify_all();
             }
         }
         let mut messages = pubsub.into_on_message();
         while let Some(message) = messages.next().await {
-            if let Some(topic) = message.get_channel_name().strip_prefix(prefix.as_str()) {
-                hub.notify(topic);
+            match message.get_channel_name().strip_prefix(prefix.as_str()) {
+                Some(SESSIONS_ENDED) => endings.deliver(message.get_payload_bytes()),
+                Some(topic) => hub.notify(topic),
+                None => {}
             }
         }
         connected.store(false, Ordering::SeqCst);
+        // Session ends announced from now on may be missed: stop trusting cached sessions.
+        endings.lost();
         tracing::warn!("glide events: Redis pub/sub connection lost; reconnecting");
         // Waiters must not sleep through an outage: wake them to re-read the store.
         hub.notify_all();

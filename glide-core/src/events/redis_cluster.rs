@@ -15,6 +15,9 @@
 //! - The cluster client re-subscribes by itself after a reconnection or a slot move. A lost node
 //!   connection wakes every local waiter (publishes may have been lost) and, once every waited
 //!   topic is subscribed again, wakes them once more to re-read the store.
+//! - The ends of verified sessions travel on one more channel, `<prefix>{sessions-ended}`,
+//!   subscribed for as long as the connection lives; a lost node connection tells the
+//!   [`SessionEndings`] listeners to drop what they hold until it is subscribed again.
 
 use futures_util::future::join_all;
 use redis::cluster_async::ClusterConnection;
@@ -26,7 +29,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, RwLock};
 use tokio::task::JoinHandle;
 
-use super::{Hub, Subscription};
+use super::redis::SESSIONS_ENDED;
+use super::{announcement, Hub, SessionEndings, SessionHash, Subscription};
 use crate::store::redis_conn::{cluster_connection, within};
 use crate::store::StoreError;
 
@@ -46,6 +50,7 @@ pub(super) struct ClusterEvents {
 struct Shared {
     conn: ClusterConnection,
     hub: Arc<Hub>,
+    endings: SessionEndings,
     prefix: String,
     /// Subscribing takes it shared, unsubscribing exclusively.
     gate: RwLock<()>,
@@ -69,19 +74,32 @@ impl ClusterEvents {
     ) -> Result<Self, StoreError> {
         let (released_tx, released_rx) = mpsc::unbounded_channel();
         let hub = Arc::new(Hub::with_release_notifier(released_tx));
+        let endings = SessionEndings::new();
         let healthy = Arc::new(AtomicBool::new(true));
         let (lost_tx, lost_rx) = mpsc::unbounded_channel();
         let pushes = {
-            let (hub, prefix, healthy) = (hub.clone(), prefix.to_owned(), healthy.clone());
+            let (hub, endings, prefix, healthy) = (
+                hub.clone(),
+                endings.clone(),
+                prefix.to_owned(),
+                healthy.clone(),
+            );
             move |push: PushInfo| -> Result<(), Infallible> {
                 match push.kind {
                     PushKind::SMessage => {
-                        if let Some(topic) = push.data.first().and_then(|c| topic_of(&prefix, c)) {
-                            hub.notify(topic);
+                        match push.data.first().and_then(|c| topic_of(&prefix, c)) {
+                            Some(SESSIONS_ENDED) => match push.data.get(1) {
+                                Some(Value::BulkString(payload)) => endings.deliver(payload),
+                                _ => endings.deliver(&[]),
+                            },
+                            Some(topic) => hub.notify(topic),
+                            None => {}
                         }
                     }
                     PushKind::Disconnection => {
                         healthy.store(false, Ordering::SeqCst);
+                        // Session ends may be missed until the re-subscription.
+                        endings.lost();
                         // Publishes may be lost until the re-subscription: look again now.
                         hub.notify_all();
                         let _ = lost_tx.send(());
@@ -95,10 +113,13 @@ impl ClusterEvents {
         let shared = Arc::new(Shared {
             conn,
             hub,
+            endings,
             prefix: prefix.to_owned(),
             gate: RwLock::new(()),
             healthy,
         });
+        let mut conn = shared.conn.clone();
+        within(TIMEOUT, conn.ssubscribe(shared.channel(SESSIONS_ENDED))).await?;
         let tasks = vec![
             tokio::spawn(unsubscribe_released(shared.clone(), released_rx)),
             tokio::spawn(resubscribe_after_loss(shared.clone(), lost_rx)),
@@ -114,6 +135,24 @@ impl ClusterEvents {
         cmd.arg(self.shared.channel(topic)).arg("");
         let _receivers: i64 = within(TIMEOUT, cmd.query_async(&mut conn)).await?;
         Ok(())
+    }
+
+    /// `SPUBLISH`es the end of the sessions hashed `hashes` to every instance (this one too).
+    pub(super) async fn publish_sessions_ended(
+        &self,
+        hashes: &[SessionHash],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.shared.conn.clone();
+        let mut cmd = redis::cmd("SPUBLISH");
+        cmd.arg(self.shared.channel(SESSIONS_ENDED))
+            .arg(announcement(hashes));
+        let _receivers: i64 = within(TIMEOUT, cmd.query_async(&mut conn)).await?;
+        Ok(())
+    }
+
+    /// The ends of sessions, as announced on the cluster.
+    pub(super) fn endings(&self) -> &SessionEndings {
+        &self.shared.endings
     }
 
     /// Registers a local waiter and makes sure the topic's channel is subscribed.
@@ -197,7 +236,8 @@ async fn resubscribe_after_loss(shared: Arc<Shared>, mut lost: mpsc::UnboundedRe
             while lost.try_recv().is_ok() {}
             let all_subscribed = {
                 let _open = shared.gate.read().await;
-                let topics = shared.hub.topics();
+                let mut topics = shared.hub.topics();
+                topics.push(SESSIONS_ENDED.to_owned());
                 let subscribed = join_all(topics.iter().map(|topic| {
                     let mut conn = shared.conn.clone();
                     let channel = shared.channel(topic);
@@ -208,6 +248,7 @@ async fn resubscribe_after_loss(shared: Arc<Shared>, mut lost: mpsc::UnboundedRe
             };
             if all_subscribed && lost.is_empty() {
                 shared.healthy.store(true, Ordering::SeqCst);
+                shared.endings.restored();
                 tracing::info!("glide events: Redis Cluster subscriptions restored");
                 shared.hub.notify_all();
                 break;

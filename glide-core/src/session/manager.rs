@@ -10,11 +10,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cache::{Cached, SessionCache, Trust};
 use super::{SessionClient, SessionInfo, VerifiedPhone};
 use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::error::Error;
-use crate::store::{to_json, Store, StoreError};
+use crate::events::{EndingsSink, FlowEvents, SessionHash};
+use crate::store::{to_json, Freshness, Store, StoreError};
 use crate::PhoneNumber;
 
 /// Length of a session id: 32 random bytes in unpadded base64url.
@@ -26,6 +28,8 @@ const REFRESH_EVERY: Duration = Duration::from_secs(60);
 const INDEX_ROUNDS: usize = 16;
 /// How long an emptied per-number index lingers.
 const EMPTY_INDEX_TTL: Duration = Duration::from_secs(60);
+/// `session:` and 64 hex digits.
+const SESSION_KEY_LEN: usize = 8 + 64;
 
 /// Lifetimes of verified sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +42,10 @@ pub struct SessionConfig {
     pub absolute_timeout: Duration,
     /// Live sessions kept per phone number (default 32); a new one beyond ends the oldest.
     pub max_per_number: usize,
+    /// Decoded sessions kept in memory between requests (default 10 000; 0 turns the cache
+    /// off). A hit skips decoding; with events that announce session ends (`RedisEvents`) it
+    /// skips the store too. See [`SessionManager::with_events`].
+    pub cache_capacity: usize,
 }
 
 impl Default for SessionConfig {
@@ -46,6 +54,7 @@ impl Default for SessionConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 60 * 60),
             max_per_number: 32,
+            cache_capacity: 10_000,
         }
     }
 }
@@ -73,6 +82,12 @@ impl SessionConfig {
         self.max_per_number = max.max(1);
         self
     }
+
+    /// Sets how many decoded sessions are kept in memory (0: none).
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
 }
 
 /// A verified-session id: 32 random bytes (256 bits) as 43 characters of base64url, fresh for
@@ -90,11 +105,7 @@ impl SessionId {
     /// Accepts exactly the shape [`SessionManager`] issues (43 base64url characters that
     /// decode to 32 bytes); anything else is `None`.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != ID_LEN {
-            return None;
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        (bytes.len() == 32).then(|| Self(text.to_owned()))
+        is_well_formed(text).then(|| Self(text.to_owned()))
     }
 
     /// The id, for the cookie value.
@@ -104,11 +115,11 @@ impl SessionId {
 
     /// The store key: a hash of the id, so that reading the store does not give usable ids.
     fn store_key(&self) -> String {
-        session_key(&hex::encode(Sha256::digest(self.0.as_bytes())))
+        session_key(&self.hash())
     }
 
     fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        hex::encode(digest(&self.0))
     }
 
     /// The session's public handle ([`SessionInfo::handle`]): the SHA-256 of the id, in hex.
@@ -118,14 +129,77 @@ impl SessionId {
     }
 }
 
+/// A session cookie's value that has the shape of a session id, held on the stack: what a
+/// request carries to the lookup. `Debug` is redacted.
+#[derive(Clone, Copy)]
+pub(crate) struct SessionToken([u8; ID_LEN]);
+
+impl SessionToken {
+    /// `text`, when it has the shape of a session id.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        if !is_well_formed(text) {
+            return None;
+        }
+        <[u8; ID_LEN]>::try_from(text.as_bytes()).ok().map(Self)
+    }
+
+    fn as_str(&self) -> &str {
+        // base64url by construction.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionId(<redacted>)")
     }
 }
 
+/// Whether `text` has the shape of a session id (43 base64url characters that decode to 32
+/// bytes), decoded on the stack.
+fn is_well_formed(text: &str) -> bool {
+    let mut bytes = [0u8; 33];
+    text.len() == ID_LEN && URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) == Ok(32)
+}
+
+/// The SHA-256 of a session id: its store key and handle (in hex), its cache key (raw).
+fn digest(id: &str) -> SessionHash {
+    Sha256::digest(id.as_bytes()).into()
+}
+
 fn session_key(hash: &str) -> String {
     format!("session:{hash}")
+}
+
+/// The store key of the session hashed `hash`, built on the stack: `session:<hex>`.
+struct SessionKey([u8; SESSION_KEY_LEN]);
+
+impl SessionKey {
+    fn new(hash: &SessionHash) -> Self {
+        let mut key = [0u8; SESSION_KEY_LEN];
+        key[..8].copy_from_slice(b"session:");
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(hash, &mut key[8..]);
+        Self(key)
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII by construction.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// The raw hash of a hex handle, when it is one.
+fn raw_hash(hex_hash: &str) -> Option<SessionHash> {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(hex_hash, &mut hash).ok()?;
+    Some(hash)
 }
 
 fn index_key(phone: &PhoneNumber) -> String {
@@ -192,11 +266,18 @@ fn contention() -> Error {
 /// Store keys: `session:<sha256 of id>` (JSON: the [`VerifiedPhone`], creation and last-seen
 /// times) and `phone:<sha256 of number>` (the number's sessions, for
 /// [`revoke_all`](Self::revoke_all)). Store failures are [`Error::Store`] (503): nothing is let in.
+///
+/// Decoded sessions are kept in memory ([`SessionConfig::cache_capacity`]): a lookup that hits
+/// asks the store only whether the session's version moved, and with
+/// [`with_events`](Self::with_events) on events that announce session ends, not even that.
+/// Lifetimes are enforced on every hit all the same.
 #[derive(Clone)]
 pub struct SessionManager {
     store: Arc<dyn Store>,
     clock: SharedClock,
     config: SessionConfig,
+    cache: Option<Arc<SessionCache>>,
+    events: Option<Arc<dyn FlowEvents>>,
 }
 
 impl fmt::Debug for SessionManager {
@@ -204,6 +285,7 @@ impl fmt::Debug for SessionManager {
         f.debug_struct("SessionManager")
             .field("store", &self.store)
             .field("config", &self.config)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
@@ -211,10 +293,53 @@ impl fmt::Debug for SessionManager {
 impl SessionManager {
     /// Sessions in `store`, lifetimes on `clock`.
     pub fn new(store: Arc<dyn Store>, clock: SharedClock, config: SessionConfig) -> Self {
+        let cache = (config.cache_capacity > 0)
+            .then(|| Arc::new(SessionCache::new(config.cache_capacity, Trust::Checked)));
         Self {
             store,
             clock,
             config,
+            cache,
+            events: None,
+        }
+    }
+
+    /// The same manager, announcing every session it ends on `events`; when `events` delivers
+    /// the announcements of every instance ([`FlowEvents::session_endings`], e.g.
+    /// `RedisEvents`), cached sessions are trusted without a store call until their end is
+    /// announced or the subscription is lost. Every instance sharing the store must then use
+    /// the same events: an instance that ends sessions without announcing them would leave
+    /// them alive in the others' caches (until their next idle refresh, at most a minute).
+    pub fn with_events(mut self, events: Arc<dyn FlowEvents>) -> Self {
+        if let (Some(endings), true) = (events.session_endings(), self.config.cache_capacity > 0) {
+            let cache = Arc::new(SessionCache::new(
+                self.config.cache_capacity,
+                Trust::Announced,
+            ));
+            let sink: Arc<dyn EndingsSink> = cache.clone();
+            endings.attach(Arc::downgrade(&sink));
+            self.cache = Some(cache);
+        }
+        self.events = Some(events);
+        self
+    }
+
+    /// Forgets the sessions hashed `hashes` here and announces their end to every instance.
+    /// An announcement that cannot be sent is logged: the store no longer holds them, and
+    /// other instances find that out at their next store read (at most a minute later).
+    async fn announce_ended(&self, hashes: &[SessionHash]) {
+        if hashes.is_empty() {
+            return;
+        }
+        if let Some(cache) = &self.cache {
+            for hash in hashes {
+                cache.remove(hash);
+            }
+        }
+        if let Some(events) = &self.events {
+            if let Err(err) = events.publish_sessions_ended(hashes).await {
+                tracing::warn!(error = %err, "could not announce the end of verified sessions");
+            }
         }
     }
 
@@ -268,46 +393,121 @@ impl SessionManager {
     /// The verified phone of session `id`, if it is live. Malformed ids give `None` without a
     /// store lookup; an idle or too old session is ended and gives `None`.
     pub async fn load(&self, id: &str) -> Result<Option<VerifiedPhone>, Error> {
-        let Some(id) = SessionId::parse(id) else {
+        let Some(id) = SessionToken::parse(id) else {
             return Ok(None);
         };
-        let key = id.store_key();
+        Ok(self.load_shared(&id).await?.as_deref().cloned())
+    }
+
+    /// [`load`](Self::load) for a request: the phone as the cache holds it, not copied.
+    pub(crate) async fn load_shared(
+        &self,
+        id: &SessionToken,
+    ) -> Result<Option<Arc<VerifiedPhone>>, Error> {
+        let hash = digest(id.as_str());
+        let key = SessionKey::new(&hash);
+        if let Some(cache) = &self.cache {
+            if let Some(cached) = cache.get(&hash) {
+                if self.is_current(&cached, self.now_ms()) {
+                    match cache.trust() {
+                        Trust::Announced => return Ok(Some(Arc::clone(&cached.phone))),
+                        Trust::Checked => {
+                            match self
+                                .store
+                                .load_if_changed(key.as_str(), cached.version)
+                                .await?
+                            {
+                                Freshness::Unchanged => return Ok(Some(Arc::clone(&cached.phone))),
+                                Freshness::Missing => {
+                                    cache.remove(&hash);
+                                    return Ok(None);
+                                }
+                                _ => cache.remove(&hash),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.load_from_store(&hash, key.as_str()).await
+    }
+
+    /// Whether a cached session is live at `now` and not yet due for its idle refresh (which
+    /// only the store path writes).
+    fn is_current(&self, cached: &Cached, now: i64) -> bool {
+        self.within_lifetimes(cached.created_ms, cached.seen_ms, now)
+            && now.saturating_sub(cached.seen_ms) < millis(self.refresh_every())
+    }
+
+    fn refresh_every(&self) -> Duration {
+        REFRESH_EVERY.min(self.config.idle_timeout / 2)
+    }
+
+    /// [`load`](Self::load) from the store: decode, enforce the lifetimes, refresh the idle
+    /// deadline when due, and keep the decoded session in the cache.
+    async fn load_from_store(
+        &self,
+        hash: &SessionHash,
+        key: &str,
+    ) -> Result<Option<Arc<VerifiedPhone>>, Error> {
         for _ in 0..2 {
-            let Some(stored) = self.store.load(&key).await? else {
+            let epoch = self.cache.as_ref().map(|cache| cache.epoch());
+            let Some(stored) = self.store.load(key).await? else {
+                self.forget(hash);
                 return Ok(None);
             };
             let Ok(mut record) = serde_json::from_slice::<Record>(&stored.value) else {
                 tracing::warn!("undecodable verified session removed");
-                self.store.delete(&key).await?;
+                self.store.delete(key).await?;
+                self.forget(hash);
                 return Ok(None);
             };
             let now = self.now_ms();
             if !self.is_live(&record, now) {
-                self.store.delete(&key).await?;
+                self.store.delete(key).await?;
+                self.forget(hash);
                 return Ok(None);
             }
             let ends = record
                 .created_ms
                 .saturating_add(millis(self.config.absolute_timeout));
-            let refresh_every = REFRESH_EVERY.min(self.config.idle_timeout / 2);
-            if now.saturating_sub(record.seen_ms) < millis(refresh_every) {
-                return Ok(Some(record.phone));
+            let mut version = stored.version;
+            if now.saturating_sub(record.seen_ms) >= millis(self.refresh_every()) {
+                record.seen_ms = now;
+                let ttl = until(
+                    now,
+                    ends.min(now.saturating_add(millis(self.config.idle_timeout))),
+                );
+                if !self
+                    .store
+                    .compare_and_set(key, version, &to_json(&record)?, ttl)
+                    .await?
+                {
+                    // Someone refreshed or ended it meanwhile: look again.
+                    continue;
+                }
+                version = version.wrapping_add(1);
             }
-            record.seen_ms = now;
-            let ttl = until(
-                now,
-                ends.min(now.saturating_add(millis(self.config.idle_timeout))),
-            );
-            if self
-                .store
-                .compare_and_set(&key, stored.version, &to_json(&record)?, ttl)
-                .await?
-            {
-                return Ok(Some(record.phone));
+            let phone = Arc::new(record.phone);
+            if let (Some(cache), Some(epoch)) = (&self.cache, epoch) {
+                let cached = Cached {
+                    version,
+                    phone: Arc::clone(&phone),
+                    created_ms: record.created_ms,
+                    seen_ms: record.seen_ms,
+                };
+                cache.insert(*hash, cached, epoch);
             }
-            // Someone refreshed or ended it meanwhile: look again.
+            return Ok(Some(phone));
         }
         Ok(None)
+    }
+
+    /// Drops the cached session hashed `hash`, if any.
+    fn forget(&self, hash: &SessionHash) {
+        if let Some(cache) = &self.cache {
+            cache.remove(hash);
+        }
     }
 
     /// Ends session `id` (a logout) in one atomic step; returns the number of the session it
@@ -319,6 +519,7 @@ impl SessionManager {
         let Some(taken) = self.store.take(&id.store_key()).await? else {
             return Ok(None);
         };
+        self.announce_ended(&[digest(id.as_str())]).await;
         let live = serde_json::from_slice::<Record>(&taken.value)
             .ok()
             .filter(|record| self.is_live(record, self.now_ms()));
@@ -357,6 +558,8 @@ impl SessionManager {
         };
         let revoked = self.store.take(&session_key(hash)).await?.is_some();
         if revoked {
+            self.announce_ended(&raw_hash(hash).into_iter().collect::<Vec<_>>())
+                .await;
             tracing::info!(phone = %phone.masked(), "verified session revoked");
         }
         Ok(revoked)
@@ -402,12 +605,14 @@ impl SessionManager {
 
     /// Whether `record` is within both its lifetimes at `now`.
     fn is_live(&self, record: &Record, now: i64) -> bool {
-        let ends = record
-            .created_ms
-            .saturating_add(millis(self.config.absolute_timeout));
-        let idle_ends = record
-            .seen_ms
-            .saturating_add(millis(self.config.idle_timeout));
+        self.within_lifetimes(record.created_ms, record.seen_ms, now)
+    }
+
+    /// Whether a session created at `created_ms` and last refreshed at `seen_ms` is within
+    /// both its lifetimes at `now`.
+    fn within_lifetimes(&self, created_ms: i64, seen_ms: i64, now: i64) -> bool {
+        let ends = created_ms.saturating_add(millis(self.config.absolute_timeout));
+        let idle_ends = seen_ms.saturating_add(millis(self.config.idle_timeout));
         now < ends && now < idle_ends
     }
 
@@ -424,11 +629,14 @@ impl SessionManager {
                 .sessions
                 .drain(..)
                 .partition(|entry| keep == Some(entry.id.as_str()));
+            let mut taken = Vec::with_capacity(ended.len());
             for entry in &ended {
                 if self.store.take(&session_key(&entry.id)).await?.is_some() {
                     revoked += 1;
+                    taken.extend(raw_hash(&entry.id));
                 }
             }
+            self.announce_ended(&taken).await;
             // Rewrite the index only if nobody added a session meanwhile; else end those too.
             // (Deleting it outright could lose an entry added between the two steps.)
             let ttl = kept
@@ -509,9 +717,12 @@ impl SessionManager {
                 )
                 .await?
             {
+                let mut ended = Vec::with_capacity(evicted.len());
                 for old in evicted {
                     self.store.delete(&session_key(&old.id)).await?;
+                    ended.extend(raw_hash(&old.id));
                 }
+                self.announce_ended(&ended).await;
                 return Ok(());
             }
         }
@@ -901,6 +1112,57 @@ mod tests {
         let store = MemoryStore::new().with_clock(shared.clone());
         let sessions = SessionManager::new(Arc::new(LongLivedStore(store.clone())), shared, config);
         (sessions, clock, store)
+    }
+
+    #[tokio::test]
+    async fn a_session_ended_through_another_manager_is_never_served_from_a_cache() {
+        let (one, clock, store) = manager(SessionConfig::default());
+        let two = SessionManager::new(
+            Arc::new(store.clone()),
+            Arc::new(clock.clone()),
+            SessionConfig::default(),
+        );
+        let id = one.create(phone("+15555550100")).await.unwrap();
+        for _ in 0..2 {
+            assert!(two.load(id.as_str()).await.unwrap().is_some(), "cached");
+        }
+        one.destroy(id.as_str()).await.unwrap();
+        assert!(two.load(id.as_str()).await.unwrap().is_none());
+        // And a session revoked with every other one of its number.
+        let id = one.create(phone("+15555550100")).await.unwrap();
+        assert!(two.load(id.as_str()).await.unwrap().is_some());
+        one.revoke_all(&PhoneNumber::parse("+15555550100").unwrap())
+            .await
+            .unwrap();
+        assert!(two.load(id.as_str()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_cached_session_still_ends_at_its_absolute_lifetime() {
+        let config = SessionConfig::default()
+            .idle_timeout(Duration::from_secs(600))
+            .absolute_timeout(Duration::from_secs(3600));
+        let (sessions, clock, store) = long_lived_manager(config);
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        // Used until just before its end: refreshed and cached 10 s before it.
+        for _ in 0..7 {
+            clock.advance(secs(500));
+            assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        }
+        clock.advance(secs(90));
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_some(),
+            "3590 s"
+        );
+        clock.advance(secs(10));
+        assert!(
+            store.load(&id.store_key()).await.unwrap().is_some(),
+            "store kept it"
+        );
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_none(),
+            "the cached session outlived its absolute lifetime"
+        );
     }
 
     #[tokio::test]

@@ -52,7 +52,9 @@ impl VerifiedPhone {
     }
 }
 
+mod cache;
 mod client;
 mod manager;
 pub use client::{SessionClient, SessionInfo};
+pub(crate) use manager::SessionToken;
 pub use manager::{SessionConfig, SessionId, SessionManager};

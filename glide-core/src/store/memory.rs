@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, Versioned};
+use super::{Freshness, Store, StoreError, Versioned};
 use crate::clock::{SharedClock, SystemClock};
 
 /// How many entries a [`MemoryStore`] holds by default.
@@ -283,6 +283,15 @@ impl Store for MemoryStore {
     async fn load(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         let now = self.inner.clock.now();
         Ok(self.inner.lock().live(key, now).map(Entry::versioned))
+    }
+
+    async fn load_if_changed(&self, key: &str, version: u64) -> Result<Freshness, StoreError> {
+        let now = self.inner.clock.now();
+        Ok(match self.inner.lock().live(key, now) {
+            None => Freshness::Missing,
+            Some(entry) if entry.version == version => Freshness::Unchanged,
+            Some(entry) => Freshness::Changed(entry.versioned()),
+        })
     }
 
     async fn compare_and_set(

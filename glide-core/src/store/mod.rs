@@ -49,6 +49,18 @@ impl fmt::Debug for Versioned {
     }
 }
 
+/// What [`Store::load_if_changed`] found at a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Freshness {
+    /// The live value is still at the version the caller knows.
+    Unchanged,
+    /// The live value is at another version: here it is.
+    Changed(Versioned),
+    /// No live value.
+    Missing,
+}
+
 /// A store failure. The operation had no effect.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -79,6 +91,17 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
 
     /// The live value at `key`.
     async fn load(&self, key: &str) -> Result<Option<Versioned>, StoreError>;
+
+    /// The live value at `key` unless it is still at `version` (then only
+    /// [`Freshness::Unchanged`]): how a cache of decoded values checks that an entry is current
+    /// without copying the bytes it already holds. The default calls [`load`](Self::load).
+    async fn load_if_changed(&self, key: &str, version: u64) -> Result<Freshness, StoreError> {
+        Ok(match self.load(key).await? {
+            None => Freshness::Missing,
+            Some(stored) if stored.version == version => Freshness::Unchanged,
+            Some(stored) => Freshness::Changed(stored),
+        })
+    }
 
     /// Replaces the value at `key` with `value` at version `expected_version + 1`, and sets its
     /// time to live to `ttl`, only if the live value is at `expected_version`. Returns whether it

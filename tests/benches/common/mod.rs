@@ -11,6 +11,7 @@ use std::time::Duration;
 use criterion::Criterion;
 use glide_core::api::{ClientInfo, Glide, PrepareRequest, ProcessOutcome, ProcessRequest};
 use glide_core::endpoint::{GlideAuth, PeerAddr};
+use glide_core::events::FlowEvents;
 use glide_core::phone::PhoneNumber;
 use glide_core::ratelimit::{RateLimit, RateLimitConfig};
 use glide_core::store::Store;
@@ -73,6 +74,16 @@ fn unreachable_limits() -> RateLimitConfig {
 /// The engine against the sandbox at `sandbox_url`, with development cookies (`glide_session`)
 /// and `store` (the default memory store when `None`).
 pub fn engine(sandbox_url: &str, store: Option<Arc<dyn Store>>) -> GlideAuth {
+    engine_with_events(sandbox_url, store, None)
+}
+
+/// [`engine`] with `events` too (e.g. `RedisEvents` beside a `RedisStore`, as an app running
+/// several instances configures it).
+pub fn engine_with_events(
+    sandbox_url: &str,
+    store: Option<Arc<dyn Store>>,
+    events: Option<Arc<dyn FlowEvents>>,
+) -> GlideAuth {
     let builder = GlideAuth::builder(client(sandbox_url))
         .insecure_dev_cookies(true)
         .rate_limits(unreachable_limits());
@@ -80,7 +91,23 @@ pub fn engine(sandbox_url: &str, store: Option<Arc<dyn Store>>) -> GlideAuth {
         Some(store) => builder.shared_store(store),
         None => builder,
     };
+    let builder = match events {
+        Some(events) => builder.events(events),
+        None => builder,
+    };
     builder.build().expect("the engine builds")
+}
+
+/// A `RedisStore` and `RedisEvents` on the Redis at `url`, as an app running several instances
+/// configures them.
+pub async fn redis_backend(url: &str) -> (Arc<dyn Store>, Arc<dyn FlowEvents>) {
+    let store = glide_core::store::RedisStore::connect(url)
+        .await
+        .expect("RedisStore connects");
+    let events = glide_core::events::RedisEvents::connect(url)
+        .await
+        .expect("RedisEvents connects");
+    (Arc::new(store), Arc::new(events))
 }
 
 /// The `n`-th benchmark number: `+1555556` and seven digits, never one of the sandbox's fixture
