@@ -168,6 +168,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_sixty_four_hex_digits_are_a_code() {
+        assert!(is_hex64(&"0123456789abcdefABCDEF".repeat(3)[..64]));
+        for text in [
+            "a".repeat(63),
+            "a".repeat(65),
+            // 64 characters, not all hex: the length alone is not enough.
+            format!("{}g", "a".repeat(63)),
+            "z".repeat(64),
+            // 64 bytes, 63 characters.
+            format!("{}é", "a".repeat(62)),
+            String::new(),
+        ] {
+            assert!(!is_hex64(&text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn debug_names_the_secret_without_showing_it() {
         // A struct holding a code logs as `FeCode([redacted])`, never as the code, never as
         // nothing (a reader of the log must see the field was there).

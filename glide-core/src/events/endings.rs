@@ -55,7 +55,6 @@ impl fmt::Debug for SessionEndings {
 
 impl SessionEndings {
     /// A feed whose subscription is live.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn new() -> Self {
         Self::default()
     }
@@ -88,7 +87,6 @@ impl SessionEndings {
     /// Delivers an announcement: the raw hashes of the ended sessions, back to back. A
     /// malformed payload (not a multiple of 32 bytes) cannot be trusted to name what ended, so
     /// it counts as a lost announcement: every sink drops everything.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn deliver(&self, payload: &[u8]) {
         let state = self.lock();
         let sinks = state.sinks.iter().filter_map(Weak::upgrade);
@@ -136,7 +134,6 @@ impl SessionEndings {
 }
 
 /// The announcement of `hashes`, as [`SessionEndings::deliver`] reads it.
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn announcement(hashes: &[SessionHash]) -> Vec<u8> {
     hashes.concat()
 }

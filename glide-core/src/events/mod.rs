@@ -46,7 +46,6 @@ use tokio::sync::watch;
 use crate::store::StoreError;
 
 mod endings;
-#[cfg(feature = "redis")]
 pub(crate) use endings::announcement;
 pub(crate) use endings::EndingsSink;
 pub use endings::{SessionEndings, SessionHash};

@@ -15,7 +15,7 @@ use super::{SessionClient, SessionInfo, VerifiedPhone};
 use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::error::Error;
-use crate::events::{EndingsSink, FlowEvents, SessionHash};
+use crate::events::{announcement, EndingsSink, FlowEvents, SessionEndings, SessionHash};
 use crate::store::{to_json, Freshness, Store, StoreError};
 use crate::PhoneNumber;
 
@@ -161,11 +161,27 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Whether `text` has the shape of a session id (43 base64url characters that decode to 32
-/// bytes), decoded on the stack.
+/// Whether `text` has the shape of a session id: 43 base64url characters that decode to
+/// exactly 32 bytes (the last character carries 4 bits of the last byte and 2 zero bits), as
+/// `URL_SAFE_NO_PAD` decodes them, checked without decoding.
 fn is_well_formed(text: &str) -> bool {
-    let mut bytes = [0u8; 33];
-    text.len() == ID_LEN && URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) == Ok(32)
+    fn sextet(c: u8) -> Option<u8> {
+        match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'-' => Some(62),
+            b'_' => Some(63),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    let Some((&last, rest)) = bytes.split_last() else {
+        return false;
+    };
+    bytes.len() == ID_LEN
+        && rest.iter().all(|&c| sextet(c).is_some())
+        && sextet(last).is_some_and(|bits| bits & 0b11 == 0)
 }
 
 /// The SHA-256 of a session id: its store key and handle (in hex), its cache key (raw).
@@ -193,6 +209,14 @@ impl SessionKey {
         // ASCII by construction.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
+}
+
+/// A cache of `capacity` sessions trusted until `endings` announces their end.
+fn announced_cache(capacity: usize, endings: &SessionEndings) -> Arc<SessionCache> {
+    let cache = Arc::new(SessionCache::new(capacity, Trust::Announced));
+    let sink: Arc<dyn EndingsSink> = cache.clone();
+    endings.attach(Arc::downgrade(&sink));
+    cache
 }
 
 /// The raw hash of a hex handle, when it is one.
@@ -278,6 +302,8 @@ pub struct SessionManager {
     config: SessionConfig,
     cache: Option<Arc<SessionCache>>,
     events: Option<Arc<dyn FlowEvents>>,
+    /// The store's own feed of session ends (an in-process store).
+    store_endings: Option<SessionEndings>,
 }
 
 impl fmt::Debug for SessionManager {
@@ -291,16 +317,24 @@ impl fmt::Debug for SessionManager {
 }
 
 impl SessionManager {
-    /// Sessions in `store`, lifetimes on `clock`.
+    /// Sessions in `store`, lifetimes on `clock`. With a store only this process reaches
+    /// ([`Store::session_endings`], the [`MemoryStore`](crate::store::MemoryStore)), cached
+    /// sessions are trusted until a manager sharing the store ends them; with any other, each
+    /// hit asks the store whether the session's version moved, unless
+    /// [`with_events`](Self::with_events) brings announcements.
     pub fn new(store: Arc<dyn Store>, clock: SharedClock, config: SessionConfig) -> Self {
-        let cache = (config.cache_capacity > 0)
-            .then(|| Arc::new(SessionCache::new(config.cache_capacity, Trust::Checked)));
+        let store_endings = store.session_endings();
+        let cache = (config.cache_capacity > 0).then(|| match &store_endings {
+            Some(endings) => announced_cache(config.cache_capacity, endings),
+            None => Arc::new(SessionCache::new(config.cache_capacity, Trust::Checked)),
+        });
         Self {
             store,
             clock,
             config,
             cache,
             events: None,
+            store_endings,
         }
     }
 
@@ -311,14 +345,12 @@ impl SessionManager {
     /// the same events: an instance that ends sessions without announcing them would leave
     /// them alive in the others' caches (until their next idle refresh, at most a minute).
     pub fn with_events(mut self, events: Arc<dyn FlowEvents>) -> Self {
-        if let (Some(endings), true) = (events.session_endings(), self.config.cache_capacity > 0) {
-            let cache = Arc::new(SessionCache::new(
-                self.config.cache_capacity,
-                Trust::Announced,
-            ));
-            let sink: Arc<dyn EndingsSink> = cache.clone();
-            endings.attach(Arc::downgrade(&sink));
-            self.cache = Some(cache);
+        let checked = self
+            .cache
+            .as_ref()
+            .is_some_and(|cache| cache.trust() == Trust::Checked);
+        if let (Some(endings), true) = (events.session_endings(), checked) {
+            self.cache = Some(announced_cache(self.config.cache_capacity, &endings));
         }
         self.events = Some(events);
         self
@@ -335,6 +367,9 @@ impl SessionManager {
             for hash in hashes {
                 cache.remove(hash);
             }
+        }
+        if let Some(endings) = &self.store_endings {
+            endings.deliver(&announcement(hashes));
         }
         if let Some(events) = &self.events {
             if let Err(err) = events.publish_sessions_ended(hashes).await {
@@ -405,13 +440,13 @@ impl SessionManager {
         id: &SessionToken,
     ) -> Result<Option<Arc<VerifiedPhone>>, Error> {
         let hash = digest(id.as_str());
-        let key = SessionKey::new(&hash);
         if let Some(cache) = &self.cache {
             if let Some(cached) = cache.get(&hash) {
                 if self.is_current(&cached, self.now_ms()) {
                     match cache.trust() {
                         Trust::Announced => return Ok(Some(Arc::clone(&cached.phone))),
                         Trust::Checked => {
+                            let key = SessionKey::new(&hash);
                             match self
                                 .store
                                 .load_if_changed(key.as_str(), cached.version)
@@ -429,7 +464,8 @@ impl SessionManager {
                 }
             }
         }
-        self.load_from_store(&hash, key.as_str()).await
+        self.load_from_store(&hash, SessionKey::new(&hash).as_str())
+            .await
     }
 
     /// Whether a cached session is live at `now` and not yet due for its idle refresh (which
@@ -760,6 +796,48 @@ mod tests {
 
     fn secs(s: i64) -> time::Duration {
         time::Duration::seconds(s)
+    }
+
+    #[test]
+    fn the_shape_check_agrees_with_the_base64_decoder() {
+        let decodes_to_32 = |text: &str| {
+            text.len() == ID_LEN
+                && URL_SAFE_NO_PAD
+                    .decode(text)
+                    .is_ok_and(|bytes| bytes.len() == 32)
+        };
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/. ";
+        let valid = SessionId::generate().0;
+        let mut cases = vec![
+            String::new(),
+            valid.clone(),
+            format!("{valid}A"),
+            valid[1..].into(),
+        ];
+        // Every character at the last place and at the first, and random strings.
+        for &c in alphabet {
+            for at in [0, ID_LEN - 1] {
+                let mut bytes = valid.clone().into_bytes();
+                bytes[at] = c;
+                cases.push(String::from_utf8(bytes).unwrap());
+            }
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..5000 {
+            let text: String = (0..ID_LEN)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(alphabet[(seed % 66) as usize])
+                })
+                .collect();
+            cases.push(text);
+        }
+        for text in &cases {
+            assert_eq!(is_well_formed(text), decodes_to_32(text), "{text:?}");
+        }
+        assert!(cases.iter().filter(|t| is_well_formed(t)).count() > 64);
     }
 
     #[tokio::test]

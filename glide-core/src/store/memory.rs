@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::{Freshness, Store, StoreError, Versioned};
 use crate::clock::{SharedClock, SystemClock};
+use crate::events::SessionEndings;
 
 /// How many entries a [`MemoryStore`] holds by default.
 const DEFAULT_CAPACITY: usize = 100_000;
@@ -53,6 +54,8 @@ pub struct MemoryStore {
 
 struct Inner {
     state: Mutex<State>,
+    /// Where the session managers sharing this store announce the sessions they end.
+    endings: SessionEndings,
     capacity: usize,
     /// When full: evict the oldest entry (`true`) or refuse the new one (`false`).
     evict_oldest: bool,
@@ -100,6 +103,7 @@ impl MemoryStore {
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
+                endings: SessionEndings::new(),
                 capacity,
                 evict_oldest: false,
                 clock: Arc::new(SystemClock),
@@ -118,6 +122,7 @@ impl MemoryStore {
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
+                endings: SessionEndings::new(),
                 capacity: self.inner.capacity,
                 evict_oldest: true,
                 clock: self.inner.clock.clone(),
@@ -134,6 +139,7 @@ impl MemoryStore {
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
+                endings: SessionEndings::new(),
                 capacity: self.inner.capacity,
                 evict_oldest: self.inner.evict_oldest,
                 clock,
@@ -283,6 +289,10 @@ impl Store for MemoryStore {
     async fn load(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         let now = self.inner.clock.now();
         Ok(self.inner.lock().live(key, now).map(Entry::versioned))
+    }
+
+    fn session_endings(&self) -> Option<SessionEndings> {
+        Some(self.inner.endings.clone())
     }
 
     async fn load_if_changed(&self, key: &str, version: u64) -> Result<Freshness, StoreError> {

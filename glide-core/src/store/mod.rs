@@ -13,6 +13,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::error::BoxError;
+use crate::events::SessionEndings;
 
 mod json;
 mod memory;
@@ -101,6 +102,15 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
             Some(stored) if stored.version == version => Freshness::Unchanged,
             Some(stored) => Freshness::Changed(stored),
         })
+    }
+
+    /// For a store that only this process can reach ([`MemoryStore`]): the feed on which every
+    /// session manager sharing it announces the sessions it ends, so that each can trust its
+    /// cache of decoded sessions without asking the store. `None` (the default) for a store
+    /// other processes share: their announcements travel on the events instead
+    /// ([`FlowEvents::session_endings`](crate::events::FlowEvents::session_endings)).
+    fn session_endings(&self) -> Option<SessionEndings> {
+        None
     }
 
     /// Replaces the value at `key` with `value` at version `expected_version + 1`, and sets its
