@@ -1,7 +1,8 @@
 //! Per-request cost of a protected route on actix-web, in process (`test::init_service` +
 //! `call_service`, no sockets): a bare handler, `GlideMiddleware` + `VerifiedPhone` with a valid
-//! session (memory store, Redis store), and actix-session reading one value, with its
-//! `CookieSessionStore` and with a minimal in-memory `SessionStore` (the same lookup as ours).
+//! session (memory store; Redis store with `RedisEvents`, as several instances run), and
+//! actix-session reading one value, with its `CookieSessionStore`, its `RedisSessionStore`
+//! (feature `redis-session`) and a minimal in-memory `SessionStore` (the same lookup as ours).
 //!
 //! Every variant answers the same small JSON (`{"phone_number":"+15555550100"}`) to the same
 //! request shape (a `GET /me` with one session cookie).
@@ -251,7 +252,9 @@ fn bench(c: &mut Criterion) {
         &cookie,
     );
 
-    match RedisServer::start() {
+    // Kept alive until the actix-session Redis row too.
+    let redis = RedisServer::start();
+    match &redis {
         Some(redis) => {
             let (auth, cookie) = system.block_on(async {
                 let backend = common::redis_backend(&redis.url()).await;
@@ -269,7 +272,6 @@ fn bench(c: &mut Criterion) {
                 &app,
                 &cookie,
             );
-            drop(redis);
         }
         None => eprintln!("note: redis-server not found; glide_verified_phone_redis skipped"),
     }
@@ -294,6 +296,24 @@ fn bench(c: &mut Criterion) {
         &cookie,
     );
 
+    if let Some(redis) = &redis {
+        let store = system
+            .block_on(actix_session::storage::RedisSessionStore::new(redis.url()))
+            .expect("RedisSessionStore connects");
+        let app = system.block_on(test::init_service(
+            App::new()
+                .wrap(
+                    SessionMiddleware::builder(store, key.clone())
+                        .cookie_secure(false)
+                        .build(),
+                )
+                .route("/me", web::get().to(session_me))
+                .route("/login", web::get().to(session_login)),
+        ));
+        let cookie = system.block_on(login(&app));
+        bench_app(&mut group, &system, "actix_session_redis", &app, &cookie);
+    }
+
     let app = system.block_on(test::init_service(
         App::new()
             .wrap(
@@ -314,6 +334,7 @@ fn bench(c: &mut Criterion) {
     );
 
     group.finish();
+    drop(redis);
     sandbox.shutdown();
 }
 

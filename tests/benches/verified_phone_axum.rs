@@ -1,7 +1,8 @@
 //! Per-request cost of a protected route on axum, in process (`tower::ServiceExt::oneshot`, no
 //! sockets): a bare handler, `GlideLayer` + `VerifiedPhone` with a valid session (memory store;
-//! Redis store with `RedisEvents`, as several instances run), and tower-sessions with its
-//! `MemoryStore` reading one value.
+//! Redis store with `RedisEvents`, as several instances run), and tower-sessions reading one
+//! value, with its `MemoryStore` and with its maintained Redis store
+//! (`tower-sessions-redis-store`, fred).
 //!
 //! Every variant answers the same small JSON (`{"phone_number":"+15555550100"}`) to the same
 //! request shape (a `GET /me` with one session cookie).
@@ -104,11 +105,10 @@ async fn glide_app(
     (app, cookie, auth)
 }
 
-/// The tower-sessions app with a session holding `phone_number`; returns the app and the
-/// `Cookie` header.
-async fn tower_sessions_app() -> (Router, String) {
-    let layer = tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
-        .with_secure(false);
+/// The tower-sessions app on `store` with a session holding `phone_number`; returns the app and
+/// the `Cookie` header.
+async fn tower_sessions_app(store: impl tower_sessions::SessionStore + Clone) -> (Router, String) {
+    let layer = tower_sessions::SessionManagerLayer::new(store).with_secure(false);
     let app = Router::new()
         .route("/me", get(sessions_me))
         .route("/login", get(sessions_login))
@@ -176,8 +176,20 @@ fn bench(c: &mut Criterion) {
         None => eprintln!("note: redis-server not found; glide_verified_phone_redis skipped"),
     }
 
-    let (sessions, sessions_cookie) = rt.block_on(tower_sessions_app());
+    let (sessions, sessions_cookie) =
+        rt.block_on(tower_sessions_app(tower_sessions::MemoryStore::default()));
     variants.push(("tower_sessions_memory", sessions, sessions_cookie));
+    if let Some(server) = &redis {
+        let (sessions, cookie) = rt.block_on(async {
+            use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
+            let config = Config::from_url(&server.url()).expect("a Redis URL");
+            let pool = Pool::new(config, None, None, None, 1).expect("a fred pool");
+            let _connection = pool.connect();
+            pool.wait_for_connect().await.expect("fred connects");
+            tower_sessions_app(tower_sessions_redis_store::RedisStore::new(pool)).await
+        });
+        variants.push(("tower_sessions_redis", sessions, cookie));
+    }
 
     let mut group = c.benchmark_group("axum_protected_route");
     for (name, app, cookie) in &variants {
