@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::StatusCode;
@@ -23,9 +24,10 @@ const MIDDLEWARE: &str = "GlideMiddleware";
 /// `None` instead of the rejection (the missing middleware is still logged as an error), or
 /// `Result<VerifiedPhone, VerifiedPhoneError>` to handle the rejection yourself.
 ///
-/// A newtype around [`glide_core::VerifiedPhone`] (Rust's orphan rule keeps that type from
-/// implementing actix-web's `FromRequest` directly): it derefs to it, serialises exactly like it,
-/// and [`into_inner`](Self::into_inner) unwraps it.
+/// A newtype around an `Arc` of [`glide_core::VerifiedPhone`] (Rust's orphan rule keeps that
+/// type from implementing actix-web's `FromRequest` directly; the `Arc` is the session cache's
+/// own value, handed out without a copy): it derefs to it, serialises exactly like it, and
+/// [`into_inner`](Self::into_inner) unwraps it (a copy only when it is still shared).
 ///
 /// ```
 /// use actix_web::{web, HttpResponse};
@@ -46,12 +48,12 @@ const MIDDLEWARE: &str = "GlideMiddleware";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct VerifiedPhone(pub glide_core::VerifiedPhone);
+pub struct VerifiedPhone(pub Arc<glide_core::VerifiedPhone>);
 
 impl VerifiedPhone {
     /// The core value.
     pub fn into_inner(self) -> glide_core::VerifiedPhone {
-        self.0
+        Arc::unwrap_or_clone(self.0)
     }
 }
 
@@ -65,13 +67,13 @@ impl Deref for VerifiedPhone {
 
 impl From<VerifiedPhone> for glide_core::VerifiedPhone {
     fn from(phone: VerifiedPhone) -> Self {
-        phone.0
+        phone.into_inner()
     }
 }
 
 impl From<glide_core::VerifiedPhone> for VerifiedPhone {
     fn from(phone: glide_core::VerifiedPhone) -> Self {
-        Self(phone)
+        Self(Arc::new(phone))
     }
 }
 
@@ -180,14 +182,14 @@ fn verified_phone(
 /// }
 /// ```
 pub struct VerifiedWith<R> {
-    phone: glide_core::VerifiedPhone,
+    phone: Arc<glide_core::VerifiedPhone>,
     requirement: PhantomData<fn() -> R>,
 }
 
 impl<R> VerifiedWith<R> {
     /// The verified phone.
     pub fn into_inner(self) -> glide_core::VerifiedPhone {
-        self.phone
+        Arc::unwrap_or_clone(self.phone)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The [`VerifiedPhone`] extractor and its rejection.
 
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
@@ -16,9 +17,10 @@ use serde::{Deserialize, Serialize};
 /// `Option<VerifiedPhone>` to get `None` instead. Both need [`GlideLayer`](crate::GlideLayer)
 /// on the router; without it the rejection is a 500 naming the layer (never a panic).
 ///
-/// This is a newtype around [`glide_core::VerifiedPhone`] (the extractor traits are axum's and
-/// the type is glide-core's, so the adapter wraps it): it derefs to it, serialises exactly like
-/// it, and [`into_inner`](Self::into_inner) hands it over.
+/// This is a newtype around an `Arc` of [`glide_core::VerifiedPhone`] (the extractor traits are
+/// axum's and the type is glide-core's, so the adapter wraps it; the `Arc` is the session cache's
+/// own value, handed out without a copy): it derefs to it, serialises exactly like it, and
+/// [`into_inner`](Self::into_inner) hands it over (a copy only when it is still shared).
 ///
 /// ```
 /// use axum::Json;
@@ -40,12 +42,12 @@ use serde::{Deserialize, Serialize};
 /// The session is loaded from the store at most once per request, however many extractors ask.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct VerifiedPhone(pub glide_core::VerifiedPhone);
+pub struct VerifiedPhone(pub Arc<glide_core::VerifiedPhone>);
 
 impl VerifiedPhone {
     /// The glide-core value.
     pub fn into_inner(self) -> glide_core::VerifiedPhone {
-        self.0
+        Arc::unwrap_or_clone(self.0)
     }
 }
 
@@ -57,21 +59,15 @@ impl Deref for VerifiedPhone {
     }
 }
 
-impl DerefMut for VerifiedPhone {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
 impl From<glide_core::VerifiedPhone> for VerifiedPhone {
     fn from(phone: glide_core::VerifiedPhone) -> Self {
-        Self(phone)
+        Self(Arc::new(phone))
     }
 }
 
 impl From<VerifiedPhone> for glide_core::VerifiedPhone {
     fn from(phone: VerifiedPhone) -> Self {
-        phone.0
+        phone.into_inner()
     }
 }
 
@@ -159,14 +155,14 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedPhone {
 /// }
 /// ```
 pub struct VerifiedWith<R> {
-    phone: glide_core::VerifiedPhone,
+    phone: Arc<glide_core::VerifiedPhone>,
     requirement: PhantomData<fn() -> R>,
 }
 
 impl<R> VerifiedWith<R> {
     /// The verified phone.
     pub fn into_inner(self) -> glide_core::VerifiedPhone {
-        self.phone
+        Arc::unwrap_or_clone(self.phone)
     }
 }
 

@@ -43,8 +43,9 @@ impl RequestContext {
         }
     }
 
-    /// The verified phone of this request's session, loaded at most once per request.
-    pub async fn verified_phone(&self) -> Result<Option<VerifiedPhone>, LookupError> {
+    /// The verified phone of this request's session, loaded at most once per request; shared,
+    /// not copied (the session cache's own value).
+    pub async fn verified_phone(&self) -> Result<Option<Arc<VerifiedPhone>>, LookupError> {
         let inner = &*self.inner;
         let loaded = inner
             .cell
@@ -60,14 +61,11 @@ impl RequestContext {
                 }
             })
             .await;
-        match loaded {
-            Ok(phone) => Ok(phone.as_deref().cloned()),
-            Err(error) => Err(error.clone()),
-        }
+        loaded.clone()
     }
 
     /// The verified phone, or the rejection an extractor answers with.
-    pub async fn require(&self) -> Result<VerifiedPhone, Rejection> {
+    pub async fn require(&self) -> Result<Arc<VerifiedPhone>, Rejection> {
         self.verified_phone()
             .await
             .map_err(Rejection::Lookup)?
@@ -79,7 +77,7 @@ impl RequestContext {
     pub async fn require_with(
         &self,
         requirement: &super::RequireVerified,
-    ) -> Result<VerifiedPhone, Rejection> {
+    ) -> Result<Arc<VerifiedPhone>, Rejection> {
         let phone = self.require().await?;
         requirement
             .check(&phone, self.inner.auth.now())

@@ -606,12 +606,14 @@ fn ciba_requests(w: &World) -> usize {
 /// A verified session's `VerifiedPhone`, from the response's session cookie.
 async fn session_phone(w: &World, response: &EndpointResponse) -> glide_core::VerifiedPhone {
     let session = cookie_pair(response, "glide_session=").expect("verified session");
-    w.auth
+    let phone = w
+        .auth
         .request_context([session.as_bytes()])
         .verified_phone()
         .await
         .unwrap()
-        .unwrap()
+        .unwrap();
+    std::sync::Arc::unwrap_or_clone(phone)
 }
 
 #[tokio::test]
