@@ -1,4 +1,5 @@
-//! A store fake: [`FaultyStore`], a memory store that can be switched to fail every operation.
+//! A store fake: [`FaultyStore`], a store (memory by default) that can be switched to fail every
+//! operation.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -8,13 +9,27 @@ use async_trait::async_trait;
 use glide_core::store::{MemoryStore, Store, StoreError, Versioned};
 
 /// A [`Store`] that can be switched to fail every operation (a store outage).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FaultyStore {
-    inner: Arc<MemoryStore>,
+    inner: Arc<dyn Store>,
     failing: Arc<AtomicBool>,
 }
 
+impl Default for FaultyStore {
+    fn default() -> Self {
+        Self::wrapping(Arc::new(MemoryStore::default()))
+    }
+}
+
 impl FaultyStore {
+    /// `store`, until [`set_failing`](Self::set_failing).
+    pub fn wrapping(store: Arc<dyn Store>) -> Self {
+        Self {
+            inner: store,
+            failing: Arc::default(),
+        }
+    }
+
     /// Turns the outage on or off.
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);

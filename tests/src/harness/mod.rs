@@ -16,6 +16,7 @@
 //! One file per job:
 //!
 //! * `adapters`: the [`Adapter`]s that serve an app under test, and [`RunningApp`];
+//! * `balancer`: [`serve_balancer`], round robin over app instances, per request;
 //! * `fixtures`: [`sandbox_client`] and [`email_on_file`], which every engine under test uses;
 //! * `faulty_store`: [`FaultyStore`], a store that can be switched to fail;
 //! * `http_client`: [`Browser`] and [`Call`], a raw HTTP client that keeps cookies;
@@ -27,6 +28,7 @@
 use std::time::Duration;
 
 mod adapters;
+mod balancer;
 mod faulty_store;
 mod fixtures;
 mod http_client;
@@ -34,6 +36,7 @@ mod reply;
 mod world;
 
 pub use adapters::{serve_axum, ActixAdapter, Adapter, AxumAdapter, RunningApp};
+pub use balancer::serve_balancer;
 pub use faulty_store::FaultyStore;
 pub use fixtures::{email_on_file, sandbox_client};
 pub use http_client::{Browser, Call};

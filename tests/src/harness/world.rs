@@ -9,8 +9,8 @@ use glide_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
 use super::{
-    email_on_file, sandbox_client, Adapter, Browser, FaultyStore, Reply, RunningApp, ANDROID_UA,
-    BASE, DESKTOP_UA, DESKTOP_WAIT, NUMBER_VERIFY_CALLBACK,
+    email_on_file, sandbox_client, serve_balancer, Adapter, Browser, FaultyStore, Reply,
+    RunningApp, ANDROID_UA, BASE, DESKTOP_UA, DESKTOP_WAIT, NUMBER_VERIFY_CALLBACK,
 };
 
 /// A successful prepare.
@@ -63,28 +63,43 @@ impl std::fmt::Debug for World {
     }
 }
 
+/// A listener on a free port of 127.0.0.1, and its `http://` URL.
+fn bind() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the app's listener");
+    let url = format!(
+        "http://{}",
+        listener.local_addr().expect("the app's address")
+    );
+    (listener, url)
+}
+
+/// The sandbox of a world whose app is at `app_url`.
+async fn sandbox_for(app_url: &str) -> Sandbox {
+    let config = SandboxConfig::default()
+        .with_desktop_wait(DESKTOP_WAIT)
+        .with_slow_carrier_delay(Duration::from_millis(300))
+        .with_completion_redirect_url(format!("{app_url}/glide-complete"))
+        .with_number_verify_redirect_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"));
+    Sandbox::start(config).await.expect("start the sandbox")
+}
+
+/// The engine of a world's app at `app_url`, on `store`.
+fn world_engine(sandbox: &Sandbox, app_url: &str, store: &FaultyStore) -> GlideAuthBuilder {
+    GlideAuth::builder(sandbox_client(sandbox))
+        .insecure_dev_cookies(true)
+        .email_on_file(email_on_file)
+        .shared_store(Arc::new(store.clone()))
+        .busy_wait(Duration::from_secs(10))
+        .number_verify_callback_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"))
+}
+
 impl World {
     /// Starts a sandbox (short desktop wait) and the app on `adapter`.
     pub async fn start(adapter: &'static dyn Adapter) -> World {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the app's listener");
-        let app_url = format!(
-            "http://{}",
-            listener.local_addr().expect("the app's address")
-        );
-        let config = SandboxConfig::default()
-            .with_desktop_wait(DESKTOP_WAIT)
-            .with_slow_carrier_delay(Duration::from_millis(300))
-            .with_completion_redirect_url(format!("{app_url}/glide-complete"))
-            .with_number_verify_redirect_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"));
-        let sandbox = Sandbox::start(config).await.expect("start the sandbox");
-        let glide = sandbox_client(&sandbox);
+        let (listener, app_url) = bind();
+        let sandbox = sandbox_for(&app_url).await;
         let store = FaultyStore::default();
-        let auth = GlideAuth::builder(glide)
-            .insecure_dev_cookies(true)
-            .email_on_file(email_on_file)
-            .shared_store(Arc::new(store.clone()))
-            .busy_wait(Duration::from_secs(10))
-            .number_verify_callback_url(format!("{app_url}{NUMBER_VERIFY_CALLBACK}"))
+        let auth = world_engine(&sandbox, &app_url, &store)
             .build()
             .expect("GlideAuth");
         let app = adapter.serve(auth.clone(), listener).await;
@@ -92,6 +107,76 @@ impl World {
             app.base_url, app_url,
             "the app serves on the bound listener"
         );
+        Self::assemble(adapter, sandbox, app, store, auth)
+    }
+
+    /// The same world scaled out: two instances of the app on `adapter` behind a round-robin
+    /// balancer (every request goes to the other instance than the one before, whatever
+    /// connection it comes on), sharing the test Redis Cluster for their store (under a key
+    /// prefix of their own) and their events. `w.app` is the balancer, `w.auth` the first
+    /// instance's engine, `w.store` the shared store. `None` (after printing `SKIPPED: …`, or a
+    /// panic under `GLIDE_REQUIRE_EXTERNAL=1`) without a cluster.
+    pub async fn start_pair_on_cluster(adapter: &'static dyn Adapter) -> Option<World> {
+        use glide_core::events::RedisEvents;
+        use glide_core::store::RedisStore;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let cluster = crate::redis_server::RedisCluster::shared()?;
+        let urls = cluster.urls();
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!("pair{}-{n}:", std::process::id());
+        let (listener, app_url) = bind();
+        let sandbox = sandbox_for(&app_url).await;
+        let redis = RedisStore::connect_cluster(&urls)
+            .await
+            .expect("connect the cluster store")
+            .with_prefix(prefix.clone());
+        let store = FaultyStore::wrapping(Arc::new(redis));
+        let mut instances = Vec::new();
+        let mut engines = Vec::new();
+        for _ in 0..2 {
+            let events =
+                RedisEvents::connect_cluster_with_prefix(&urls, &format!("{prefix}events:"))
+                    .await
+                    .expect("connect the cluster events");
+            let auth = world_engine(&sandbox, &app_url, &store)
+                .events(events)
+                .build()
+                .expect("GlideAuth");
+            let (instance_listener, _) = bind();
+            instances.push(adapter.serve(auth.clone(), instance_listener).await);
+            engines.push(auth);
+        }
+        let balancer = serve_balancer(
+            instances.iter().map(|app| app.base_url.clone()).collect(),
+            listener,
+        );
+        let app = RunningApp::new(balancer.base_url.clone(), move || {
+            drop(balancer);
+            drop(instances);
+        });
+        assert_eq!(
+            app.base_url, app_url,
+            "the balancer serves on the bound listener"
+        );
+        Some(Self::assemble(
+            adapter,
+            sandbox,
+            app,
+            store,
+            engines.swap_remove(0),
+        ))
+    }
+
+    fn assemble(
+        adapter: &'static dyn Adapter,
+        sandbox: Sandbox,
+        app: RunningApp,
+        store: FaultyStore,
+        auth: GlideAuth,
+    ) -> World {
+        let app_url = app.base_url.clone();
         World {
             adapter: adapter.name(),
             adapter_impl: adapter,
