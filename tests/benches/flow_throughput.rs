@@ -189,6 +189,14 @@ fn bench(c: &mut Criterion) {
             .collect();
         eprintln!("note: {name}: Glide calls per flow: {calls:?}");
     }
+    // And what one flow asks of the store (an engine of its own, not measured).
+    let counting = Arc::new(common::CountingStore::default());
+    let counted = Way::Engine(common::engine(&base, Some(counting.clone())));
+    rt.block_on(run_flows(&counted, &wallet, &next, 1, 1));
+    eprintln!(
+        "note: engine: store operations per flow: {:?}",
+        counting.take_counts()
+    );
 
     for (group_name, in_flight) in [
         ("ts43_flow_sequential", 1),

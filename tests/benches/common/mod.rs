@@ -240,3 +240,83 @@ pub async fn client_flow(glide: &Glide, wallet: &SandboxControl, phone: &str) {
         "verify-phone-number did not finish"
     );
 }
+
+/// A store that counts the operations made on it, by kind, for the benches' `note:` lines.
+#[derive(Debug, Default)]
+pub struct CountingStore {
+    inner: glide_core::store::MemoryStore,
+    counts: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl CountingStore {
+    fn count(&self, kind: &'static str) {
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind)
+            .or_default() += 1;
+    }
+
+    /// The counts so far, and resets them.
+    pub fn take_counts(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for CountingStore {
+    async fn create(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, glide_core::store::StoreError> {
+        self.count("create");
+        self.inner.create(key, value, ttl).await
+    }
+
+    async fn load(
+        &self,
+        key: &str,
+    ) -> Result<Option<glide_core::store::Versioned>, glide_core::store::StoreError> {
+        self.count("load");
+        self.inner.load(key).await
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected_version: u64,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, glide_core::store::StoreError> {
+        self.count("compare_and_set");
+        self.inner
+            .compare_and_set(key, expected_version, value, ttl)
+            .await
+    }
+
+    async fn take(
+        &self,
+        key: &str,
+    ) -> Result<Option<glide_core::store::Versioned>, glide_core::store::StoreError> {
+        self.count("take");
+        self.inner.take(key).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), glide_core::store::StoreError> {
+        self.count("delete");
+        self.inner.delete(key).await
+    }
+
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, glide_core::store::StoreError> {
+        self.count("increment");
+        self.inner.increment(key, max, ttl).await
+    }
+}
