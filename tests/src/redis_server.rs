@@ -330,6 +330,18 @@ impl RedisCluster {
         self.union_of(&["PUBSUB", "SHARDCHANNELS"])
     }
 
+    /// The ports of the nodes that are masters now.
+    pub fn masters(&self) -> Vec<u16> {
+        self.ports
+            .iter()
+            .copied()
+            .filter(|port| {
+                matches!(query(*port, &["ROLE"]),
+                    Some(Reply::Array(role)) if matches!(role.first(), Some(Reply::Text(r)) if r == "master"))
+            })
+            .collect()
+    }
+
     /// The port of the master holding `key`, if any master holds it.
     pub fn master_with_key(&self, key: &str) -> Option<u16> {
         self.ports.iter().copied().find(|port| {

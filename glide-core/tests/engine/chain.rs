@@ -372,3 +372,54 @@ async fn a_risk_denial_ends_the_chain_whatever_the_browser_says() {
         "{body}"
     );
 }
+
+/// The chain's engine on a manual clock, its store following the same clock (so that records
+/// expire as the clock says).
+async fn clocked_chain_engine(
+    chain: VerificationChain,
+) -> (Sandbox, GlideAuth, glide_core::clock::ManualClock) {
+    let clock = glide_core::clock::ManualClock::new();
+    let shared: glide_core::clock::SharedClock = std::sync::Arc::new(clock.clone());
+    let (sandbox, auth) = engine(move |b| {
+        b.email_on_file(|_: &glide_core::PhoneNumber| None)
+            .store(glide_core::store::MemoryStore::new().with_clock(shared.clone()))
+            .verification_chain(chain)
+            .clock(shared)
+    })
+    .await;
+    (sandbox, auth, clock)
+}
+
+#[tokio::test]
+async fn a_timeout_that_does_not_fall_through_ends_the_chain() {
+    let strict = codes_chain().falls_through([glide_core::endpoint::StepOutcome::NotEligible]);
+    let (_sandbox, auth, clock) = clocked_chain_engine(strict).await;
+    let mut jar = Jar::default();
+    let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    assert_eq!(s["step"], "magical_auth", "{s}");
+    clock.advance(time::Duration::seconds(121));
+    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("failed"), Some("timed_out")),
+        "a timeout moved a chain on that only falls through when not eligible: {s}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_chain_still_reads_as_expired_an_hour_after_its_deadline() {
+    let (_sandbox, auth, clock) = clocked_chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    let deadline = s["expires_in_seconds"].as_i64().unwrap();
+    // Past the deadline by more than an hour (the longest deadline a chain may have): the
+    // browser still learns that its chain expired, not that it never existed.
+    clock.advance(time::Duration::seconds(deadline + 3600 + 60));
+    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(
+        (status, s["code"].as_str()),
+        (410, Some("CHAIN_EXPIRED")),
+        "{s}"
+    );
+}

@@ -2,6 +2,15 @@
 //! with `GLIDE_REDIS_URL` and a Redis of its own) for a fixed time; statuses counted, the demo's
 //! RSS sampled every 5 s.
 //!
+//! With `--cluster`, the Redis is a Redis Cluster of its own (three masters, three replicas;
+//! `GLIDE_REDIS_CLUSTER_URLS`); with `--instances 2`, two demos share it and every browser's
+//! requests alternate between them (as behind a load balancer without sticky sessions: each
+//! request carries the first instance's `Host` and `Origin`); with `--kill-master-after S`, a
+//! master is killed with `SIGKILL` S seconds in (its replica takes over), 100 "witness"
+//! browsers verified in the two seconds before it keep their sessions, and the figures say what
+//! failed per second around the kill, when requests succeeded again, and how many witnesses lost
+//! their session.
+//!
 //! Each flow is one fresh "browser": its own cookie jar and its own loopback source address
 //! (127.1.0.1, 127.1.0.2, …), so the demo's default per-IP limits (prepare 30/min, checks
 //! 60/min) apply per browser as in production rather than throttling one load-generator address.
@@ -33,7 +42,16 @@ pub struct Options {
     /// Let the demo run its embedded sandbox (its RSS then includes the sandbox's sessions);
     /// otherwise a sandbox in this process stands in for Glide (`GLIDE_API_BASE_URL`).
     pub embedded_sandbox: bool,
+    /// A Redis Cluster instead of one node.
+    pub cluster: bool,
+    /// Demo instances sharing the store (1 or 2).
+    pub instances: usize,
+    /// Kill a master of the cluster this many seconds in.
+    pub kill_master_after: Option<u64>,
 }
+
+/// Browsers verified just before the kill, whose sessions are checked after it.
+const WITNESSES: usize = 100;
 
 /// The kinds of flow in the mix, by weight out of 20.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,13 +104,29 @@ fn nth_phone(n: u64) -> String {
 /// One browser of one flow.
 struct Browser {
     http: reqwest::Client,
+    /// The origin the browser sees (the first instance), and the instances its requests reach
+    /// in turn.
     app: String,
+    host: String,
+    targets: Arc<Vec<String>>,
+    turn: usize,
     sandbox: String,
     counts: Counts,
+    /// Statuses by second of the run (`"0042"`).
+    timeline: Counts,
+    started: Instant,
 }
 
 impl Browser {
-    fn new(n: u64, ua: &str, app: &str, sandbox: &str) -> Result<Self, String> {
+    fn new(
+        n: u64,
+        ua: &str,
+        targets: &Arc<Vec<String>>,
+        sandbox: &str,
+        started: Instant,
+    ) -> Result<Self, String> {
+        let app = targets.first().ok_or("no instance")?.clone();
+        let host = app.trim_start_matches("http://").to_owned();
         let http = reqwest::Client::builder()
             .local_address(source(n))
             .cookie_store(true)
@@ -103,10 +137,30 @@ impl Browser {
             .map_err(|e| e.to_string())?;
         Ok(Self {
             http,
-            app: app.to_owned(),
+            app,
+            host,
+            targets: targets.clone(),
+            turn: n as usize,
             sandbox: sandbox.to_owned(),
             counts: Counts::default(),
+            timeline: Counts::default(),
+            started,
         })
+    }
+
+    /// A request to the next instance, as the app's origin.
+    fn app_request(&mut self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let target = &self.targets[self.turn % self.targets.len()];
+        self.turn += 1;
+        self.http
+            .request(method, format!("{target}{path}"))
+            .header("host", &self.host)
+    }
+
+    fn record(&mut self, label: &str, status: u16) {
+        self.counts.add(label, status);
+        let second = format!("{:04}", self.started.elapsed().as_secs());
+        self.timeline.add(&second, status);
     }
 
     async fn send(
@@ -124,11 +178,11 @@ impl Browser {
                     .unwrap_or_default()
                     .to_owned();
                 let body = response.json().await.unwrap_or(Value::Null);
-                self.counts.add(label, status);
+                self.record(label, status);
                 (status, body, location)
             }
             Err(_) => {
-                self.counts.add(label, 0);
+                self.record(label, 0);
                 (0, Value::Null, String::new())
             }
         }
@@ -136,8 +190,7 @@ impl Browser {
 
     async fn app_post(&mut self, route: &str, body: &Value) -> (u16, Value) {
         let request = self
-            .http
-            .post(format!("{}{BASE}/{route}", self.app))
+            .app_request(reqwest::Method::POST, &format!("{BASE}/{route}"))
             .header("origin", &self.app)
             .json(body);
         let (status, body, _) = self.send(route, request).await;
@@ -182,10 +235,31 @@ impl Browser {
     }
 
     async fn me_and_logout(&mut self) -> bool {
-        let request = self.http.get(format!("{}/me", self.app));
-        let (me, _, _) = self.send("me", request).await;
+        let (me, _) = self.me().await;
         let (out, _) = self.app_post("logout", &json!({})).await;
         me == 200 && out == 204
+    }
+
+    /// `GET /me`: its status.
+    async fn me(&mut self) -> (u16, Value) {
+        let request = self.app_request(reqwest::Method::GET, "/me");
+        let (status, body, _) = self.send("me", request).await;
+        (status, body)
+    }
+
+    /// A TS43 verification that keeps its session (a witness of the failover).
+    async fn verify_and_keep(&mut self, n: u64) -> bool {
+        let phone = nth_phone(n);
+        let (s, key) = self
+            .prepare("VerifyPhoneNumber", Some(&phone), ANDROID_UA)
+            .await;
+        if s != 200 {
+            return false;
+        }
+        let Some(credential) = self.credential(&key, None).await else {
+            return false;
+        };
+        self.process(&key, &credential, "VerifyPhoneNumber").await == 200
     }
 
     /// Runs one flow of `kind`; `true` when every step answered as that flow should.
@@ -246,8 +320,7 @@ impl Browser {
                     "use_case": "VerifyPhoneNumber",
                 });
                 let process = self
-                    .http
-                    .post(format!("{}{BASE}/process", self.app))
+                    .app_request(reqwest::Method::POST, &format!("{BASE}/process"))
                     .header("origin", &self.app)
                     .json(&body)
                     .send();
@@ -260,9 +333,9 @@ impl Browser {
                         .unwrap_or(0)
                 };
                 let (processed, approved) = tokio::join!(process, phone_side);
-                self.counts.add("sandbox:desktop-approve", approved);
+                self.record("sandbox:desktop-approve", approved);
                 let status = processed.map(|r| r.status().as_u16()).unwrap_or(0);
-                self.counts.add("process", status);
+                self.record("process", status);
                 status == 200 && self.me_and_logout().await
             }
             Kind::RiskDenied => {
@@ -293,9 +366,48 @@ impl Browser {
     }
 }
 
+/// The Redis the demos share.
+enum Backend {
+    Node(glide_tests::redis_server::RedisServer),
+    Cluster(Arc<Mutex<glide_tests::redis_server::RedisCluster>>),
+}
+
+impl Backend {
+    fn start(cluster: bool) -> Result<Self, String> {
+        use glide_tests::redis_server::{RedisCluster, RedisServer};
+        Ok(if cluster {
+            Self::Cluster(Arc::new(Mutex::new(
+                RedisCluster::start().ok_or("redis-server ≥ 7 and redis-cli are needed")?,
+            )))
+        } else {
+            Self::Node(RedisServer::start().ok_or("redis-server is missing")?)
+        })
+    }
+
+    /// The demo's environment variable and its value.
+    fn env(&self) -> (&'static str, String) {
+        match self {
+            Self::Node(redis) => ("GLIDE_REDIS_URL", redis.url()),
+            Self::Cluster(cluster) => (
+                "GLIDE_REDIS_CLUSTER_URLS",
+                cluster
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .env_value(),
+            ),
+        }
+    }
+}
+
 /// Runs the load and prints its figures.
 pub async fn run(options: Options) -> Result<(), String> {
-    let redis = glide_tests::redis_server::RedisServer::start().ok_or("redis-server is missing")?;
+    if options.instances > 1 && options.embedded_sandbox {
+        return Err("--instances 2 needs one sandbox for both: drop --embedded-sandbox".into());
+    }
+    if options.kill_master_after.is_some() && !options.cluster {
+        return Err("--kill-master-after needs --cluster".into());
+    }
+    let backend = Backend::start(options.cluster)?;
     let own_sandbox = if options.embedded_sandbox {
         None
     } else {
@@ -305,37 +417,52 @@ pub async fn run(options: Options) -> Result<(), String> {
                 .map_err(|e| e.to_string())?,
         )
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let mut command = std::process::Command::new(&options.demo_bin);
-    command
-        .env("PORT", port.to_string())
-        .env("GLIDE_REDIS_URL", redis.url())
-        .env("RUST_LOG", "warn");
-    match &own_sandbox {
-        Some(sandbox) => {
-            command
-                .env("GLIDE_CLIENT_ID", "sandbox-client")
-                .env("GLIDE_CLIENT_SECRET", "sandbox-secret")
-                .env("GLIDE_API_BASE_URL", sandbox.base_url());
+    let (redis_var, redis_value) = backend.env();
+    let mut demos = Vec::new();
+    for _ in 0..options.instances {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let mut command = std::process::Command::new(&options.demo_bin);
+        command
+            .env("PORT", port.to_string())
+            .env(redis_var, &redis_value)
+            .env("RUST_LOG", "warn");
+        match &own_sandbox {
+            Some(sandbox) => {
+                command
+                    .env("GLIDE_CLIENT_ID", "sandbox-client")
+                    .env("GLIDE_CLIENT_SECRET", "sandbox-secret")
+                    .env("GLIDE_API_BASE_URL", sandbox.base_url());
+            }
+            None => {
+                command.env("GLIDE_SANDBOX_PORT", "0");
+            }
         }
-        None => {
-            command.env("GLIDE_SANDBOX_PORT", "0");
-        }
+        demos.push(Running::start(
+            command,
+            "listening on",
+            Duration::from_secs(30),
+        )?);
     }
-    let demo = Running::start(command, "listening on", Duration::from_secs(30))?;
-    let app = demo.url_after("listening on").ok_or("no demo URL")?;
+    let targets: Vec<String> = demos
+        .iter()
+        .map(|demo| demo.url_after("listening on").ok_or("no demo URL"))
+        .collect::<Result<_, _>>()?;
+    let targets = Arc::new(targets);
     let sandbox_url = match &own_sandbox {
         Some(s) => s.base_url(),
-        None => demo.url_after("sandbox on").ok_or("no sandbox URL")?,
+        None => demos[0].url_after("sandbox on").ok_or("no sandbox URL")?,
     };
-    let pid = demo.pid();
+    let pid = demos[0].pid();
     println!(
-        "load: {} clients for {} s against axum-demo pid {pid} at {app} (Redis store; sandbox {})",
+        "load: {} clients for {} s against {} axum-demo instance(s) (first pid {pid}) at {} ({}; sandbox {})",
         options.clients,
         options.seconds,
+        options.instances,
+        targets.join(", "),
+        if options.cluster { "Redis Cluster, 3 masters + 3 replicas" } else { "Redis node" },
         if options.embedded_sandbox {
             "embedded in the demo"
         } else {
@@ -343,9 +470,14 @@ pub async fn run(options: Options) -> Result<(), String> {
         }
     );
 
-    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.seconds);
     let next = Arc::new(AtomicU64::new(0));
-    let totals = Arc::new(Mutex::new((Counts::default(), Counts::default())));
+    let totals = Arc::new(Mutex::new((
+        Counts::default(),
+        Counts::default(),
+        Counts::default(),
+    )));
     let durations = Arc::new(Mutex::new(Vec::<(Kind, Duration)>::new()));
     let sampler = tokio::spawn(async move {
         let mut samples = Vec::new();
@@ -359,12 +491,52 @@ pub async fn run(options: Options) -> Result<(), String> {
         }
         samples
     });
+    // The failover: witnesses verified in the two seconds before the kill, then the kill.
+    let failover = match (&backend, options.kill_master_after) {
+        (Backend::Cluster(cluster), Some(after)) => {
+            let (cluster, targets, sandbox) =
+                (cluster.clone(), targets.clone(), sandbox_url.clone());
+            Some(tokio::spawn(async move {
+                let at = started + Duration::from_secs(after);
+                tokio::time::sleep_until((at - Duration::from_secs(2)).into()).await;
+                let witnesses = (0..WITNESSES as u64).map(|i| {
+                    let (targets, sandbox) = (targets.clone(), sandbox.clone());
+                    tokio::spawn(async move {
+                        let n = 3_000_000 + i;
+                        let mut browser =
+                            Browser::new(n, ANDROID_UA, &targets, &sandbox, started).ok()?;
+                        browser.verify_and_keep(n).await.then_some(browser)
+                    })
+                });
+                let mut kept = Vec::new();
+                for witness in witnesses.collect::<Vec<_>>() {
+                    if let Ok(Some(browser)) = witness.await {
+                        kept.push(browser);
+                    }
+                }
+                tokio::time::sleep_until(at.into()).await;
+                let killed = tokio::task::spawn_blocking(move || {
+                    let mut cluster = cluster.lock().unwrap_or_else(|e| e.into_inner());
+                    let master = cluster.masters().first().copied();
+                    if let Some(port) = master {
+                        cluster.kill_node(port);
+                    }
+                    master
+                })
+                .await
+                .ok()
+                .flatten();
+                (kept, killed, started.elapsed())
+            }))
+        }
+        _ => None,
+    };
     let clients: Vec<_> = (0..options.clients)
         .map(|_| {
             let (next, totals, durations) = (next.clone(), totals.clone(), durations.clone());
-            let (app, sandbox) = (app.clone(), sandbox_url.clone());
+            let (targets, sandbox) = (targets.clone(), sandbox_url.clone());
             tokio::spawn(async move {
-                let mut local = (Counts::default(), Counts::default());
+                let mut local = (Counts::default(), Counts::default(), Counts::default());
                 let mut times = Vec::new();
                 while Instant::now() < deadline {
                     let n = next.fetch_add(1, Ordering::Relaxed);
@@ -374,19 +546,21 @@ pub async fn run(options: Options) -> Result<(), String> {
                         Kind::Desktop => DESKTOP_UA,
                         _ => ANDROID_UA,
                     };
-                    let Ok(mut browser) = Browser::new(n, ua, &app, &sandbox) else {
+                    let Ok(mut browser) = Browser::new(n, ua, &targets, &sandbox, started) else {
                         local.1.add(kind.name(), 0);
                         continue;
                     };
-                    let started = Instant::now();
+                    let flow_started = Instant::now();
                     let ok = browser.flow(kind, n).await;
-                    times.push((kind, started.elapsed()));
+                    times.push((kind, flow_started.elapsed()));
                     local.0.merge(&browser.counts);
                     local.1.add(kind.name(), if ok { 1 } else { 2 });
+                    local.2.merge(&browser.timeline);
                 }
                 let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                 t.0.merge(&local.0);
                 t.1.merge(&local.1);
+                t.2.merge(&local.2);
                 durations
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -398,7 +572,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         client.await.map_err(|e| e.to_string())?;
     }
     let samples = sampler.await.map_err(|e| e.to_string())?;
-    let (statuses, outcomes) = totals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let (statuses, outcomes, timeline) = totals.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let durations = std::mem::take(&mut *durations.lock().unwrap_or_else(|e| e.into_inner()));
 
     println!("| route | status | count |");
@@ -407,9 +581,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         println!("| {label} | {status} | {count} |");
     }
     println!(
-        "requests {} · 5xx {} · transport errors {} · 429 {}",
+        "requests {} · 5xx {} (500: {}, 503: {}) · transport errors {} · 429 {}",
         statuses.total(),
         statuses.in_range(500..600),
+        statuses.in_range(500..501),
+        statuses.in_range(503..504),
         statuses.in_range(0..1),
         statuses.in_range(429..430)
     );
@@ -440,14 +616,92 @@ pub async fn run(options: Options) -> Result<(), String> {
             .unwrap_or_default();
         println!("| {} | {} | {} | {p} |", kind.name(), get(1), get(2));
     }
+    if let Some(failover) = failover {
+        let (witnesses, killed, at) = failover.await.map_err(|e| e.to_string())?;
+        report_failover(&timeline, witnesses, killed, at).await;
+    }
     println!("| t (s) | demo RSS (KiB) |");
     println!("|---|---|");
     for (t, rss) in &samples {
         println!("| {t} | {rss} |");
     }
-    drop(demo);
-    drop(redis);
+    drop(demos);
+    drop(backend);
     Ok(())
+}
+
+/// The failover's figures: statuses per second around the kill, the first second after it
+/// without a failure, and the witnesses' sessions checked now.
+async fn report_failover(
+    timeline: &Counts,
+    mut witnesses: Vec<Browser>,
+    killed: Option<u16>,
+    at: Duration,
+) {
+    let kill_second = at.as_secs();
+    println!(
+        "failover: master on port {} killed with SIGKILL at t = {:.1} s",
+        killed.map_or("(none found)".to_owned(), |p| p.to_string()),
+        at.as_secs_f64()
+    );
+    let mut per_second: std::collections::BTreeMap<u64, (u64, u64, u64, u64, u64)> =
+        std::collections::BTreeMap::new();
+    for ((second, status), count) in &timeline.0 {
+        let Ok(second) = second.parse::<u64>() else {
+            continue;
+        };
+        let row = per_second.entry(second).or_default();
+        match status {
+            0 => row.4 += count,
+            500 => row.2 += count,
+            503 => row.3 += count,
+            501..=599 => row.2 += count,
+            _ => row.0 += count,
+        }
+        if (200..300).contains(status) {
+            row.1 += count;
+        }
+    }
+    println!(
+        "| t (s) | answered < 500 | of which 2xx | 500 / other 5xx | 503 | transport errors |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (second, (ok, good, five, unavailable, errors)) in
+        per_second.range(kill_second.saturating_sub(2)..=kill_second + 20)
+    {
+        println!("| {second} | {ok} | {good} | {five} | {unavailable} | {errors} |");
+    }
+    let failed_after: u64 = per_second
+        .range(kill_second..)
+        .map(|(_, (_, _, five, unavailable, errors))| five + unavailable + errors)
+        .sum();
+    let recovered = per_second
+        .range(kill_second..)
+        .find(|(_, (_, good, five, unavailable, errors))| {
+            *good > 0 && five + unavailable + errors == 0
+        })
+        .map(|(second, _)| *second);
+    println!(
+        "failed requests from the kill on: {failed_after}; first second without a failure: {}",
+        recovered.map_or("none".to_owned(), |s| format!(
+            "t = {s} s ({} s after the kill)",
+            s - kill_second
+        ))
+    );
+    let mut kept = 0;
+    let mut lost = 0;
+    let mut other = Vec::new();
+    for witness in &mut witnesses {
+        match witness.me().await.0 {
+            200 => kept += 1,
+            401 => lost += 1,
+            status => other.push(status),
+        }
+    }
+    println!(
+        "witness sessions verified in the 2 s before the kill: {} · still verified: {kept} · lost (401): {lost} · other answers: {other:?}",
+        witnesses.len()
+    );
 }
 
 #[cfg(test)]

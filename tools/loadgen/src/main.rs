@@ -4,6 +4,7 @@
 //! ```text
 //! loadgen desktop-scale --flows N [--split] [--pair] [--approve-rate R] [--desktop-wait S]
 //! loadgen load [--seconds 60] [--clients 200] [--demo-bin PATH] [--embedded-sandbox]
+//!              [--cluster] [--instances 1|2] [--kill-master-after S]
 //! loadgen sandbox [--desktop-wait S]     (a sandbox alone; used by desktop-scale --split)
 //! ```
 
@@ -20,6 +21,7 @@ use args::Args;
 const USAGE: &str = "usage:
   loadgen desktop-scale --flows N [--split] [--pair] [--approve-rate R] [--desktop-wait S]
   loadgen load [--seconds 60] [--clients 200] [--demo-bin PATH] [--embedded-sandbox]
+               [--cluster] [--instances 1|2] [--kill-master-after S]
   loadgen sandbox [--desktop-wait S]";
 
 /// Longest accepted run, so that a typo cannot start an endless one.
@@ -82,11 +84,29 @@ async fn dispatch(command: &str, args: &Args) -> Result<(), String> {
             if clients == 0 || clients > 5_000 {
                 return Err("--clients must be 1..=5000".into());
             }
+            let instances: usize = args.get("instances", 1)?;
+            if !(1..=2).contains(&instances) {
+                return Err("--instances must be 1 or 2".into());
+            }
+            let seconds = bounded_secs(args, "seconds", 60)?.as_secs();
+            let kill_master_after = match args.text("kill-master-after") {
+                None => None,
+                Some(_) => {
+                    let after: u64 = args.get("kill-master-after", 0)?;
+                    if after < 3 || after >= seconds {
+                        return Err("--kill-master-after must be 3..seconds".into());
+                    }
+                    Some(after)
+                }
+            };
             load::run(load::Options {
-                seconds: bounded_secs(args, "seconds", 60)?.as_secs(),
+                seconds,
                 clients,
                 demo_bin,
                 embedded_sandbox: args.flag("embedded-sandbox"),
+                cluster: args.flag("cluster"),
+                instances,
+                kill_master_after,
             })
             .await
         }
