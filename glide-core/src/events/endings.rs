@@ -188,6 +188,24 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_live_listeners_and_whether_it_delivers() {
+        let endings = SessionEndings::new();
+        let gone = attached(&endings);
+        drop(gone);
+        let _kept = attached(&endings);
+        // The dropped listener is forgotten when the next one attaches.
+        assert_eq!(
+            format!("{endings:?}"),
+            "SessionEndings { listeners: 1, delivering: true }"
+        );
+        endings.lost();
+        assert_eq!(
+            format!("{endings:?}"),
+            "SessionEndings { listeners: 1, delivering: false }"
+        );
+    }
+
+    #[test]
     fn a_sink_attached_while_down_learns_it_at_once() {
         let endings = SessionEndings::new();
         let early = attached(&endings);

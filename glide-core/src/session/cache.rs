@@ -231,6 +231,16 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_the_trust_the_entries_and_the_capacity() {
+        let cache = SessionCache::new(32, Trust::Checked);
+        cache.insert([1; 32], entry(1), cache.epoch());
+        assert_eq!(
+            format!("{cache:?}"),
+            "SessionCache { trust: Checked, entries: 1, capacity: 32 }"
+        );
+    }
+
+    #[test]
     fn the_cache_is_bounded() {
         let cache = SessionCache::new(32, Trust::Checked);
         for i in 0..=255u8 {

@@ -135,6 +135,17 @@ mod tests {
             ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.4; rv:125.0) Gecko/20100101 Firefox/125.0", "Firefox on macOS"),
             ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0 Safari/537.36", "Chrome on Linux"),
             ("curl/8.5.0", "Unknown browser on unknown OS"),
+            // Each alternative of a name on its own.
+            ("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36 EdgA/124.0", "Edge on Android"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) EdgiOS/124.0 Version/17.0 Mobile/15E148 Safari/604.1", "Edge on iOS"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36 OPR/110.0", "Opera on Windows"),
+            ("Opera/9.80 (Android; Opera Mini/7.5) Presto/2.8 Version/11.10", "Opera on Android"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0 Mobile/15E148 Safari/604.1", "Chrome on iOS"),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/124.0 Safari/537.36", "Chrome on Linux"),
+            // Safari/ without Version/ is some other WebKit browser.
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Safari/537.36", "Unknown browser on Linux"),
+            ("Mozilla/5.0 (Macintosh; PPC) Gecko/20100101 Firefox/45.0", "Firefox on macOS"),
+            ("Mozilla/5.0 (Mac OS X 10_15_7) Gecko/20100101 Firefox/125.0", "Firefox on macOS"),
         ];
         for (ua, want) in cases {
             assert_eq!(summarise_user_agent(ua), want, "{ua}");

@@ -165,23 +165,13 @@ impl fmt::Debug for SessionId {
 /// exactly 32 bytes (the last character carries 4 bits of the last byte and 2 zero bits), as
 /// `URL_SAFE_NO_PAD` decodes them, checked without decoding.
 fn is_well_formed(text: &str) -> bool {
-    fn sextet(c: u8) -> Option<u8> {
-        match c {
-            b'A'..=b'Z' => Some(c - b'A'),
-            b'a'..=b'z' => Some(c - b'a' + 26),
-            b'0'..=b'9' => Some(c - b'0' + 52),
-            b'-' => Some(62),
-            b'_' => Some(63),
-            _ => None,
-        }
-    }
+    let base64url = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_';
     let bytes = text.as_bytes();
-    let Some((&last, rest)) = bytes.split_last() else {
+    let Some((last, rest)) = bytes.split_last() else {
         return false;
     };
-    bytes.len() == ID_LEN
-        && rest.iter().all(|&c| sextet(c).is_some())
-        && sextet(last).is_some_and(|bits| bits & 0b11 == 0)
+    // The characters whose value has its two low bits zero.
+    bytes.len() == ID_LEN && rest.iter().all(base64url) && b"AEIMQUYcgkosw048".contains(last)
 }
 
 /// The SHA-256 of a session id: its store key and handle (in hex), its cache key (raw).
@@ -840,6 +830,14 @@ mod tests {
         assert!(cases.iter().filter(|t| is_well_formed(t)).count() > 64);
     }
 
+    #[test]
+    fn a_request_token_is_redacted_too() {
+        let id = SessionId::generate();
+        let token = SessionToken::parse(id.as_str()).unwrap();
+        assert_eq!(format!("{token:?}"), "SessionToken(<redacted>)");
+        assert_eq!(token.as_str(), id.as_str());
+    }
+
     #[tokio::test]
     async fn ids_are_fresh_long_and_redacted() {
         let (sessions, _, _) = manager(SessionConfig::default());
@@ -1184,6 +1182,165 @@ mod tests {
         }
     }
 
+    /// A shared store (no feed of its own) that counts full reads and version checks.
+    #[derive(Debug, Default)]
+    struct CountingStore {
+        inner: MemoryStore,
+        loads: std::sync::atomic::AtomicUsize,
+        version_checks: std::sync::atomic::AtomicUsize,
+        /// Every compare-and-set finds the key ended meanwhile (removes it, answers `false`).
+        end_on_cas: std::sync::atomic::AtomicBool,
+    }
+
+    impl CountingStore {
+        fn counts(&self) -> (usize, usize) {
+            use std::sync::atomic::Ordering::SeqCst;
+            (self.loads.load(SeqCst), self.version_checks.load(SeqCst))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Store for CountingStore {
+        async fn create(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+            self.inner.create(key, value, ttl).await
+        }
+        async fn load(&self, key: &str) -> Result<Option<crate::store::Versioned>, StoreError> {
+            self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.load(key).await
+        }
+        async fn load_if_changed(&self, key: &str, version: u64) -> Result<Freshness, StoreError> {
+            self.version_checks
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.load_if_changed(key, version).await
+        }
+        async fn compare_and_set(
+            &self,
+            key: &str,
+            expected_version: u64,
+            value: &[u8],
+            ttl: Duration,
+        ) -> Result<bool, StoreError> {
+            if self.end_on_cas.load(std::sync::atomic::Ordering::SeqCst) {
+                self.inner.delete(key).await?;
+                return Ok(false);
+            }
+            self.inner
+                .compare_and_set(key, expected_version, value, ttl)
+                .await
+        }
+        async fn take(&self, key: &str) -> Result<Option<crate::store::Versioned>, StoreError> {
+            self.inner.take(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key).await
+        }
+        async fn increment(
+            &self,
+            key: &str,
+            max: u64,
+            ttl: Duration,
+        ) -> Result<Option<u64>, StoreError> {
+            self.inner.increment(key, max, ttl).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_checked_hit_reads_only_the_version() {
+        let store = Arc::new(CountingStore::default());
+        let sessions = SessionManager::new(
+            store.clone(),
+            Arc::new(ManualClock::new()),
+            SessionConfig::default(),
+        );
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        let before = store.counts().0;
+        assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        for _ in 0..3 {
+            assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        }
+        assert_eq!(
+            store.counts(),
+            (before + 1, 3),
+            "one read, then version checks"
+        );
+        // Gone: the version check says so, no full read follows.
+        store.inner.delete(&id.store_key()).await.unwrap();
+        assert!(sessions.load(id.as_str()).await.unwrap().is_none());
+        assert_eq!(store.counts(), (before + 1, 4));
+    }
+
+    #[tokio::test]
+    async fn a_session_ended_during_its_refresh_is_not_served_nor_kept() {
+        let clock = ManualClock::new();
+        let store = Arc::new(CountingStore::default());
+        let sessions = SessionManager::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            SessionConfig::default(),
+        );
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        assert!(
+            format!("{sessions:?}").contains("entries: 1"),
+            "{sessions:?}"
+        );
+        // Due for its idle refresh, and ended by someone else while it is written.
+        clock.advance(time::Duration::seconds(61));
+        store
+            .end_on_cas
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(sessions.load(id.as_str()).await.unwrap().is_none());
+        assert!(
+            format!("{sessions:?}").contains("entries: 0"),
+            "the ended session is still cached: {sessions:?}"
+        );
+    }
+
+    /// Events that carry session ends (as `RedisEvents` does), in this process.
+    #[derive(Debug, Default)]
+    struct AnnouncingEvents {
+        local: crate::events::LocalEvents,
+        endings: SessionEndings,
+    }
+
+    #[async_trait::async_trait]
+    impl FlowEvents for AnnouncingEvents {
+        async fn publish(&self, topic: &str) -> Result<(), StoreError> {
+            self.local.publish(topic).await
+        }
+
+        async fn subscribe(&self, topic: &str) -> Result<crate::events::Subscription, StoreError> {
+            self.local.subscribe(topic).await
+        }
+
+        async fn publish_sessions_ended(&self, hashes: &[SessionHash]) -> Result<(), StoreError> {
+            self.endings.deliver(&announcement(hashes));
+            Ok(())
+        }
+
+        fn session_endings(&self) -> Option<SessionEndings> {
+            Some(self.endings.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn with_announcing_events_a_shared_store_is_not_asked_on_a_hit() {
+        let (sessions, _clock, store) = long_lived_manager(SessionConfig::default());
+        let events = Arc::new(AnnouncingEvents::default());
+        let sessions = sessions.with_events(events.clone());
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        // Gone from the store behind every manager's back, unannounced: the cache is trusted.
+        store.delete(&id.store_key()).await.unwrap();
+        assert!(
+            sessions.load(id.as_str()).await.unwrap().is_some(),
+            "a hit asked the store although the events announce ends"
+        );
+        // Announced: refused at once.
+        events.endings.deliver(&digest(id.as_str()));
+        assert!(sessions.load(id.as_str()).await.unwrap().is_none());
+    }
+
     fn long_lived_manager(config: SessionConfig) -> (SessionManager, ManualClock, MemoryStore) {
         let clock = ManualClock::new();
         let shared: SharedClock = Arc::new(clock.clone());
@@ -1213,6 +1370,16 @@ mod tests {
             .await
             .unwrap();
         assert!(two.load(id.as_str()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn with_the_cache_off_every_lookup_reads_the_store() {
+        let (sessions, _clock, store) = manager(SessionConfig::default().cache_capacity(0));
+        let id = sessions.create(phone("+15555550100")).await.unwrap();
+        assert!(sessions.load(id.as_str()).await.unwrap().is_some());
+        // Removed behind the manager's back (no announcement): only a store read can tell.
+        store.delete(&id.store_key()).await.unwrap();
+        assert!(sessions.load(id.as_str()).await.unwrap().is_none());
     }
 
     #[tokio::test]
