@@ -92,6 +92,18 @@ fn kill_subscriptions(ports: &[u16]) {
     }
 }
 
+/// Waits until `instance` refuses session `id` (at most a second).
+async fn until_refused(instance: &Instance, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while instance.sessions.load(id).await.unwrap().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "B still serves the ended session"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 async fn until_delivering(events: &RedisEvents) {
     let endings = events.session_endings().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -129,14 +141,7 @@ async fn a_cached_session_is_served_without_a_store_read() {
         "100 lookups of a cached session read the store"
     );
     a.sessions.destroy(id.as_str()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while b.sessions.load(id.as_str()).await.unwrap().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "B still serves the ended session"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_refused(&b, id.as_str()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,12 +240,5 @@ async fn subscription_killed(target: &RedisTarget, nodes: &[u16]) {
     let id = a.sessions.create(phone()).await.unwrap();
     assert!(b.sessions.load(id.as_str()).await.unwrap().is_some());
     a.sessions.destroy(id.as_str()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while b.sessions.load(id.as_str()).await.unwrap().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "B still serves the ended session"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_refused(&b, id.as_str()).await;
 }

@@ -266,19 +266,7 @@ impl Browser {
     async fn flow(&mut self, kind: Kind, n: u64) -> bool {
         let phone = nth_phone(n);
         match kind {
-            Kind::Ts43 => {
-                let (s, key) = self
-                    .prepare("VerifyPhoneNumber", Some(&phone), ANDROID_UA)
-                    .await;
-                if s != 200 {
-                    return false;
-                }
-                let Some(credential) = self.credential(&key, None).await else {
-                    return false;
-                };
-                self.process(&key, &credential, "VerifyPhoneNumber").await == 200
-                    && self.me_and_logout().await
-            }
+            Kind::Ts43 => self.verify_and_keep(n).await && self.me_and_logout().await,
             Kind::Link => {
                 let (s, key) = self
                     .prepare("VerifyPhoneNumber", Some(&phone), IPHONE_UA)
