@@ -28,8 +28,10 @@ const REFRESH_EVERY: Duration = Duration::from_secs(60);
 const INDEX_ROUNDS: usize = 16;
 /// How long an emptied per-number index lingers.
 const EMPTY_INDEX_TTL: Duration = Duration::from_secs(60);
-/// `session:` and 64 hex digits.
-const SESSION_KEY_LEN: usize = 8 + 64;
+/// What a session's store key starts with; 64 hex digits of the id's hash follow.
+const SESSION_KEY_PREFIX: &str = "session:";
+/// The length of a session's store key.
+const SESSION_KEY_LEN: usize = SESSION_KEY_PREFIX.len() + 64;
 
 /// Lifetimes of verified sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +182,7 @@ fn digest(id: &str) -> SessionHash {
 }
 
 fn session_key(hash: &str) -> String {
-    format!("session:{hash}")
+    format!("{SESSION_KEY_PREFIX}{hash}")
 }
 
 /// The store key of the session hashed `hash`, built on the stack: `session:<hex>`.
@@ -189,9 +191,10 @@ struct SessionKey([u8; SESSION_KEY_LEN]);
 impl SessionKey {
     fn new(hash: &SessionHash) -> Self {
         let mut key = [0u8; SESSION_KEY_LEN];
-        key[..8].copy_from_slice(b"session:");
+        let (prefix, digits) = key.split_at_mut(SESSION_KEY_PREFIX.len());
+        prefix.copy_from_slice(SESSION_KEY_PREFIX.as_bytes());
         // 32 bytes always fit 64 hex digits.
-        let _ = hex::encode_to_slice(hash, &mut key[8..]);
+        let _ = hex::encode_to_slice(hash, digits);
         Self(key)
     }
 
