@@ -36,7 +36,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::codes::{Checked, MagicCodes, VerifyBody};
+use super::codes::{Checked, MagicCodes, Sent, VerifyBody};
 use super::door::Door;
 use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
@@ -353,14 +353,6 @@ pub(crate) struct Chain {
     store: Arc<dyn Store>,
 }
 
-impl std::fmt::Debug for Chain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chain")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Chain {
     /// The chain's routes over `store` (the pending store), cookies under the engine's mode.
     pub(crate) fn new(
@@ -558,15 +550,7 @@ impl Chain {
             .send(request, input, record.legacy_id.as_deref())
             .await;
         let now = self.now();
-        let outcome = match &sent {
-            Ok(sent) if step == ChainStep::Magic && sent.auth_type != AuthType::Magic => {
-                Some(StepOutcome::NotEligible)
-            }
-            Ok(_) => None,
-            Err(e) if e.code() == "CARRIER_NOT_ELIGIBLE" => Some(StepOutcome::NotEligible),
-            Err(e) if e.http_status() >= 500 => Some(StepOutcome::Unavailable),
-            Err(_) => None,
-        };
+        let outcome = send_outcome(step, &sent);
         let record = match (sent, outcome) {
             (_, Some(outcome)) => {
                 self.update(id, now, facts, step, |chain, r| {
@@ -941,9 +925,63 @@ fn budget_key(key: &str) -> String {
     )
 }
 
+/// What a send's answer means for its step: `None` when the step goes on (a code or carrier
+/// link is out, or the send was refused for a reason of its own), else the step's outcome — a
+/// carrier that is not eligible (said outright, or a carrier check answered with a code
+/// channel), or Glide unavailable.
+fn send_outcome(step: ChainStep, sent: &Result<Sent, Error>) -> Option<StepOutcome> {
+    match sent {
+        Ok(sent) if step == ChainStep::Magic && sent.auth_type != AuthType::Magic => {
+            Some(StepOutcome::NotEligible)
+        }
+        Ok(_) => None,
+        Err(e) if e.code() == "CARRIER_NOT_ELIGIBLE" => Some(StepOutcome::NotEligible),
+        Err(e) if e.http_status() >= 500 => Some(StepOutcome::Unavailable),
+        Err(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_send_ends_its_step_only_when_the_carrier_or_glide_cannot_serve_it() {
+        let sent = |auth_type| {
+            Ok(Sent {
+                id: "v1".to_owned(),
+                auth_type,
+                auth_url: None,
+            })
+        };
+        let api = |status, code| Err(Error::from(crate::error::ApiError::new(status, code, "x")));
+        // A carrier check answered with a code channel: Glide did not honour NO_FALLBACK.
+        assert_eq!(
+            send_outcome(ChainStep::Magic, &sent(AuthType::Sms)),
+            Some(StepOutcome::NotEligible)
+        );
+        assert_eq!(send_outcome(ChainStep::Magic, &sent(AuthType::Magic)), None);
+        // A code step's code went out on its channel.
+        assert_eq!(send_outcome(ChainStep::Sms, &sent(AuthType::Sms)), None);
+        assert_eq!(send_outcome(ChainStep::Email, &sent(AuthType::Email)), None);
+        for step in [ChainStep::Magic, ChainStep::Sms] {
+            assert_eq!(
+                send_outcome(step, &api(422, "CARRIER_NOT_ELIGIBLE")),
+                Some(StepOutcome::NotEligible)
+            );
+            for status in [500, 502, 503] {
+                assert_eq!(
+                    send_outcome(step, &api(status, "SERVICE_UNAVAILABLE")),
+                    Some(StepOutcome::Unavailable),
+                    "{status}"
+                );
+            }
+            // Refused for a reason of its own: the step stays, the error goes to the browser.
+            for (status, code) in [(400, "VALIDATION_ERROR"), (429, "RATE_LIMITED"), (499, "X")] {
+                assert_eq!(send_outcome(step, &api(status, code)), None, "{status}");
+            }
+        }
+    }
 
     #[test]
     fn configuration_is_checked() {

@@ -423,3 +423,254 @@ async fn an_expired_chain_still_reads_as_expired_an_hour_after_its_deadline() {
         "{s}"
     );
 }
+
+/// `build()` with `chain` (and an e-mail resolver when `email` is set): the refusal's text, or
+/// `None` when the engine is built. No call reaches Glide.
+fn build_with(chain: VerificationChain, email: bool) -> Option<String> {
+    let glide = glide_core::api::Glide::builder("client", "secret")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let mut builder = GlideAuth::builder(glide).verification_chain(chain);
+    if email {
+        builder = builder.email_on_file(|_: &glide_core::PhoneNumber| None);
+    }
+    builder.build().err().map(|e| e.to_string())
+}
+
+#[test]
+fn a_chain_is_checked_when_the_engine_is_built() {
+    let sms = || VerificationChain::new().step(ChainStep::Sms, Duration::from_secs(300));
+    // Only an e-mail step needs the resolver.
+    assert_eq!(build_with(sms(), false), None);
+    let email = || VerificationChain::new().step(ChainStep::Email, Duration::from_secs(300));
+    let refused = build_with(email(), false).expect("an e-mail step without a resolver");
+    assert!(refused.contains("email_on_file"), "{refused}");
+    assert_eq!(build_with(email(), true), None);
+
+    // The deadline: from 1 s to an hour, both ends included.
+    let hour = Duration::from_secs(3600);
+    assert_eq!(
+        glide_core::endpoint::MAX_CHAIN_DEADLINE,
+        hour,
+        "the documented bound"
+    );
+    let with_deadline = |d| sms().deadline(d).attempts(10, hour * 2);
+    for ok in [Duration::from_secs(1), Duration::from_secs(600), hour] {
+        assert_eq!(build_with(with_deadline(ok), false), None, "{ok:?}");
+    }
+    for bad in [
+        Duration::ZERO,
+        Duration::from_millis(500),
+        hour + Duration::from_secs(1),
+    ] {
+        let refused = build_with(with_deadline(bad), false).expect("a deadline out of bounds");
+        assert!(refused.contains("deadline"), "{bad:?}: {refused}");
+    }
+}
+
+#[tokio::test]
+async fn a_channel_is_chosen_only_among_the_chains_other_code_steps() {
+    // SMS and e-mail, no carrier check: "magic" is not a step of this chain.
+    let chain = VerificationChain::new()
+        .step(ChainStep::MagicalAuth, Duration::from_secs(120))
+        .step(ChainStep::Sms, Duration::from_secs(300))
+        .step(ChainStep::Email, Duration::from_secs(300));
+    let (_sandbox, auth) = chain_engine(chain).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    let (_, s) = advance(&auth, &mut jar, failed).await;
+    assert_eq!(s["step"], "sms", "{s}");
+    for (channel, why) in [("sms", "the step it is at"), ("magic", "not in the chain")] {
+        let choose = json!({"event": "choose", "step": "sms", "channel": channel});
+        let (status, body) = advance(&auth, &mut jar, choose).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("SESSION_NOT_ELIGIBLE")),
+            "{why}: {body}"
+        );
+    }
+    let (_, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(s["step"], "sms", "still at sms: {s}");
+    let choose = json!({"event": "choose", "step": "sms", "channel": "email"});
+    let (status, s) = advance(&auth, &mut jar, choose).await;
+    assert_eq!((status, s["step"].as_str()), (200, Some("email")), "{s}");
+    assert_eq!(s["reason"], "channel_chosen", "{s}");
+}
+
+/// Eligible for Magical Auth and for the carrier check.
+const MAGIC: &str = "+15555550100";
+/// Another eligible number.
+const OTHER: &str = "+15555550103";
+
+impl Jar {
+    /// The `name=value; …` pairs another call set.
+    fn absorb_pairs(&mut self, pairs: &str) {
+        for pair in pairs.split("; ") {
+            if let Some((k, v)) = pair.split_once('=') {
+                self.0.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_magical_auth_step_ends_only_with_a_session_won_for_the_chains_number_after_it_began() {
+    use crate::endpoint_support::engine::verify_ts43;
+    let (sandbox, auth, clock) = clocked_chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    let chain_state = |jar: &mut Jar| {
+        let header = jar.header();
+        let auth = &auth;
+        async move {
+            let mut jar = Jar(BTreeMap::new());
+            jar.absorb_pairs(&header);
+            send(auth, &mut jar, "/api/magical-auth/verification", None).await
+        }
+    };
+    // A session for the number, won before the chain began.
+    let (status, body, cookies) = verify_ts43(&sandbox, &auth, MAGIC).await;
+    assert_eq!(status, 200, "{body}");
+    jar.absorb_pairs(&cookies);
+    clock.advance(time::Duration::seconds(10));
+    let (_, s) = start(&auth, &mut jar, MAGIC).await;
+    assert_eq!(s["step"], "magical_auth", "{s}");
+    let (_, s) = chain_state(&mut jar).await;
+    assert_eq!(
+        s["step"], "magical_auth",
+        "a session from before the chain: {s}"
+    );
+    // A session this browser wins for another number.
+    let (status, body, cookies) = verify_ts43(&sandbox, &auth, OTHER).await;
+    assert_eq!(status, 200, "{body}");
+    jar.absorb_pairs(&cookies);
+    let (_, s) = chain_state(&mut jar).await;
+    assert_eq!(
+        s["step"], "magical_auth",
+        "a session for another number: {s}"
+    );
+    // This browser's session for the chain's number, won after it began.
+    let (status, body, cookies) = verify_ts43(&sandbox, &auth, MAGIC).await;
+    assert_eq!(status, 200, "{body}");
+    jar.absorb_pairs(&cookies);
+    let (_, s) = chain_state(&mut jar).await;
+    assert_eq!(s["step"], "verified", "{s}");
+}
+
+#[tokio::test]
+async fn verifying_a_number_needs_the_number_getting_one_does_not() {
+    let (_sandbox, auth) = chain_engine(codes_chain()).await;
+    let start_with = |body: Value| {
+        let auth = &auth;
+        async move {
+            let mut jar = Jar::default();
+            send(
+                auth,
+                &mut jar,
+                "/api/magical-auth/verification/start",
+                Some(body),
+            )
+            .await
+        }
+    };
+    let client_info = json!({"user_agent": ANDROID});
+    let (status, body) =
+        start_with(json!({"use_case": "VerifyPhoneNumber", "client_info": client_info.clone()}))
+            .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("VALIDATION_ERROR")),
+        "{body}"
+    );
+    let (status, s) = start_with(json!({"client_info": client_info.clone()})).await;
+    assert_eq!(
+        (status, s["step"].as_str()),
+        (200, Some("magical_auth")),
+        "{s}"
+    );
+    let (status, s) =
+        start_with(json!({"use_case": "GetPhoneNumber", "client_info": client_info})).await;
+    assert_eq!(
+        (status, s["step"].as_str()),
+        (200, Some("magical_auth")),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn the_carrier_check_step_takes_the_devices_token_never_a_code() {
+    let chain = VerificationChain::new()
+        .step(ChainStep::MagicalAuth, Duration::from_secs(120))
+        .step(ChainStep::Magic, Duration::from_secs(60))
+        .step(ChainStep::Sms, Duration::from_secs(300));
+    let (_sandbox, auth) = chain_engine(chain).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, MAGIC).await;
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    let (_, s) = advance(&auth, &mut jar, failed).await;
+    assert_eq!(s["step"], "magic", "{s}");
+    let (_, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "magic"})).await;
+    assert_eq!(s["next"]["action"], "carrier_check", "{s}");
+    let auth_url = s["next"]["auth_url"].as_str().unwrap().to_owned();
+    let code = json!({"event": "code", "step": "magic", "code": "123456"});
+    let (status, body) = advance(&auth, &mut jar, code).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("SESSION_NOT_ELIGIBLE")),
+        "a code for a carrier check: {body}"
+    );
+    let device = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = device.get(&auth_url).send().await.unwrap();
+    let token = page.headers()["token"].to_str().unwrap().to_owned();
+    let (status, s) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "token", "step": "magic", "token": token}),
+    )
+    .await;
+    assert_eq!((status, s["step"].as_str()), (200, Some("verified")), "{s}");
+}
+
+#[tokio::test]
+async fn a_check_glide_cannot_answer_leaves_the_step_as_it_was() {
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    advance(&auth, &mut jar, failed).await;
+    advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+    let code = sandbox.control().legacy_otp(NOT_ELIGIBLE).unwrap();
+    sandbox.control().add_fault(glide_sandbox::Fault::status(
+        "/magic-auth/verification/check",
+        503,
+    ));
+    let check = json!({"event": "code", "step": "sms", "code": code});
+    let (status, body) = advance(&auth, &mut jar, check.clone()).await;
+    assert_eq!(status, 503, "{body}");
+    let (_, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(
+        (s["step"].as_str(), s["next"]["action"].as_str()),
+        (Some("sms"), Some("enter_code")),
+        "an outage is not a risk denial: {s}"
+    );
+    let (status, s) = advance(&auth, &mut jar, check).await;
+    assert_eq!((status, s["step"].as_str()), (200, Some("verified")), "{s}");
+}
+
+#[tokio::test]
+async fn a_chain_record_keeps_its_lifetime_through_its_updates() {
+    let (_sandbox, auth, clock) = clocked_chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    let (_, s) = advance(&auth, &mut jar, failed).await;
+    assert_eq!(s["step"], "sms", "{s}");
+    // The update rewrote the record with what is left of its lifetime, not a second of it.
+    clock.advance(time::Duration::seconds(30));
+    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!((status, s["step"].as_str()), (200, Some("sms")), "{s}");
+}
