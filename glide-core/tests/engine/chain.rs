@@ -674,3 +674,129 @@ async fn a_chain_record_keeps_its_lifetime_through_its_updates() {
     let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
     assert_eq!((status, s["step"].as_str()), (200, Some("sms")), "{s}");
 }
+
+#[tokio::test]
+async fn a_step_ends_at_its_timeout_to_the_second_and_the_last_one_ends_the_chain() {
+    let chain = VerificationChain::new()
+        .step(ChainStep::MagicalAuth, Duration::from_secs(120))
+        .step(ChainStep::Sms, Duration::from_secs(300));
+    let (_sandbox, auth, clock) = clocked_chain_engine(chain).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    let read = |jar: &mut Jar| {
+        let header = jar.header();
+        let auth = &auth;
+        async move {
+            let mut jar = Jar(BTreeMap::new());
+            jar.absorb_pairs(&header);
+            send(auth, &mut jar, "/api/magical-auth/verification", None)
+                .await
+                .1
+        }
+    };
+    clock.advance(time::Duration::seconds(119));
+    assert_eq!(read(&mut jar).await["step"], "magical_auth");
+    clock.advance(time::Duration::seconds(1));
+    let s = read(&mut jar).await;
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("sms"), Some("timed_out")),
+        "{s}"
+    );
+    clock.advance(time::Duration::seconds(300));
+    let s = read(&mut jar).await;
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("failed"), Some("no_more_steps")),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_chain_past_its_deadline_reads_as_expired_even_when_its_step_ends_with_it() {
+    let chain = VerificationChain::new()
+        .step(ChainStep::MagicalAuth, Duration::from_secs(60))
+        .deadline(Duration::from_secs(60));
+    let (_sandbox, auth, clock) = clocked_chain_engine(chain).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    clock.advance(time::Duration::seconds(60));
+    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(
+        (status, s["code"].as_str()),
+        (410, Some("CHAIN_EXPIRED")),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_chain_without_a_number_cannot_fall_to_a_code_step() {
+    let (_sandbox, auth) = chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    let body = json!({"client_info": {"user_agent": ANDROID}});
+    let (status, s) = send(
+        &auth,
+        &mut jar,
+        "/api/magical-auth/verification/start",
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (status, s["step"].as_str()),
+        (200, Some("magical_auth")),
+        "{s}"
+    );
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    let (_, s) = advance(&auth, &mut jar, failed).await;
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("failed"), Some("phone_number_required")),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_code_sent_on_one_channel_does_not_answer_the_next() {
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    advance(&auth, &mut jar, failed).await;
+    advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+    let sms_code = sandbox.control().legacy_otp(NOT_ELIGIBLE).unwrap();
+    let choose = json!({"event": "choose", "step": "sms", "channel": "email"});
+    let (_, s) = advance(&auth, &mut jar, choose).await;
+    assert_eq!(s["step"], "email", "{s}");
+    let (status, body) = advance(
+        &auth,
+        &mut jar,
+        json!({"event": "code", "step": "email", "code": sms_code}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("SESSION_NOT_ELIGIBLE")),
+        "the SMS code at the e-mail step, before any e-mail was sent: {body}"
+    );
+    assert!(!jar.0.contains_key("glide_session"));
+}
+
+#[tokio::test]
+async fn each_number_has_its_own_attempt_budget() {
+    let chain = codes_chain().attempts(1, Duration::from_secs(900));
+    let (_sandbox, auth) = chain_engine(chain).await;
+    let (status, _) = start(&auth, &mut Jar::default(), NOT_ELIGIBLE).await;
+    assert_eq!(status, 200);
+    let (status, body) = start(&auth, &mut Jar::default(), NOT_ELIGIBLE).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("ATTEMPTS_EXHAUSTED")),
+        "{body}"
+    );
+    let (status, s) = start(&auth, &mut Jar::default(), MAGIC).await;
+    assert_eq!(
+        (status, s["step"].as_str()),
+        (200, Some("magical_auth")),
+        "another number: {s}"
+    );
+}
