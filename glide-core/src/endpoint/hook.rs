@@ -157,3 +157,15 @@ impl std::fmt::Debug for Hook {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_says_whether_a_hook_is_set() {
+        assert_eq!(format!("{:?}", Hook::default()), "Hook(none)");
+        let hook: Arc<dyn VerificationHook> = Arc::new(|_: &VerificationEvent| {});
+        assert_eq!(format!("{:?}", Hook::new(Some(hook))), "Hook(set)");
+    }
+}

@@ -334,6 +334,48 @@ mod tests {
             &read_body(&headers(Some(10)), body, 10).await.unwrap()[..],
             b"0123456789"
         );
+        let body = Full::new(Bytes::from_static(b"01234"));
+        assert_eq!(
+            &read_body(&headers(Some(5)), body, 10).await.unwrap()[..],
+            b"01234",
+            "a declared length under the limit"
+        );
+    }
+
+    /// A body of `chunks` chunks of `size` bytes that counts how many were read from it.
+    fn counted(
+        chunks: usize,
+        size: usize,
+    ) -> (
+        impl Body<Data = Bytes, Error = std::convert::Infallible>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = std::sync::Arc::clone(&read);
+        let stream = futures_util::stream::iter((0..chunks).map(move |_| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(http_body::Frame::data(Bytes::from(vec![b'a'; size])))
+        }));
+        (http_body_util::StreamBody::new(stream), read)
+    }
+
+    #[tokio::test]
+    async fn a_refused_body_is_drained_up_to_four_mebibytes() {
+        use std::sync::atomic::Ordering::SeqCst;
+        const MIB: usize = 1024 * 1024;
+        // Refused on its declared length: what the client sends is read and dropped, so that
+        // it receives the 413 instead of a reset.
+        let (body, read) = counted(3, 1024);
+        assert!(read_body(&headers(Some(3 * 1024)), body, 10).await.is_err());
+        assert_eq!(read.load(SeqCst), 3, "drained whole");
+        // Refused while streaming: the rest is drained too.
+        let (body, read) = counted(5, 1024);
+        assert!(read_body(&headers(None), body, 10).await.is_err());
+        assert_eq!(read.load(SeqCst), 5, "drained whole");
+        // Draining stops once more than 4 MiB went by: the fifth mebibyte is the last read.
+        let (body, read) = counted(8, MIB);
+        assert!(read_body(&headers(Some(8 * MIB)), body, 10).await.is_err());
+        assert_eq!(read.load(SeqCst), 5, "drain cap");
     }
 
     #[test]

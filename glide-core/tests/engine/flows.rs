@@ -418,3 +418,46 @@ async fn a_flow_outlives_the_instance_that_held_it() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["phone_number"], "+15555550100");
 }
+
+/// A TS43 credential minted for `origin` (its `aud`), processed by a browser of app.test.
+async fn process_credential_for(sandbox: &Sandbox, auth: &GlideAuth, origin: &str) -> (u16, Value) {
+    let prepare = json!({"use_case": "GetPhoneNumber", "client_info": {"user_agent": ANDROID}});
+    let (status, prepared, response) =
+        call(auth, post("/api/magical-auth/prepare", prepare, "")).await;
+    assert_eq!(status, 200, "{prepared}");
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let credential = sandbox
+        .control()
+        .ts43_credential(&key, origin, None)
+        .unwrap();
+    let cookies = crate::endpoint_support::engine::cookies(&response);
+    let body = json!({"session": {"session_key": key}, "credential": credential, "use_case": "GetPhoneNumber"});
+    let (status, body, _) = call(auth, post("/api/magical-auth/process", body, &cookies)).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_ts43_credential_counts_only_for_this_apps_origins() {
+    let (sandbox, auth) =
+        crate::endpoint_support::engine::engine(|b| b.allowed_origins(["https://shop.example"]))
+            .await;
+    for origin in ["http://app.test", "https://shop.example"] {
+        let (status, body) = process_credential_for(&sandbox, &auth, origin).await;
+        assert_eq!(status, 200, "{origin}: {body}");
+    }
+    for origin in [
+        "https://evil.example",
+        "https://shop.example.evil",
+        "http://app.test.evil",
+    ] {
+        let (status, body) = process_credential_for(&sandbox, &auth, origin).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("AUDIENCE_VALIDATION_FAILED")),
+            "{origin}: {body}"
+        );
+    }
+}

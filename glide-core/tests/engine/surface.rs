@@ -191,3 +191,61 @@ async fn the_session_cookie_name_is_the_one_set_after_a_verification() {
         .collect();
     assert!(names.iter().any(|n| n == "my_session"), "{names:?}");
 }
+
+#[test]
+fn rejections_answer_with_their_status_and_the_routes_error_body() {
+    use glide_core::endpoint::Rejection;
+    let body = |r: &Rejection| -> Value {
+        let response = r.to_response();
+        assert_eq!(response.status(), r.status(), "{r:?}");
+        serde_json::from_slice(response.body()).unwrap()
+    };
+    let not_verified = Rejection::NotVerified;
+    assert_eq!(not_verified.status(), 401);
+    let v = body(&not_verified);
+    assert_eq!(
+        (v["code"].as_str(), v["status"].as_u64()),
+        (Some("NOT_VERIFIED"), Some(401))
+    );
+    let missing = Rejection::missing_middleware("GlideLayer");
+    assert_eq!(missing.status(), 500);
+    let v = body(&missing);
+    assert_eq!(v["code"], "MISSING_MIDDLEWARE");
+    assert!(v["message"].as_str().unwrap().contains("GlideLayer"), "{v}");
+}
+
+#[test]
+fn base_paths_are_checked_when_the_engine_is_built() {
+    let build = |base: &str| {
+        let glide = Glide::builder("client", "secret")
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        let mut paths = RoutePaths::default();
+        paths.base_path = base.to_owned();
+        GlideAuth::builder(glide)
+            .routes(paths)
+            .build()
+            .err()
+            .map(|e| e.to_string())
+    };
+    assert_eq!(build("/auth/phone"), None);
+    for bad in [
+        "auth", "//auth", "/auth/", "/a b", "/a\"b", "/a<b", "/a\\b", "/a\u{e9}",
+    ] {
+        assert!(build(bad).is_some(), "{bad:?} was taken");
+    }
+}
+
+#[test]
+fn the_builders_debug_names_its_routes_and_cookie_mode() {
+    let glide = Glide::builder("client", "sandbox-secret-value")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let text = format!("{:?}", GlideAuth::builder(glide).insecure_dev_cookies(true));
+    assert!(text.starts_with("GlideAuthBuilder {"), "{text}");
+    assert!(text.contains("insecure_cookies: true"), "{text}");
+    assert!(text.contains("/api/magical-auth"), "{text}");
+    assert!(!text.contains("sandbox-secret-value"), "{text}");
+}
