@@ -69,3 +69,30 @@ async fn a_shadow_policy_is_logged_and_never_enforced() {
         );
     }
 }
+
+#[test]
+fn a_failure_is_logged_as_an_error_a_refusal_is_not() {
+    use glide_core::endpoint::error_response;
+    use glide_core::error::RequestError;
+    let (logs, _guard) = log_support::capture(tracing::Level::INFO);
+    let refused = error_response(&glide_core::Error::Request(RequestError::NotVerified));
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        logs.text(),
+        "",
+        "a 4xx is the client's, not ours to alarm on"
+    );
+    let failed = error_response(&glide_core::Error::Internal("the store is down".into()));
+    assert_eq!(failed.status(), 500);
+    let text = logs.text();
+    assert!(
+        text.contains("ERROR")
+            && text.contains("request failed")
+            && text.contains("the store is down"),
+        "{text}"
+    );
+    assert!(
+        !String::from_utf8_lossy(failed.body()).contains("the store is down"),
+        "opaque body"
+    );
+}
