@@ -63,9 +63,9 @@ mod validate;
 pub use self::calls::DEFAULT_PENDING_RETRY;
 pub use self::client::{Glide, GlideBuilder, RetryPolicy, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use self::error_body::code_for_status;
-#[cfg(feature = "reqwest")]
-pub use self::http::ReqwestClient;
 pub use self::http::{BodyTooLarge, HttpClient, DEFAULT_MAX_RESPONSE_BYTES};
+#[cfg(feature = "reqwest")]
+pub use self::http::{ReqwestClient, ReqwestClientBuilder};
 pub use self::token::{DEFAULT_LIFETIME, REFRESH_AHEAD};
 pub use self::transport::{CLIENT_USER_AGENT, CORRELATION_HEADER};
 pub use self::types::{

@@ -320,32 +320,38 @@ impl MagicalAuth {
     /// `POST {base}/process`: Glide releases the number; the risk policy decides; the browser
     /// gets its verified session.
     pub(crate) async fn process(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
-        let body: ProcessBody = self.door.json(request)?;
-        self.limits.check(request).await?;
-        let session_key = body
-            .session
-            .get("session_key")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Error::validation("session", "session.session_key is required"))?
-            .to_owned();
-        let credential = credential_text(&body.credential)?;
-        // (The binding cookie's name checks the key.)
-        let fe_code = self.binding.read(request, &session_key)?;
-        let (record, _) = self
-            .flows
-            .load(&session_key)
-            .await?
-            .ok_or(FlowError::NotFound)?;
-        check_binding(&record, &fe_code)?;
-        if body.use_case.is_some_and(|u| u != record.use_case) {
-            return Err(Error::validation(
-                "use_case",
-                "use_case does not match the prepared one",
-            ));
-        }
+        // Only what the call needs outlives this block: a desktop call waits long, and whatever
+        // it holds, it holds for every waiting browser.
+        let (session_key, credential, fe_code) = {
+            let body: ProcessBody = self.door.json(request)?;
+            self.limits.check(request).await?;
+            let session_key = body
+                .session
+                .get("session_key")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::validation("session", "session.session_key is required"))?
+                .to_owned();
+            let credential = credential_text(&body.credential)?;
+            // (The binding cookie's name checks the key.)
+            let fe_code = self.binding.read(request, &session_key)?;
+            let (record, _) = self
+                .flows
+                .load(&session_key)
+                .await?
+                .ok_or(FlowError::NotFound)?;
+            check_binding(&record, &fe_code)?;
+            if body.use_case.is_some_and(|u| u != record.use_case) {
+                return Err(Error::validation(
+                    "use_case",
+                    "use_case does not match the prepared one",
+                ));
+            }
+            (session_key, credential, fe_code)
+        };
 
-        let record = self.lease_for_processing(&session_key).await?;
-        let glide_session = GlideSession::from_json(record.glide_session.clone())?;
+        let mut record = self.lease_for_processing(&session_key).await?;
+        // Moved, not copied: the rest of the flow does not read the stored session.
+        let glide_session = GlideSession::from_json(std::mem::take(&mut record.glide_session))?;
         let mut glide_request = ProcessRequest::new(glide_session, credential);
         if record.strategy == Strategy::Link {
             glide_request = glide_request.with_fe_code(fe_code);

@@ -134,36 +134,48 @@ impl GlideAuth {
     }
 
     /// Runs `route` for a request whose method was checked.
+    ///
+    /// Each route's future is boxed: the request's future is then the size of the route it
+    /// runs, not of the largest one — what a waiting desktop `process` call holds, it holds for
+    /// every waiting browser.
     async fn route(&self, route: Route, request: &io::Incoming) -> EndpointResponse {
         let engine = &self.inner;
         let result = match route {
-            Route::Prepare => engine.magical.prepare(request).await,
-            Route::ReportInvocation => engine.magical.report_invocation(request).await,
-            Route::Process => engine.magical.process(request).await,
-            Route::Complete => engine.magical.complete(request).await,
-            Route::Status => engine.magical.status(request).await,
-            Route::Logout => engine.sessions.logout(request).await,
-            Route::Sessions => engine.sessions.list(request).await,
-            Route::SessionsRevoke => engine.sessions.revoke(request).await,
-            Route::SessionsRevokeOthers => engine.sessions.revoke_others(request).await,
-            Route::SessionsRevokeAll => engine.sessions.revoke_all(request).await,
+            Route::Prepare => Box::pin(engine.magical.prepare(request)).await,
+            Route::ReportInvocation => Box::pin(engine.magical.report_invocation(request)).await,
+            Route::Process => Box::pin(engine.magical.process(request)).await,
+            Route::Complete => Box::pin(engine.magical.complete(request)).await,
+            Route::Status => Box::pin(engine.magical.status(request)).await,
+            Route::Logout => Box::pin(engine.sessions.logout(request)).await,
+            Route::Sessions => Box::pin(engine.sessions.list(request)).await,
+            Route::SessionsRevoke => Box::pin(engine.sessions.revoke(request)).await,
+            Route::SessionsRevokeOthers => Box::pin(engine.sessions.revoke_others(request)).await,
+            Route::SessionsRevokeAll => Box::pin(engine.sessions.revoke_all(request)).await,
             Route::GlideJs => Ok(engine.assets.glide_js()),
             Route::CompletionPage => Ok(engine.assets.completion_page()),
-            Route::MagicAuthStart => engine.codes.start(request).await,
-            Route::MagicAuthVerify => engine.codes.verify(request).await,
-            Route::MagicAuthStartServerAuth => engine.codes.start_server_auth(request).await,
-            Route::MagicAuthCheckServerAuth => engine.codes.check_server_auth(request).await,
+            Route::MagicAuthStart => Box::pin(engine.codes.start(request)).await,
+            Route::MagicAuthVerify => Box::pin(engine.codes.verify(request)).await,
+            Route::MagicAuthStartServerAuth => {
+                Box::pin(engine.codes.start_server_auth(request)).await
+            }
+            Route::MagicAuthCheckServerAuth => {
+                Box::pin(engine.codes.check_server_auth(request)).await
+            }
             Route::VerificationStart | Route::Verification | Route::VerificationAdvance => {
                 match &engine.chain {
-                    Some(chain) if route == Route::VerificationStart => chain.start(request).await,
-                    Some(chain) if route == Route::Verification => chain.state(request).await,
-                    Some(chain) => chain.advance(request, &engine.codes).await,
+                    Some(chain) if route == Route::VerificationStart => {
+                        Box::pin(chain.start(request)).await
+                    }
+                    Some(chain) if route == Route::Verification => {
+                        Box::pin(chain.state(request)).await
+                    }
+                    Some(chain) => Box::pin(chain.advance(request, &engine.codes)).await,
                     None => Err(FlowError::NotFound.into()),
                 }
             }
             Route::NumberVerifyStart | Route::NumberVerifyCallback => match &engine.number_verify {
-                Some(nv) if route == Route::NumberVerifyStart => nv.start(request).await,
-                Some(nv) => nv.callback(request).await,
+                Some(nv) if route == Route::NumberVerifyStart => Box::pin(nv.start(request)).await,
+                Some(nv) => Box::pin(nv.callback(request)).await,
                 None => Err(FlowError::NotFound.into()),
             },
         };

@@ -29,6 +29,10 @@ const ORIGIN: &str = "http://app.test";
 const PREPARE: &str = "/api/magical-auth/prepare";
 const PROCESS: &str = "/api/magical-auth/process";
 
+/// The first engine's HTTP/2 client (`--http2`).
+static HTTP2_CLIENT: std::sync::OnceLock<glide_core::api::ReqwestClient> =
+    std::sync::OnceLock::new();
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -42,6 +46,9 @@ pub struct Options {
     pub approve_rate: u32,
     /// How long the sandbox holds a desktop verify call.
     pub desktop_wait: Duration,
+    /// The engine speaks HTTP/2 to the sandbox (prior knowledge): the long polls are streams
+    /// of shared connections instead of one connection each.
+    pub http2: bool,
 }
 
 /// How the phone's approval reaches the sandbox.
@@ -135,13 +142,24 @@ async fn engine(
     url: &str,
     wait: Duration,
     redis: Option<&str>,
+    http2: bool,
 ) -> Result<(GlideAuth, Option<Arc<RedisEvents>>), String> {
     let config = SandboxConfig::default();
-    let glide = Glide::builder(config.client_id, config.client_secret)
+    let timeout = wait + Duration::from_secs(60);
+    let mut glide = Glide::builder(config.client_id, config.client_secret)
         .base_url(url)
-        .timeout(wait + Duration::from_secs(60))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .timeout(timeout);
+    if http2 {
+        let client = glide_core::api::ReqwestClient::builder()
+            .http2_prior_knowledge()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        // Instance A's client, to report how many lanes (connections) its calls opened.
+        let _ = HTTP2_CLIENT.set(client.clone());
+        glide = glide.http_client(client);
+    }
+    let glide = glide.build().map_err(|e| e.to_string())?;
     let mut builder = GlideAuth::builder(glide)
         .insecure_dev_cookies(true)
         .rate_limits(unreachable_limits())
@@ -329,9 +347,15 @@ pub async fn run(options: Options) -> Result<(), String> {
     };
     let redis_url = redis.as_ref().map(|r| r.url());
     let side = start_sandbox(options.split, options.desktop_wait).await?;
-    let (a, _) = engine(&side.url, options.desktop_wait, redis_url.as_deref()).await?;
+    let (a, _) = engine(
+        &side.url,
+        options.desktop_wait,
+        redis_url.as_deref(),
+        options.http2,
+    )
+    .await?;
     let b = match &redis_url {
-        Some(url) => Some(engine(&side.url, options.desktop_wait, Some(url)).await?),
+        Some(url) => Some(engine(&side.url, options.desktop_wait, Some(url), options.http2).await?),
         None => None,
     };
 
@@ -359,10 +383,18 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     let started = Instant::now();
     let tasks_a = fire(&a, &keys).await;
-    let per_request_fds = if options.split { 1 } else { 2 };
+    let per_request_fds = match (options.http2, options.split) {
+        (true, _) => 0,
+        (false, true) => 1,
+        (false, false) => 2,
+    };
     let want = fds_prepared + per_request_fds * n;
     // The prepares left up to 64 idle pooled connections, which the first calls reuse.
     let slack = per_request_fds * 64 + 50;
+    if options.http2 {
+        // No socket per call to count: give the streams time to open, then wait for RSS to settle.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
     let all_waiting = settle(Duration::from_secs(90), || {
         stats::open_fds() + slack >= want
     })
@@ -441,6 +473,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         );
     }
     println!("| size of one `GlideAuth::handle` future | {future_bytes} bytes |");
+    if let Some(client) = HTTP2_CLIENT.get() {
+        println!(
+            "| HTTP/2 lanes (connections) instance A opened | {} |",
+            client.lanes()
+        );
+    }
     println!("| approvals failed | {approve_errors} |");
     println!("| instance A process statuses | {:?} |", counts_a.0);
     if let Some(p) = Percentiles::of(lat_a) {

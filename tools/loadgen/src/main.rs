@@ -2,7 +2,7 @@
 //! and count and stops by itself. Results: `docs/scale.md`.
 //!
 //! ```text
-//! loadgen desktop-scale --flows N [--split] [--pair] [--approve-rate R] [--desktop-wait S]
+//! loadgen desktop-scale --flows N [--split] [--pair] [--http2] [--approve-rate R] [--desktop-wait S]
 //! loadgen load [--seconds 60] [--clients 200] [--demo-bin PATH] [--embedded-sandbox]
 //!              [--cluster] [--instances 1|2] [--kill-master-after S]
 //! loadgen sandbox [--desktop-wait S]     (a sandbox alone; used by desktop-scale --split)
@@ -19,10 +19,16 @@ use std::time::Duration;
 use args::Args;
 
 const USAGE: &str = "usage:
-  loadgen desktop-scale --flows N [--split] [--pair] [--approve-rate R] [--desktop-wait S]
+  loadgen desktop-scale --flows N [--split] [--pair] [--http2] [--approve-rate R] [--desktop-wait S]
   loadgen load [--seconds 60] [--clients 200] [--demo-bin PATH] [--embedded-sandbox]
                [--cluster] [--instances 1|2] [--kill-master-after S]
   loadgen sandbox [--desktop-wait S]";
+
+/// With `--features dhat-heap`, every allocation is recorded and `dhat-heap.json` is written
+/// when the run ends (its peak is the moment every call waits).
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
 
 /// Longest accepted run, so that a typo cannot start an endless one.
 const MAX_SECONDS: u64 = 600;
@@ -33,6 +39,8 @@ fn main() -> std::process::ExitCode {
         eprintln!("{USAGE}");
         return std::process::ExitCode::from(2);
     };
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let result = Args::parse(rest).and_then(|args| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -70,6 +78,7 @@ async fn dispatch(command: &str, args: &Args) -> Result<(), String> {
                 pair: args.flag("pair"),
                 approve_rate: args.get("approve-rate", 500)?,
                 desktop_wait: bounded_secs(args, "desktop-wait", 120)?,
+                http2: args.flag("http2"),
             })
             .await
         }
