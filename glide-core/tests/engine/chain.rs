@@ -800,3 +800,26 @@ async fn each_number_has_its_own_attempt_budget() {
         "another number: {s}"
     );
 }
+
+#[tokio::test]
+async fn a_risk_denial_is_remembered_for_its_number_only() {
+    use crate::endpoint_support::engine::verify_ts43;
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    // SIM changed hours ago: denied, and remembered for that number.
+    let (status, body, _) = verify_ts43(&sandbox, &auth, "+15555550101").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("RISK_POLICY_DENIED")),
+        "{body}"
+    );
+    let mut jar = Jar::default();
+    let (_, s) = start(&auth, &mut jar, "+15555550101").await;
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("failed"), Some("risk_denied")),
+        "{s}"
+    );
+    let mut jar = Jar::default();
+    let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    assert_eq!(s["step"], "magical_auth", "another number: {s}");
+}

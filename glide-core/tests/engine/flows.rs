@@ -461,3 +461,111 @@ async fn a_ts43_credential_counts_only_for_this_apps_origins() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_completions_reach_glide_once() {
+    let w = world().await;
+    let (prepared, response) = prepare(&w.auth, IPHONE, "+15555550100").await;
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
+    let redirect = w.sandbox.control().link_approve(&key).unwrap();
+    let agg_code = redirect
+        .split_once('#')
+        .unwrap()
+        .1
+        .split('&')
+        .find_map(|p| p.strip_prefix("agg_code="))
+        .unwrap()
+        .to_owned();
+    let complete = json!({"agg_code": agg_code, "session_key": key, "user_agent": IPHONE});
+    // Glide is slow to answer the first completion: the second arrives while it holds the lease.
+    w.sandbox.control().add_fault(glide_sandbox::Fault::delay(
+        "/magic-auth/v2/auth/complete",
+        Duration::from_millis(400),
+    ));
+    w.sandbox.control().clear_requests();
+    let first = call(
+        &w.auth,
+        post("/api/magical-auth/complete", complete.clone(), &binding),
+    );
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        call(
+            &w.auth,
+            post("/api/magical-auth/complete", complete.clone(), &binding),
+        )
+        .await
+    };
+    let ((a, _, _), (b, body, _)) = tokio::join!(first, second);
+    assert_eq!(a, 204);
+    assert_eq!(b, 409, "{body}");
+    let completes = w
+        .sandbox
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/magic-auth/v2/auth/complete")
+        .count();
+    assert_eq!(completes, 1, "one completion reached Glide");
+}
+
+/// A whole TS43 verification of `phone` by the browser holding `cookie`: status and the session
+/// cookie it set.
+async fn verify_in(w: &World, phone: &str, cookie: &str) -> (u16, Option<String>) {
+    let (prepared, response) = prepare(&w.auth, ANDROID, phone).await;
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap_or_default();
+    let credential = w
+        .sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, None)
+        .unwrap();
+    let cookies = [binding, cookie.to_owned()]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let body = json!({"session": {"session_key": key}, "credential": credential});
+    let (status, _, response) =
+        call(&w.auth, post("/api/magical-auth/process", body, &cookies)).await;
+    (status, cookie_pair(&response, "glide_session="))
+}
+
+async fn is_live(w: &World, session: &str) -> bool {
+    w.auth
+        .request_context([session.as_bytes()])
+        .verified_phone()
+        .await
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test]
+async fn a_new_verification_ends_this_browsers_old_session_and_no_one_elses() {
+    let w = world().await;
+    // A number with a checked, low-risk SIM-swap signal.
+    let (status, other_browser) = verify_in(&w, "+15555550100", "").await;
+    assert_eq!(status, 200);
+    let other_browser = other_browser.unwrap();
+    let (_, first) = verify_in(&w, "+15555550100", "").await;
+    let first = first.unwrap();
+    let (status, second) = verify_in(&w, "+15555550100", &first).await;
+    assert_eq!(status, 200);
+    let second = second.unwrap();
+    assert_ne!(first, second, "a fresh id");
+    assert!(
+        !is_live(&w, &first).await,
+        "the browser's previous session ended"
+    );
+    assert!(is_live(&w, &second).await);
+    assert!(
+        is_live(&w, &other_browser).await,
+        "another browser's session of the number stays: a low SIM-swap risk revokes nothing"
+    );
+}

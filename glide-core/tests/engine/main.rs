@@ -10,6 +10,7 @@ mod chain;
 mod flows;
 mod hook;
 mod legacy;
+mod limits;
 mod policy;
 mod prop;
 mod surface;
