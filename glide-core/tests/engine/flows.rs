@@ -146,6 +146,12 @@ async fn concurrent_process_calls_have_exactly_one_winner() {
         .ts43_credential(&key, ORIGIN, None)
         .unwrap();
     let body = json!({"session": {"session_key": key}, "credential": credential});
+    // Glide is slow to answer: the others arrive while the first holds the processing lease.
+    w.sandbox.control().add_fault(glide_sandbox::Fault::delay(
+        "/magic-auth/v2/auth/verify-phone-number",
+        Duration::from_millis(300),
+    ));
+    w.sandbox.control().clear_requests();
     let auth = Arc::new(w.auth.clone());
     let calls = (0..20).map(|_| {
         let auth = auth.clone();
@@ -167,6 +173,14 @@ async fn concurrent_process_calls_have_exactly_one_winner() {
         }
     }
     assert_eq!(winners, 1);
+    let reached = w
+        .sandbox
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/magic-auth/v2/auth/verify-phone-number")
+        .count();
+    assert_eq!(reached, 1, "the lease let one call through to Glide");
 }
 
 #[tokio::test]
