@@ -441,12 +441,12 @@ async fn process_credential_for(sandbox: &Sandbox, auth: &GlideAuth, origin: &st
     assert_eq!(status, 200, "{prepared}");
     let key = prepared["session"]["session_key"]
         .as_str()
-        .unwrap()
+        .expect("the sandbox answers")
         .to_owned();
     let credential = sandbox
         .control()
         .ts43_credential(&key, origin, None)
-        .unwrap();
+        .expect("the sandbox answers");
     let cookies = crate::endpoint_support::engine::cookies(&response);
     let body = json!({"session": {"session_key": key}, "credential": credential, "use_case": "GetPhoneNumber"});
     let (status, body, _) = call(auth, post("/api/magical-auth/process", body, &cookies)).await;
@@ -532,14 +532,14 @@ async fn verify_in(w: &World, phone: &str, cookie: &str) -> (u16, Option<String>
     let (prepared, response) = prepare(&w.auth, ANDROID, phone).await;
     let key = prepared["session"]["session_key"]
         .as_str()
-        .unwrap()
+        .expect("the sandbox answers")
         .to_owned();
     let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap_or_default();
     let credential = w
         .sandbox
         .control()
         .ts43_credential(&key, ORIGIN, None)
-        .unwrap();
+        .expect("the sandbox answers");
     let cookies = [binding, cookie.to_owned()]
         .into_iter()
         .filter(|c| !c.is_empty())
@@ -556,7 +556,7 @@ async fn is_live(w: &World, session: &str) -> bool {
         .request_context([session.as_bytes()])
         .verified_phone()
         .await
-        .unwrap()
+        .expect("the sandbox answers")
         .is_some()
 }
 
