@@ -583,3 +583,139 @@ async fn a_new_verification_ends_this_browsers_old_session_and_no_one_elses() {
         "another browser's session of the number stays: a low SIM-swap risk revokes nothing"
     );
 }
+
+/// A GET of `path` by the browser holding `cookie`.
+async fn get(w: &World, path: &str, cookie: &str) -> (u16, Value) {
+    let mut headers = vec![("host".to_owned(), "app.test".to_owned())];
+    if !cookie.is_empty() {
+        headers.push(("cookie".to_owned(), cookie.to_owned()));
+    }
+    let request = crate::endpoint_support::EndpointRequest {
+        method: "GET".into(),
+        path: path.into(),
+        headers,
+        peer_addr: Some([127, 0, 0, 1].into()),
+        ..Default::default()
+    };
+    let (status, body, _) = call(&w.auth, request).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_status_route_answers_only_the_browser_that_prepared_the_flow() {
+    let w = world().await;
+    let status_of = |key: &str| format!("/api/magical-auth/status/{key}");
+    let mut flows = Vec::new();
+    for _ in 0..3 {
+        let (prepared, response) = prepare(&w.auth, DESKTOP, "+15555550100").await;
+        assert_eq!(prepared["authentication_strategy"], "desktop");
+        let key = prepared["session"]["session_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
+        flows.push((key, binding));
+    }
+    let (key, binding) = &flows[0];
+    w.sandbox.control().clear_requests();
+    let (status, body) = get(&w, &status_of(key), "").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("MISSING_BINDING_COOKIE")),
+        "{body}"
+    );
+    let forged = format!("_glide_bind_{key}={}", "ab".repeat(32));
+    let (status, body) = get(&w, &status_of(key), &forged).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("DEVICE_BINDING_FAILED")),
+        "{body}"
+    );
+    assert!(
+        w.sandbox.control().requests().is_empty(),
+        "neither reached Glide"
+    );
+    let (status, body) = get(&w, &status_of(key), binding).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("pending")),
+        "{body}"
+    );
+
+    // Glide's ends, as the browser SDK reads them: 422 failed, 410 expired.
+    let (key, binding) = &flows[1];
+    w.sandbox.control().desktop_deny(key).unwrap();
+    let (status, body) = get(&w, &status_of(key), binding).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (422, Some("failed")),
+        "{body}"
+    );
+    let (key, binding) = &flows[2];
+    w.sandbox.control().expire_session(key).unwrap();
+    let (status, body) = get(&w, &status_of(key), binding).await;
+    assert_eq!(status, 410, "{body}");
+}
+
+#[tokio::test]
+async fn a_forged_binding_cookie_never_reaches_glide_and_older_credential_shapes_verify() {
+    let w = world().await;
+    let (prepared, response) = prepare(&w.auth, ANDROID, "+15555550100").await;
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
+    let credential = w
+        .sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, None)
+        .unwrap();
+    w.sandbox.control().clear_requests();
+    let forged = format!("_glide_bind_{key}={}", "ab".repeat(32));
+    let body = json!({"session": {"session_key": key}, "credential": credential});
+    let (status, refused, _) =
+        call(&w.auth, post("/api/magical-auth/process", body, &forged)).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("DEVICE_BINDING_FAILED")),
+        "{refused}"
+    );
+    assert!(
+        w.sandbox.control().requests().is_empty(),
+        "Glide was not called"
+    );
+
+    // The object older SDKs sent: `vp_token` keyed by credential id (a string or a list), or
+    // `vp_token` itself a string.
+    let shapes: [fn(&str) -> Value; 3] = [
+        |c| json!({"vp_token": {"glide": c}}),
+        |c| json!({"vp_token": {"glide": [c]}}),
+        |c| json!({"vp_token": c}),
+    ];
+    let mut first = Some((key, binding, credential));
+    for shape in shapes {
+        let (key, binding, credential) = match first.take() {
+            Some(flow) => flow,
+            None => {
+                let (prepared, response) = prepare(&w.auth, ANDROID, "+15555550100").await;
+                let key = prepared["session"]["session_key"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
+                let credential = w
+                    .sandbox
+                    .control()
+                    .ts43_credential(&key, ORIGIN, None)
+                    .unwrap();
+                (key, binding, credential)
+            }
+        };
+        let credential = shape(&credential);
+        let body = json!({"session": {"session_key": key}, "credential": credential});
+        let (status, body, _) =
+            call(&w.auth, post("/api/magical-auth/process", body, &binding)).await;
+        assert_eq!(status, 200, "{credential}: {body}");
+    }
+}
