@@ -480,11 +480,12 @@ impl MagicalAuth {
                 return Err(error);
             }
         }
-        if result.verified == Some(false)
-            || record.phone_number.as_ref().is_some_and(|p| {
-                *p != result.phone_number && record.use_case == UseCase::VerifyPhoneNumber
-            })
-        {
+        if !confirms(
+            record.use_case,
+            record.phone_number.as_ref(),
+            result.verified,
+            &result.phone_number,
+        ) {
             self.flows
                 .apply(key, &Event::End(Terminal::NotVerified))
                 .await?;
@@ -567,6 +568,18 @@ fn verified_phone(
     verified
 }
 
+/// Whether Glide's answer confirms the flow: not `verified: false`, and for `VerifyPhoneNumber`
+/// the number the SIM proved is the number asked — even when Glide left `verified` out.
+fn confirms(
+    use_case: UseCase,
+    asked: Option<&PhoneNumber>,
+    verified: Option<bool>,
+    proved: &PhoneNumber,
+) -> bool {
+    verified != Some(false)
+        && !asked.is_some_and(|p| *p != *proved && use_case == UseCase::VerifyPhoneNumber)
+}
+
 /// Compares the cookie's code with the hash stored at prepare, in constant time.
 fn check_binding(record: &FlowRecord, fe_code: &FeCode) -> Result<(), Error> {
     let expected = record.fe_hash.as_deref().unwrap_or_default();
@@ -605,4 +618,27 @@ fn credential_text(credential: &Value) -> Result<String, Error> {
         return Err(invalid());
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_number_asked_is_confirmed() {
+        let number = |text: &str| PhoneNumber::parse(text).expect("a number");
+        let (asked, other) = (number("+15555550100"), number("+15555550103"));
+        let verify = UseCase::VerifyPhoneNumber;
+        assert!(confirms(verify, Some(&asked), Some(true), &asked));
+        assert!(confirms(verify, Some(&asked), None, &asked));
+        // Another SIM's number, whatever Glide says of `verified`.
+        assert!(!confirms(verify, Some(&asked), Some(true), &other));
+        assert!(!confirms(verify, Some(&asked), None, &other));
+        assert!(!confirms(verify, Some(&asked), Some(false), &asked));
+        // GetPhoneNumber asks for no number: the SIM's is the answer.
+        let get = UseCase::GetPhoneNumber;
+        assert!(confirms(get, None, None, &other));
+        assert!(confirms(get, Some(&asked), Some(true), &other));
+        assert!(!confirms(get, None, Some(false), &other));
+    }
 }
