@@ -70,6 +70,13 @@ impl Sandbox {
         let shutdown = async {
             let _ = stopped.await;
         };
+        // Answers go out at once: with HTTP/2 a response is several small frames, which
+        // Nagle's algorithm would otherwise hold back for the client's delayed ACK (~40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

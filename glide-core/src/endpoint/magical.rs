@@ -625,6 +625,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_credential_is_a_non_empty_string_of_at_most_32_kib() {
+        use serde_json::json;
+        let text = |v: Value| credential_text(&v).ok();
+        let max = "c".repeat(32 * 1024);
+        assert_eq!(text(json!("abc")).as_deref(), Some("abc"));
+        assert_eq!(text(json!(max.clone())), Some(max.clone()));
+        assert_eq!(text(json!(format!("{max}c"))), None, "one byte over");
+        assert_eq!(text(json!("")), None);
+        // The shapes older SDKs sent.
+        for shape in [
+            json!({"vp_token": "abc"}),
+            json!({"vp_token": {"glide": "abc"}}),
+            json!({"vp_token": {"glide": ["abc", "def"]}}),
+        ] {
+            assert_eq!(text(shape.clone()).as_deref(), Some("abc"), "{shape}");
+        }
+        for bad in [
+            json!({"vp_token": ""}),
+            json!({"vp_token": {"glide": []}}),
+            json!({"vp_token": {"glide": 7}}),
+            json!({"vp_token": {}}),
+            json!({"token": "abc"}),
+            json!(["abc"]),
+            json!(7),
+        ] {
+            assert_eq!(text(bad.clone()), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn only_the_number_asked_is_confirmed() {
         let number = |text: &str| PhoneNumber::parse(text).expect("a number");
         let (asked, other) = (number("+15555550100"), number("+15555550103"));

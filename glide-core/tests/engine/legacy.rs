@@ -1010,3 +1010,24 @@ async fn a_carrier_token_is_at_most_4096_printable_bytes() {
         "{status} {body}"
     );
 }
+
+#[tokio::test]
+async fn a_number_verify_state_lives_five_minutes_by_the_engines_clock() {
+    // The store keeps time by the system clock: only the engine's clock moves, as with a store
+    // whose expiry is late.
+    let clock = glide_core::clock::ManualClock::new();
+    let shared: glide_core::clock::SharedClock = std::sync::Arc::new(clock.clone());
+    let w = world_with(move |b| b.clock(shared)).await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550100").await;
+    clock.advance(time::Duration::seconds(300));
+    let (status, body, _) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(status, 302, "at five minutes to the second: {body}");
+    let (state_cookie, callback) = nv_start(&w, "+15555550100").await;
+    clock.advance(time::Duration::seconds(301));
+    let (status, body, _) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("INVALID_STATE")),
+        "{body}"
+    );
+}
