@@ -1031,3 +1031,34 @@ async fn a_number_verify_state_lives_five_minutes_by_the_engines_clock() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_code_exchange_fails_to_the_return_path_an_outage_is_a_server_error() {
+    let w = world().await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550100").await;
+    w.sandbox
+        .control()
+        .add_fault(glide_sandbox::Fault::status("/oauth2/token", 400));
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(
+        status, 302,
+        "Glide refused the code: the user is told, no session"
+    );
+    assert_eq!(
+        response.header("location"),
+        Some("/welcome?verification=failed")
+    );
+    assert!(cookie_pair(&response, "glide_session=").is_none());
+
+    let (state_cookie, callback) = nv_start(&w, "+15555550100").await;
+    w.sandbox
+        .control()
+        .add_fault(glide_sandbox::Fault::status("/oauth2/token", 500).times(10));
+    let (status, body, response) =
+        call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert!(
+        status >= 500,
+        "an outage is ours to report, not the user's failure: {status} {body}"
+    );
+    assert!(cookie_pair(&response, "glide_session=").is_none());
+}
