@@ -823,3 +823,24 @@ async fn a_risk_denial_is_remembered_for_its_number_only() {
     let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
     assert_eq!(s["step"], "magical_auth", "another number: {s}");
 }
+
+#[tokio::test]
+async fn a_chain_record_is_gone_two_hours_after_its_start_however_often_it_was_rewritten() {
+    let (_sandbox, auth, clock) = clocked_chain_engine(codes_chain()).await;
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    clock.advance(time::Duration::seconds(60));
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    let (_, s) = advance(&auth, &mut jar, failed).await;
+    assert_eq!(s["step"], "sms", "rewritten a minute in: {s}");
+    clock.advance(time::Duration::seconds(2 * 3600 - 60 - 1));
+    let (status, _) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(status, 410, "still there, expired");
+    clock.advance(time::Duration::seconds(2));
+    let (status, body) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_NOT_FOUND")),
+        "two hours after its start, the store let it go: {body}"
+    );
+}
