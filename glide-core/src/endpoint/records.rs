@@ -131,6 +131,27 @@ mod tests {
     use crate::store::MemoryStore;
     use serde::Deserialize;
 
+    #[test]
+    fn only_the_shape_of_a_random_id_is_an_id() {
+        for _ in 0..32 {
+            assert!(is_id(&random_id()));
+        }
+        let good = "A".repeat(43);
+        assert!(is_id(&good));
+        assert!(is_id(&format!("{}-_", "a".repeat(41))));
+        for bad in [
+            "A".repeat(42),
+            "A".repeat(44),
+            String::new(),
+            format!("{}=", "A".repeat(42)),
+            format!("{}.", "A".repeat(42)),
+            format!("{}/", "A".repeat(42)),
+            format!("{}é", "A".repeat(41)),
+        ] {
+            assert!(!is_id(&bad), "{bad:?}");
+        }
+    }
+
     #[derive(Debug, Serialize, Deserialize)]
     struct Counter {
         n: u32,
