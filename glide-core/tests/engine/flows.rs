@@ -719,3 +719,74 @@ async fn a_forged_binding_cookie_never_reaches_glide_and_older_credential_shapes
         assert_eq!(status, 200, "{credential}: {body}");
     }
 }
+
+#[test]
+fn a_waiting_desktop_call_is_counted_while_it_waits() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // A snapshot reports what changed since the one before: the level is their sum.
+    let level = std::cell::Cell::new(0.0);
+    let waiting = || {
+        let change = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .find(|(key, ..)| key.key().name() == "glide_desktop_waits_in_progress")
+            .map_or(0.0, |(.., value)| match value {
+                DebugValue::Gauge(g) => g.into_inner(),
+                _ => f64::NAN,
+            });
+        level.set(level.get() + change);
+        level.get()
+    };
+    metrics::with_local_recorder(&recorder, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let w = world().await;
+            // A TS43 process is not a desktop wait.
+            let (prepared, response) = prepare(&w.auth, ANDROID, "+15555550100").await;
+            let key = prepared["session"]["session_key"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
+            let credential = w
+                .sandbox
+                .control()
+                .ts43_credential(&key, ORIGIN, None)
+                .unwrap();
+            w.sandbox.control().add_fault(glide_sandbox::Fault::delay(
+                "/magic-auth/v2/auth/verify-phone-number",
+                Duration::from_millis(300),
+            ));
+            let body = json!({"session": {"session_key": key}, "credential": credential});
+            let ts43 = call(&w.auth, post("/api/magical-auth/process", body, &binding));
+            let during = async {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                waiting()
+            };
+            let ((status, ..), seen) = tokio::join!(ts43, during);
+            assert_eq!((status, seen), (200, 0.0), "a TS43 process is not counted");
+
+            let (prepared, response) = prepare(&w.auth, DESKTOP, "+15555550100").await;
+            let key = prepared["session"]["session_key"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
+            let body = json!({"session": {"session_key": key}, "credential": key});
+            let desktop = call(&w.auth, post("/api/magical-auth/process", body, &binding));
+            let during = async {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                waiting()
+            };
+            let ((status, ..), seen) = tokio::join!(desktop, during);
+            assert_eq!((status, seen), (202, 1.0), "one desktop call waiting");
+            assert_eq!(waiting(), 0.0, "and no longer once answered");
+        });
+    });
+}
