@@ -790,3 +790,71 @@ fn a_waiting_desktop_call_is_counted_while_it_waits() {
         });
     });
 }
+
+#[tokio::test]
+async fn a_verified_browser_lists_its_numbers_sessions_and_revokes_another() {
+    let w = world().await;
+    let (_, mine) = verify_in(&w, "+15555550100", "").await;
+    let mine = mine.unwrap();
+    let (_, other) = verify_in(&w, "+15555550100", "").await;
+    let other = other.unwrap();
+    let (_, stranger) = verify_in(&w, "+15555550103", "").await;
+    let stranger = stranger.unwrap();
+
+    let (status, body) = get(&w, "/api/magical-auth/sessions", "").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("NOT_VERIFIED")),
+        "{body}"
+    );
+    let (status, list) = get(&w, "/api/magical-auth/sessions", &mine).await;
+    assert_eq!(status, 200, "{list}");
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(
+        sessions.len(),
+        2,
+        "the number's two sessions, not the stranger's: {list}"
+    );
+    assert_eq!(
+        sessions.iter().filter(|s| s["current"] == true).count(),
+        1,
+        "{list}"
+    );
+    let other_handle = sessions
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["handle"].as_str())
+        .unwrap()
+        .to_owned();
+
+    let revoke = |handle: &str| {
+        post(
+            "/api/magical-auth/sessions/revoke",
+            json!({"handle": handle}),
+            &mine,
+        )
+    };
+    let (status, body, _) = call(&w.auth, revoke("not-a-handle")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_NOT_FOUND")),
+        "{body}"
+    );
+    let (_, stranger_list) = get(&w, "/api/magical-auth/sessions", &stranger).await;
+    let stranger_handle = stranger_list["sessions"][0]["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body, _) = call(&w.auth, revoke(&stranger_handle)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_NOT_FOUND")),
+        "another number's: {body}"
+    );
+    assert!(is_live(&w, &stranger).await);
+
+    let (status, body, _) = call(&w.auth, revoke(&other_handle)).await;
+    assert_eq!(status, 204, "{body}");
+    assert!(!is_live(&w, &other).await, "revoked");
+    assert!(is_live(&w, &mine).await, "the caller's own stays");
+}
