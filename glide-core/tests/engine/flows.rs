@@ -853,8 +853,21 @@ async fn a_verified_browser_lists_its_numbers_sessions_and_revokes_another() {
     );
     assert!(is_live(&w, &stranger).await);
 
-    let (status, body, _) = call(&w.auth, revoke(&other_handle)).await;
+    let (status, body, response) = call(&w.auth, revoke(&other_handle)).await;
     assert_eq!(status, 204, "{body}");
     assert!(!is_live(&w, &other).await, "revoked");
     assert!(is_live(&w, &mine).await, "the caller's own stays");
+    let removes_cookie = |response: &EndpointResponse| {
+        set_cookies(response)
+            .iter()
+            .any(|c| c.starts_with("glide_session=") && c.contains("Max-Age=0"))
+    };
+    assert!(!removes_cookie(&response), "the caller keeps its cookie");
+    // Its own handle: the session ends and the cookie goes with it.
+    let (_, list) = get(&w, "/api/magical-auth/sessions", &mine).await;
+    let own_handle = list["sessions"][0]["handle"].as_str().unwrap().to_owned();
+    let (status, _, response) = call(&w.auth, revoke(&own_handle)).await;
+    assert_eq!(status, 204);
+    assert!(removes_cookie(&response), "{:?}", set_cookies(&response));
+    assert!(!is_live(&w, &mine).await);
 }
