@@ -844,3 +844,49 @@ async fn a_chain_record_is_gone_two_hours_after_its_start_however_often_it_was_r
         "two hours after its start, the store let it go: {body}"
     );
 }
+
+/// Not eligible for Magical Auth, its SIM swapped two hours ago (the legacy SIM Swap API).
+const RISKY_NOT_ELIGIBLE: &str = "+15555550109";
+
+#[tokio::test]
+async fn a_right_code_for_a_swapped_sim_ends_the_chain_an_outage_of_the_check_does_not() {
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    let to_sms = |phone: &'static str| {
+        let auth = &auth;
+        async move {
+            let mut jar = Jar::default();
+            start(auth, &mut jar, phone).await;
+            let failed =
+                json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+            advance(auth, &mut jar, failed).await;
+            advance(auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
+            jar
+        }
+    };
+    // The SIM-swap check cannot be made (Glide's CIBA endpoint down): an opaque 503, no session,
+    // and the chain is still at its step, not failed.
+    let mut jar = to_sms(NOT_ELIGIBLE).await;
+    let code = sandbox.control().legacy_otp(NOT_ELIGIBLE).unwrap();
+    sandbox.control().add_fault(
+        glide_sandbox::Fault::status("/oauth2/backchannel-authentication", 503).times(20),
+    );
+    let check = json!({"event": "code", "step": "sms", "code": code});
+    let (status, body) = advance(&auth, &mut jar, check).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(!jar.0.contains_key("glide_session"));
+    let (_, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    assert_eq!(s["step"], "sms", "an outage is not a denial: {s}");
+    sandbox.control().clear_faults();
+
+    // The check answers: the SIM was swapped two hours ago. The code's own answer ends the chain.
+    let mut jar = to_sms(RISKY_NOT_ELIGIBLE).await;
+    let code = sandbox.control().legacy_otp(RISKY_NOT_ELIGIBLE).unwrap();
+    let check = json!({"event": "code", "step": "sms", "code": code});
+    let (status, s) = advance(&auth, &mut jar, check).await;
+    assert_eq!(
+        (status, s["step"].as_str(), s["reason"].as_str()),
+        (200, Some("failed"), Some("risk_denied")),
+        "{s}"
+    );
+    assert!(!jar.0.contains_key("glide_session"));
+}
