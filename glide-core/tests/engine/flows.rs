@@ -153,14 +153,17 @@ async fn concurrent_process_calls_have_exactly_one_winner() {
     ));
     w.sandbox.control().clear_requests();
     let auth = Arc::new(w.auth.clone());
-    let calls = (0..20).map(|_| {
-        let auth = auth.clone();
-        let body = body.clone();
-        let binding = binding.clone();
-        tokio::spawn(
-            async move { call(&auth, post("/api/magical-auth/process", body, &binding)).await },
-        )
-    });
+    // Spawned all at once (collected), so that they run together.
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let auth = auth.clone();
+            let body = body.clone();
+            let binding = binding.clone();
+            tokio::spawn(async move {
+                call(&auth, post("/api/magical-auth/process", body, &binding)).await
+            })
+        })
+        .collect();
     let mut winners = 0;
     for handle in calls {
         let (status, _, response) = handle.await.unwrap();
