@@ -166,13 +166,18 @@ async fn concurrent_process_calls_have_exactly_one_winner() {
         .collect();
     let mut winners = 0;
     for handle in calls {
-        let (status, _, response) = handle.await.unwrap();
+        let (status, body, response) = handle.await.unwrap();
         if status == 200 {
             winners += 1;
             assert!(cookie_pair(&response, "glide_session=").is_some());
         } else {
             assert!(cookie_pair(&response, "glide_session=").is_none());
-            assert!([409].contains(&status), "loser got {status}");
+            // Woken by the winner's end, a loser learns the flow is used, not that it is busy.
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (409, Some("SESSION_ALREADY_USED")),
+                "{body}"
+            );
         }
     }
     assert_eq!(winners, 1);
