@@ -1065,6 +1065,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn list_leaves_out_a_session_past_its_idle_end_that_the_store_still_holds() {
+        // The store keeps time by the system clock: its expiry comes late, as a store's may.
+        let clock = ManualClock::new();
+        let shared: SharedClock = Arc::new(clock.clone());
+        let sessions = SessionManager::new(
+            Arc::new(MemoryStore::new()),
+            shared,
+            SessionConfig::default(),
+        );
+        let number = PhoneNumber::parse("+15555550100").unwrap();
+        let idle = sessions.create(phone("+15555550100")).await.unwrap();
+        clock.advance(secs(20 * 60));
+        let used = sessions.create(phone("+15555550100")).await.unwrap();
+        clock.advance(secs(15 * 60));
+        let listed = sessions.list(&number, None).await.unwrap();
+        assert_eq!(
+            listed.len(),
+            1,
+            "thirty-five minutes without use: idle-ended"
+        );
+        assert_eq!(listed[0].handle, used.handle());
+        assert_ne!(listed[0].handle, idle.handle());
+    }
+
+    #[tokio::test]
     async fn revoke_by_handle_only_within_the_number() {
         let (sessions, _, _) = manager(SessionConfig::default());
         let number = PhoneNumber::parse("+15555550100").unwrap();
