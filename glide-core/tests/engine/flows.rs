@@ -879,3 +879,111 @@ async fn a_verified_browser_lists_its_numbers_sessions_and_revokes_another() {
     assert!(removes_cookie(&response), "{:?}", set_cookies(&response));
     assert!(!is_live(&w, &mine).await);
 }
+
+/// A memory store that counts its reads.
+#[derive(Debug, Clone, Default)]
+struct CountingStore {
+    inner: glide_core::store::MemoryStore,
+    loads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl glide_core::store::Store for CountingStore {
+    async fn create(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, glide_core::store::StoreError> {
+        self.inner.create(key, value, ttl).await
+    }
+    async fn load(
+        &self,
+        key: &str,
+    ) -> Result<Option<glide_core::store::Versioned>, glide_core::store::StoreError> {
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.load(key).await
+    }
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected_version: u64,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, glide_core::store::StoreError> {
+        self.inner
+            .compare_and_set(key, expected_version, value, ttl)
+            .await
+    }
+    async fn take(
+        &self,
+        key: &str,
+    ) -> Result<Option<glide_core::store::Versioned>, glide_core::store::StoreError> {
+        self.inner.take(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), glide_core::store::StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: Duration,
+    ) -> Result<Option<u64>, glide_core::store::StoreError> {
+        self.inner.increment(key, max, ttl).await
+    }
+}
+
+#[tokio::test]
+async fn a_busy_process_call_sleeps_until_the_holder_ends_without_polling() {
+    let store = CountingStore::default();
+    let (sandbox, auth) = crate::endpoint_support::engine::engine(|b| b.store(store.clone())).await;
+    let (status, prepared, response) = call(
+        &auth,
+        post(
+            "/api/magical-auth/prepare",
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550100",
+                   "client_info": {"user_agent": ANDROID}}),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{prepared}");
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
+    let credential = sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, None)
+        .unwrap();
+    // Glide takes 600 ms to answer the holder.
+    sandbox.control().add_fault(glide_sandbox::Fault::delay(
+        "/magic-auth/v2/auth/verify-phone-number",
+        Duration::from_millis(600),
+    ));
+    let body = json!({"session": {"session_key": key}, "credential": credential});
+    let holder = call(
+        &auth,
+        post("/api/magical-auth/process", body.clone(), &binding),
+    );
+    let waiter = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let before = store.loads.load(std::sync::atomic::Ordering::SeqCst);
+        let answer = call(
+            &auth,
+            post("/api/magical-auth/process", body.clone(), &binding),
+        )
+        .await;
+        (
+            answer,
+            store.loads.load(std::sync::atomic::Ordering::SeqCst) - before,
+        )
+    };
+    let ((status, ..), ((waited, body, _), reads)) = tokio::join!(holder, waiter);
+    assert_eq!((status, waited), (200, 409), "{body}");
+    // Its own reads (the flow, the lease, once more when woken) and the holder's, not one a
+    // lapse margin (20 ms) for half a second.
+    assert!(reads < 12, "{reads} store reads while waiting");
+}
