@@ -110,6 +110,12 @@ async fn advance(auth: &GlideAuth, jar: &mut Jar, event: Value) -> (u16, Value) 
     .await
 }
 
+/// The browser holding `jar` says Magical Auth is not eligible: the chain's answer.
+async fn past_magical_auth(auth: &GlideAuth, jar: &mut Jar) -> Value {
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    advance(auth, jar, failed).await.1
+}
+
 fn wrong(code: &str) -> String {
     format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
 }
@@ -479,8 +485,7 @@ async fn a_channel_is_chosen_only_among_the_chains_other_code_steps() {
     let (_sandbox, auth) = chain_engine(chain).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
-    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-    let (_, s) = advance(&auth, &mut jar, failed).await;
+    let s = past_magical_auth(&auth, &mut jar).await;
     assert_eq!(s["step"], "sms", "{s}");
     for (channel, why) in [("sms", "the step it is at"), ("magic", "not in the chain")] {
         let choose = json!({"event": "choose", "step": "sms", "channel": channel});
@@ -607,8 +612,7 @@ async fn the_carrier_check_step_takes_the_devices_token_never_a_code() {
     let (_sandbox, auth) = chain_engine(chain).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, MAGIC).await;
-    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-    let (_, s) = advance(&auth, &mut jar, failed).await;
+    let s = past_magical_auth(&auth, &mut jar).await;
     assert_eq!(s["step"], "magic", "{s}");
     let (_, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "magic"})).await;
     assert_eq!(s["next"]["action"], "carrier_check", "{s}");
@@ -640,8 +644,7 @@ async fn a_check_glide_cannot_answer_leaves_the_step_as_it_was() {
     let (sandbox, auth) = chain_engine(codes_chain()).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
-    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-    advance(&auth, &mut jar, failed).await;
+    past_magical_auth(&auth, &mut jar).await;
     advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
     let code = sandbox.control().legacy_otp(NOT_ELIGIBLE).unwrap();
     sandbox.control().add_fault(glide_sandbox::Fault::status(
@@ -666,8 +669,7 @@ async fn a_chain_record_keeps_its_lifetime_through_its_updates() {
     let (_sandbox, auth, clock) = clocked_chain_engine(codes_chain()).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
-    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-    let (_, s) = advance(&auth, &mut jar, failed).await;
+    let s = past_magical_auth(&auth, &mut jar).await;
     assert_eq!(s["step"], "sms", "{s}");
     // The update rewrote the record with what is left of its lifetime, not a second of it.
     clock.advance(time::Duration::seconds(30));
@@ -746,8 +748,7 @@ async fn a_chain_without_a_number_cannot_fall_to_a_code_step() {
         (200, Some("magical_auth")),
         "{s}"
     );
-    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-    let (_, s) = advance(&auth, &mut jar, failed).await;
+    let s = past_magical_auth(&auth, &mut jar).await;
     assert_eq!(
         (s["step"].as_str(), s["reason"].as_str()),
         (Some("failed"), Some("phone_number_required")),
@@ -760,8 +761,7 @@ async fn a_code_sent_on_one_channel_does_not_answer_the_next() {
     let (sandbox, auth) = chain_engine(codes_chain()).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
-    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-    advance(&auth, &mut jar, failed).await;
+    past_magical_auth(&auth, &mut jar).await;
     advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
     let sms_code = sandbox.control().legacy_otp(NOT_ELIGIBLE).unwrap();
     let choose = json!({"event": "choose", "step": "sms", "channel": "email"});
@@ -830,8 +830,7 @@ async fn a_chain_record_is_gone_two_hours_after_its_start_however_often_it_was_r
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
     clock.advance(time::Duration::seconds(60));
-    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-    let (_, s) = advance(&auth, &mut jar, failed).await;
+    let s = past_magical_auth(&auth, &mut jar).await;
     assert_eq!(s["step"], "sms", "rewritten a minute in: {s}");
     clock.advance(time::Duration::seconds(2 * 3600 - 60 - 1));
     let (status, _) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
@@ -856,9 +855,7 @@ async fn a_right_code_for_a_swapped_sim_ends_the_chain_an_outage_of_the_check_do
         async move {
             let mut jar = Jar::default();
             start(auth, &mut jar, phone).await;
-            let failed =
-                json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
-            advance(auth, &mut jar, failed).await;
+            past_magical_auth(auth, &mut jar).await;
             advance(auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
             jar
         }

@@ -75,6 +75,23 @@ async fn prepare(auth: &GlideAuth, ua: &str, phone: &str) -> (Value, EndpointRes
     (body, response)
 }
 
+/// A TS43 flow prepared for `phone` by a new browser: its key, its binding cookie and the
+/// credential the device's wallet answers with.
+async fn ts43_ready(w: &World, phone: &str) -> (String, String, String) {
+    let (prepared, response) = prepare(&w.auth, ANDROID, phone).await;
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .expect("a session key")
+        .to_owned();
+    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).expect("a binding cookie");
+    let credential = w
+        .sandbox
+        .control()
+        .ts43_credential(&key, ORIGIN, None)
+        .expect("the sandbox answers");
+    (key, binding, credential)
+}
+
 #[tokio::test]
 async fn ts43_flow_issues_a_verified_session_once() {
     let w = world().await;
@@ -668,17 +685,7 @@ async fn the_status_route_answers_only_the_browser_that_prepared_the_flow() {
 #[tokio::test]
 async fn a_forged_binding_cookie_never_reaches_glide_and_older_credential_shapes_verify() {
     let w = world().await;
-    let (prepared, response) = prepare(&w.auth, ANDROID, "+15555550100").await;
-    let key = prepared["session"]["session_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
-    let credential = w
-        .sandbox
-        .control()
-        .ts43_credential(&key, ORIGIN, None)
-        .unwrap();
+    let (key, binding, credential) = ts43_ready(&w, "+15555550100").await;
     w.sandbox.control().clear_requests();
     let forged = format!("_glide_bind_{key}={}", "ab".repeat(32));
     let body = json!({"session": {"session_key": key}, "credential": credential});
@@ -705,20 +712,7 @@ async fn a_forged_binding_cookie_never_reaches_glide_and_older_credential_shapes
     for shape in shapes {
         let (key, binding, credential) = match first.take() {
             Some(flow) => flow,
-            None => {
-                let (prepared, response) = prepare(&w.auth, ANDROID, "+15555550100").await;
-                let key = prepared["session"]["session_key"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned();
-                let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
-                let credential = w
-                    .sandbox
-                    .control()
-                    .ts43_credential(&key, ORIGIN, None)
-                    .unwrap();
-                (key, binding, credential)
-            }
+            None => ts43_ready(&w, "+15555550100").await,
         };
         let credential = shape(&credential);
         let body = json!({"session": {"session_key": key}, "credential": credential});
@@ -756,17 +750,7 @@ fn a_waiting_desktop_call_is_counted_while_it_waits() {
         runtime.block_on(async {
             let w = world().await;
             // A TS43 process is not a desktop wait.
-            let (prepared, response) = prepare(&w.auth, ANDROID, "+15555550100").await;
-            let key = prepared["session"]["session_key"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap();
-            let credential = w
-                .sandbox
-                .control()
-                .ts43_credential(&key, ORIGIN, None)
-                .unwrap();
+            let (key, binding, credential) = ts43_ready(&w, "+15555550100").await;
             w.sandbox.control().add_fault(glide_sandbox::Fault::delay(
                 "/magic-auth/v2/auth/verify-phone-number",
                 Duration::from_millis(300),
