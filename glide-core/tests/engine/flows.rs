@@ -971,3 +971,41 @@ async fn a_busy_process_call_sleeps_until_the_holder_ends_without_polling() {
     // lapse margin (20 ms) for half a second.
     assert!(reads < 12, "{reads} store reads while waiting");
 }
+
+#[tokio::test]
+async fn a_session_whose_flow_cannot_be_ended_is_not_kept() {
+    let clock = glide_core::clock::ManualClock::new();
+    let shared: glide_core::clock::SharedClock = Arc::new(clock.clone());
+    let (sandbox, auth) = crate::endpoint_support::engine::engine(move |b| {
+        b.store(glide_core::store::MemoryStore::new().with_clock(shared.clone()))
+            .clock(shared)
+    })
+    .await;
+    let w = World { sandbox, auth };
+    let (key, binding, credential) = ts43_ready(&w, "+15555550100").await;
+    // Glide answers late, and meanwhile the flow's record outlives its time and is gone: the
+    // session already stored for the answer cannot be tied to an ended flow.
+    w.sandbox.control().add_fault(glide_sandbox::Fault::delay(
+        "/magic-auth/v2/auth/verify-phone-number",
+        Duration::from_millis(300),
+    ));
+    let body = json!({"session": {"session_key": key}, "credential": credential});
+    let process = call(&w.auth, post("/api/magical-auth/process", body, &binding));
+    let meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        clock.advance(time::Duration::hours(2));
+    };
+    let ((status, body, response), ()) = tokio::join!(process, meanwhile);
+    assert!(status >= 400, "{status} {body}");
+    assert!(cookie_pair(&response, "glide_session=").is_none());
+    let number = glide_core::PhoneNumber::parse("+15555550100").unwrap();
+    assert!(
+        w.auth
+            .sessions()
+            .list(&number, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the session stored for it was removed, not left in the store"
+    );
+}
