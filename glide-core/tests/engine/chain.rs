@@ -100,6 +100,11 @@ async fn start(auth: &GlideAuth, jar: &mut Jar, phone: &str) -> (u16, Value) {
     .await
 }
 
+/// The chain as the browser holding `jar` reads it.
+async fn state(auth: &GlideAuth, jar: &mut Jar) -> (u16, Value) {
+    send(auth, jar, "/api/magical-auth/verification", None).await
+}
+
 async fn advance(auth: &GlideAuth, jar: &mut Jar, event: Value) -> (u16, Value) {
     send(
         auth,
@@ -193,7 +198,7 @@ async fn a_not_eligible_number_goes_from_start_to_a_session_by_code() {
         .expect("verified");
     assert_eq!(phone.phone_number.as_str(), NOT_ELIGIBLE);
     assert_eq!(phone.strategy.as_str(), "sms");
-    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, s) = state(&auth, &mut jar).await;
     assert_eq!((status, s["step"].as_str()), (200, Some("verified")), "{s}");
 
     let (status, body) = advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
@@ -256,7 +261,7 @@ async fn a_chain_answers_only_its_own_browser() {
     let (status, _) = start(&auth, &mut owner, NOT_ELIGIBLE).await;
     assert_eq!(status, 200);
     let mut stranger = Jar::default();
-    let (status, body) = send(&auth, &mut stranger, "/api/magical-auth/verification", None).await;
+    let (status, body) = state(&auth, &mut stranger).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("MISSING_BINDING_COOKIE")),
@@ -328,7 +333,7 @@ async fn a_read_of_the_chain_shows_a_step_that_timed_out() {
     let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
     assert_eq!(s["step"], "magical_auth", "{s}");
     clock.advance(time::Duration::seconds(121));
-    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, s) = state(&auth, &mut jar).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(
         (s["step"].as_str(), s["reason"].as_str()),
@@ -359,7 +364,7 @@ async fn a_risk_denial_ends_the_chain_whatever_the_browser_says() {
     );
     // The chain has ended on it; the browser's claim that the carrier was not eligible, to
     // reach the SMS code, finds it ended.
-    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, s) = state(&auth, &mut jar).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(
         (s["step"].as_str(), s["reason"].as_str()),
@@ -404,7 +409,7 @@ async fn a_timeout_that_does_not_fall_through_ends_the_chain() {
     let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
     assert_eq!(s["step"], "magical_auth", "{s}");
     clock.advance(time::Duration::seconds(121));
-    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, s) = state(&auth, &mut jar).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(
         (s["step"].as_str(), s["reason"].as_str()),
@@ -422,7 +427,7 @@ async fn an_expired_chain_still_reads_as_expired_an_hour_after_its_deadline() {
     // Past the deadline by more than an hour (the longest deadline a chain may have): the
     // browser still learns that its chain expired, not that it never existed.
     clock.advance(time::Duration::seconds(deadline + 3600 + 60));
-    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, s) = state(&auth, &mut jar).await;
     assert_eq!(
         (status, s["code"].as_str()),
         (410, Some("CHAIN_EXPIRED")),
@@ -478,11 +483,7 @@ fn a_chain_is_checked_when_the_engine_is_built() {
 #[tokio::test]
 async fn a_channel_is_chosen_only_among_the_chains_other_code_steps() {
     // SMS and e-mail, no carrier check: "magic" is not a step of this chain.
-    let chain = VerificationChain::new()
-        .step(ChainStep::MagicalAuth, Duration::from_secs(120))
-        .step(ChainStep::Sms, Duration::from_secs(300))
-        .step(ChainStep::Email, Duration::from_secs(300));
-    let (_sandbox, auth) = chain_engine(chain).await;
+    let (_sandbox, auth) = chain_engine(codes_chain()).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
     let s = past_magical_auth(&auth, &mut jar).await;
@@ -496,7 +497,7 @@ async fn a_channel_is_chosen_only_among_the_chains_other_code_steps() {
             "{why}: {body}"
         );
     }
-    let (_, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (_, s) = state(&auth, &mut jar).await;
     assert_eq!(s["step"], "sms", "still at sms: {s}");
     let choose = json!({"event": "choose", "step": "sms", "channel": "email"});
     let (status, s) = advance(&auth, &mut jar, choose).await;
@@ -525,15 +526,6 @@ async fn the_magical_auth_step_ends_only_with_a_session_won_for_the_chains_numbe
     use crate::endpoint_support::engine::verify_ts43;
     let (sandbox, auth, clock) = clocked_chain_engine(codes_chain()).await;
     let mut jar = Jar::default();
-    let chain_state = |jar: &mut Jar| {
-        let header = jar.header();
-        let auth = &auth;
-        async move {
-            let mut jar = Jar(BTreeMap::new());
-            jar.absorb_pairs(&header);
-            send(auth, &mut jar, "/api/magical-auth/verification", None).await
-        }
-    };
     // A session for the number, won before the chain began.
     let (status, body, cookies) = verify_ts43(&sandbox, &auth, MAGIC).await;
     assert_eq!(status, 200, "{body}");
@@ -541,7 +533,7 @@ async fn the_magical_auth_step_ends_only_with_a_session_won_for_the_chains_numbe
     clock.advance(time::Duration::seconds(10));
     let (_, s) = start(&auth, &mut jar, MAGIC).await;
     assert_eq!(s["step"], "magical_auth", "{s}");
-    let (_, s) = chain_state(&mut jar).await;
+    let (_, s) = state(&auth, &mut jar).await;
     assert_eq!(
         s["step"], "magical_auth",
         "a session from before the chain: {s}"
@@ -550,7 +542,7 @@ async fn the_magical_auth_step_ends_only_with_a_session_won_for_the_chains_numbe
     let (status, body, cookies) = verify_ts43(&sandbox, &auth, OTHER).await;
     assert_eq!(status, 200, "{body}");
     jar.absorb_pairs(&cookies);
-    let (_, s) = chain_state(&mut jar).await;
+    let (_, s) = state(&auth, &mut jar).await;
     assert_eq!(
         s["step"], "magical_auth",
         "a session for another number: {s}"
@@ -559,7 +551,7 @@ async fn the_magical_auth_step_ends_only_with_a_session_won_for_the_chains_numbe
     let (status, body, cookies) = verify_ts43(&sandbox, &auth, MAGIC).await;
     assert_eq!(status, 200, "{body}");
     jar.absorb_pairs(&cookies);
-    let (_, s) = chain_state(&mut jar).await;
+    let (_, s) = state(&auth, &mut jar).await;
     assert_eq!(s["step"], "verified", "{s}");
 }
 
@@ -654,7 +646,7 @@ async fn a_check_glide_cannot_answer_leaves_the_step_as_it_was() {
     let check = json!({"event": "code", "step": "sms", "code": code});
     let (status, body) = advance(&auth, &mut jar, check.clone()).await;
     assert_eq!(status, 503, "{body}");
-    let (_, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (_, s) = state(&auth, &mut jar).await;
     assert_eq!(
         (s["step"].as_str(), s["next"]["action"].as_str()),
         (Some("sms"), Some("enter_code")),
@@ -673,7 +665,7 @@ async fn a_chain_record_keeps_its_lifetime_through_its_updates() {
     assert_eq!(s["step"], "sms", "{s}");
     // The update rewrote the record with what is left of its lifetime, not a second of it.
     clock.advance(time::Duration::seconds(30));
-    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, s) = state(&auth, &mut jar).await;
     assert_eq!((status, s["step"].as_str()), (200, Some("sms")), "{s}");
 }
 
@@ -685,28 +677,17 @@ async fn a_step_ends_at_its_timeout_to_the_second_and_the_last_one_ends_the_chai
     let (_sandbox, auth, clock) = clocked_chain_engine(chain).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
-    let read = |jar: &mut Jar| {
-        let header = jar.header();
-        let auth = &auth;
-        async move {
-            let mut jar = Jar(BTreeMap::new());
-            jar.absorb_pairs(&header);
-            send(auth, &mut jar, "/api/magical-auth/verification", None)
-                .await
-                .1
-        }
-    };
     clock.advance(time::Duration::seconds(119));
-    assert_eq!(read(&mut jar).await["step"], "magical_auth");
+    assert_eq!(state(&auth, &mut jar).await.1["step"], "magical_auth");
     clock.advance(time::Duration::seconds(1));
-    let s = read(&mut jar).await;
+    let s = state(&auth, &mut jar).await.1;
     assert_eq!(
         (s["step"].as_str(), s["reason"].as_str()),
         (Some("sms"), Some("timed_out")),
         "{s}"
     );
     clock.advance(time::Duration::seconds(300));
-    let s = read(&mut jar).await;
+    let s = state(&auth, &mut jar).await.1;
     assert_eq!(
         (s["step"].as_str(), s["reason"].as_str()),
         (Some("failed"), Some("no_more_steps")),
@@ -723,7 +704,7 @@ async fn a_chain_past_its_deadline_reads_as_expired_even_when_its_step_ends_with
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
     clock.advance(time::Duration::seconds(60));
-    let (status, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, s) = state(&auth, &mut jar).await;
     assert_eq!(
         (status, s["code"].as_str()),
         (410, Some("CHAIN_EXPIRED")),
@@ -833,10 +814,10 @@ async fn a_chain_record_is_gone_two_hours_after_its_start_however_often_it_was_r
     let s = past_magical_auth(&auth, &mut jar).await;
     assert_eq!(s["step"], "sms", "rewritten a minute in: {s}");
     clock.advance(time::Duration::seconds(2 * 3600 - 60 - 1));
-    let (status, _) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, _) = state(&auth, &mut jar).await;
     assert_eq!(status, 410, "still there, expired");
     clock.advance(time::Duration::seconds(2));
-    let (status, body) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (status, body) = state(&auth, &mut jar).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (404, Some("SESSION_NOT_FOUND")),
@@ -871,7 +852,7 @@ async fn a_right_code_for_a_swapped_sim_ends_the_chain_an_outage_of_the_check_do
     let (status, body) = advance(&auth, &mut jar, check).await;
     assert_eq!(status, 503, "{body}");
     assert!(!jar.0.contains_key("glide_session"));
-    let (_, s) = send(&auth, &mut jar, "/api/magical-auth/verification", None).await;
+    let (_, s) = state(&auth, &mut jar).await;
     assert_eq!(s["step"], "sms", "an outage is not a denial: {s}");
     sandbox.control().clear_faults();
 

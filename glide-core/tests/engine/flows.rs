@@ -554,17 +554,7 @@ async fn concurrent_completions_reach_glide_once() {
 /// A whole TS43 verification of `phone` by the browser holding `cookie`: status and the session
 /// cookie it set.
 async fn verify_in(w: &World, phone: &str, cookie: &str) -> (u16, Option<String>) {
-    let (prepared, response) = prepare(&w.auth, ANDROID, phone).await;
-    let key = prepared["session"]["session_key"]
-        .as_str()
-        .expect("the sandbox answers")
-        .to_owned();
-    let binding = cookie_pair(&response, &format!("_glide_bind_{key}=")).unwrap_or_default();
-    let credential = w
-        .sandbox
-        .control()
-        .ts43_credential(&key, ORIGIN, None)
-        .expect("the sandbox answers");
+    let (key, binding, credential) = ts43_ready(w, phone).await;
     let cookies = [binding, cookie.to_owned()]
         .into_iter()
         .filter(|c| !c.is_empty())
