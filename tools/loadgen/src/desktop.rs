@@ -29,10 +29,6 @@ const ORIGIN: &str = "http://app.test";
 const PREPARE: &str = "/api/magical-auth/prepare";
 const PROCESS: &str = "/api/magical-auth/process";
 
-/// The first engine's HTTP/2 client (`--http2`).
-static HTTP2_CLIENT: std::sync::OnceLock<glide_core::api::ReqwestClient> =
-    std::sync::OnceLock::new();
-
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -136,6 +132,15 @@ fn unreachable_limits() -> RateLimitConfig {
     limits
 }
 
+/// One engine instance of a run.
+struct Instance {
+    auth: GlideAuth,
+    /// Its Redis events (with `--pair`).
+    events: Option<Arc<RedisEvents>>,
+    /// Its HTTP/2 client to Glide (with `--http2`), to report the lanes it opened.
+    http2: Option<glide_core::api::ReqwestClient>,
+}
+
 /// An engine instance against the sandbox at `url`; with `redis`, its own Redis store and
 /// pub/sub connections.
 async fn engine(
@@ -143,21 +148,21 @@ async fn engine(
     wait: Duration,
     redis: Option<&str>,
     http2: bool,
-) -> Result<(GlideAuth, Option<Arc<RedisEvents>>), String> {
+) -> Result<Instance, String> {
     let config = SandboxConfig::default();
     let timeout = wait + Duration::from_secs(60);
     let mut glide = Glide::builder(config.client_id, config.client_secret)
         .base_url(url)
         .timeout(timeout);
+    let mut http2_client = None;
     if http2 {
         let client = glide_core::api::ReqwestClient::builder()
             .http2_prior_knowledge()
             .timeout(timeout)
             .build()
             .map_err(|e| e.to_string())?;
-        // Instance A's client, to report how many lanes (connections) its calls opened.
-        let _ = HTTP2_CLIENT.set(client.clone());
-        glide = glide.http_client(client);
+        glide = glide.http_client(client.clone());
+        http2_client = Some(client);
     }
     let glide = glide.build().map_err(|e| e.to_string())?;
     let mut builder = GlideAuth::builder(glide)
@@ -177,7 +182,11 @@ async fn engine(
         builder = builder.store(store).events(Arc::clone(&ev));
         events = Some(ev);
     }
-    Ok((builder.build().map_err(|e| e.to_string())?, events))
+    Ok(Instance {
+        auth: builder.build().map_err(|e| e.to_string())?,
+        events,
+        http2: http2_client,
+    })
 }
 
 /// A browser's request; `n` picks its address (127.1.x.y): per-IP limits count per browser, as
@@ -347,21 +356,22 @@ pub async fn run(options: Options) -> Result<(), String> {
     };
     let redis_url = redis.as_ref().map(|r| r.url());
     let side = start_sandbox(options.split, options.desktop_wait).await?;
-    let (a, _) = engine(
+    let instance_a = engine(
         &side.url,
         options.desktop_wait,
         redis_url.as_deref(),
         options.http2,
     )
     .await?;
+    let a = &instance_a.auth;
     let b = match &redis_url {
         Some(url) => Some(engine(&side.url, options.desktop_wait, Some(url), options.http2).await?),
         None => None,
     };
 
     // Warm-up: one whole flow (token, pools, allocator).
-    let warm = prepare_all(&a, 1).await?;
-    let warm_tasks = fire(&a, &warm).await;
+    let warm = prepare_all(a, 1).await?;
+    let warm_tasks = fire(a, &warm).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     side.approver.approve(&warm[0].0).await?;
     let (warm_counts, _) = collect(warm_tasks, &[]).await?;
@@ -370,7 +380,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     }
 
     let started = Instant::now();
-    let keys = prepare_all(&a, n).await?;
+    let keys = prepare_all(a, n).await?;
     println!(
         "prepared {n} flows in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -382,7 +392,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let fds_prepared = stats::open_fds();
 
     let started = Instant::now();
-    let tasks_a = fire(&a, &keys).await;
+    let tasks_a = fire(a, &keys).await;
     let per_request_fds = match (options.http2, options.split) {
         (true, _) => 0,
         (false, true) => 1,
@@ -410,10 +420,10 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     let mut tasks_b = None;
     let mut rss_b_waiting = None;
-    if let Some((b, events)) = &b {
-        let events = events.as_ref().ok_or("instance B has no Redis events")?;
+    if let Some(b) = &b {
+        let events = b.events.as_ref().ok_or("instance B has no Redis events")?;
         let started = Instant::now();
-        let tasks = fire(b, &keys).await;
+        let tasks = fire(&b.auth, &keys).await;
         let ok = settle(Duration::from_secs(90), || waiting_topics(events) >= n).await;
         println!(
             "instance B: {n} process calls waiting on pub/sub after {:.1} s (all: {ok}, topics {})",
@@ -473,7 +483,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         );
     }
     println!("| size of one `GlideAuth::handle` future | {future_bytes} bytes |");
-    if let Some(client) = HTTP2_CLIENT.get() {
+    if let Some(client) = &instance_a.http2 {
         println!(
             "| HTTP/2 lanes (connections) instance A opened | {} |",
             client.lanes()
