@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use cookie::{Cookie, CookieJar};
+use cookie::Cookie;
 use http::header::{HeaderMap, COOKIE};
 
 pub(crate) use cookie::SameSite;
@@ -162,12 +162,15 @@ impl CookieSpec {
 ///
 /// When a browser sends the same name twice (a `Path` or `Domain` variant), the first one wins,
 /// as with the most specific path in RFC 6265 ordering. Pairs that are not `name=value` are
-/// skipped.
+/// skipped. Kept compact (a waiting desktop call holds its request's jar while it waits): the
+/// names and values only, and an index sorted by name for lookups.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Jar {
-    jar: CookieJar,
-    /// Names in the order received, each once.
-    names: Vec<String>,
+    /// `(name, value)` in the order received, each name once; values without their
+    /// surrounding double quotes.
+    pairs: Vec<(Box<str>, Box<str>)>,
+    /// Indices into `pairs`, sorted by name.
+    by_name: Vec<usize>,
 }
 
 impl Jar {
@@ -180,6 +183,8 @@ impl Jar {
             };
             out.add_header(text);
         }
+        out.pairs.shrink_to_fit();
+        out.by_name.shrink_to_fit();
         out
     }
 
@@ -192,23 +197,33 @@ impl Jar {
     }
 
     fn add_header(&mut self, header: &str) {
-        for cookie in Cookie::split_parse(header.to_owned()).flatten() {
-            if cookie.name().is_empty() || self.jar.get(cookie.name()).is_some() {
+        for cookie in Cookie::split_parse(header).flatten() {
+            if cookie.name().is_empty() {
                 continue;
             }
-            self.names.push(cookie.name().to_owned());
-            self.jar.add_original(cookie.into_owned());
+            if let Err(at) = self.find(cookie.name()) {
+                self.by_name.insert(at, self.pairs.len());
+                self.pairs
+                    .push((cookie.name().into(), cookie.value_trimmed().into()));
+            }
         }
+    }
+
+    /// Where `name` is in `by_name`, or where it would go.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.by_name
+            .binary_search_by(|&i| self.pairs[i].0.as_ref().cmp(name))
     }
 
     /// The value of the cookie called `name`, surrounding double quotes removed.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.jar.get(name).map(Cookie::value_trimmed)
+        let at = self.find(name).ok()?;
+        Some(&self.pairs[self.by_name[at]].1)
     }
 
     /// The names received, in order, each once.
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(String::as_str)
+        self.pairs.iter().map(|(name, _)| name.as_ref())
     }
 }
 
