@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::Method;
 use rand::distr::Alphanumeric;
 use rand::Rng;
@@ -82,7 +83,11 @@ impl Glide {
         &self,
         request: &ProcessRequest,
     ) -> Result<ProcessOutcome, Error> {
-        self.process_at("verify-phone-number", request).await
+        self.process_at(
+            EncodedProcess::endpoint(UseCase::VerifyPhoneNumber),
+            request,
+        )
+        .await
     }
 
     /// `POST /magic-auth/v2/auth/get-phone-number`.
@@ -90,7 +95,8 @@ impl Glide {
         &self,
         request: &ProcessRequest,
     ) -> Result<ProcessOutcome, Error> {
-        self.process_at("get-phone-number", request).await
+        self.process_at(EncodedProcess::endpoint(UseCase::GetPhoneNumber), request)
+            .await
     }
 
     /// Verify or get, by use case.
@@ -142,11 +148,20 @@ impl Glide {
 
     async fn process_at(
         &self,
-        endpoint: &str,
+        endpoint: &'static str,
         request: &ProcessRequest,
     ) -> Result<ProcessOutcome, Error> {
-        request.validate()?;
-        let body = json_body(&ProcessWire::from(request))?;
+        self.send_process(endpoint, EncodedProcess::encode(request)?)
+            .await
+    }
+
+    /// Sends a checked and encoded process request to `endpoint`.
+    pub(crate) async fn send_process(
+        &self,
+        endpoint: &'static str,
+        request: EncodedProcess,
+    ) -> Result<ProcessOutcome, Error> {
+        let EncodedProcess { body, session_key } = request;
         let reply = self
             .call(
                 Method::POST,
@@ -156,7 +171,7 @@ impl Glide {
             )
             .await?;
         if reply.status == 202 {
-            return pending(&reply, request).map(ProcessOutcome::Pending);
+            return pending(&reply, session_key).map(ProcessOutcome::Pending);
         }
         reply.json().map(ProcessOutcome::Done)
     }
@@ -234,7 +249,34 @@ fn status_answer(reply: Reply, session_key: &str) -> Result<StatusResponse, Erro
     }
 }
 
-fn pending(reply: &Reply, request: &ProcessRequest) -> Result<Pending, Error> {
+/// A process request checked and encoded for the wire: what a desktop call waiting on Glide's
+/// long poll holds, instead of the decoded session (a JSON body of a few hundred bytes, not a
+/// tree of maps).
+pub(crate) struct EncodedProcess {
+    body: Bytes,
+    session_key: String,
+}
+
+impl EncodedProcess {
+    /// Checks `request` (see [`ProcessRequest::validate`]) and encodes it.
+    pub(crate) fn encode(request: &ProcessRequest) -> Result<Self, Error> {
+        request.validate()?;
+        Ok(Self {
+            body: json_body(&ProcessWire::from(request))?,
+            session_key: request.session.session_key().to_owned(),
+        })
+    }
+
+    /// The endpoint of `use_case`.
+    pub(crate) fn endpoint(use_case: UseCase) -> &'static str {
+        match use_case {
+            UseCase::VerifyPhoneNumber => "verify-phone-number",
+            UseCase::GetPhoneNumber => "get-phone-number",
+        }
+    }
+}
+
+fn pending(reply: &Reply, session_key: String) -> Result<Pending, Error> {
     let wire: PendingWire = if reply.body.iter().all(u8::is_ascii_whitespace) {
         decode(reply.status, b"{}")?
     } else {
@@ -245,9 +287,7 @@ fn pending(reply: &Reply, request: &ProcessRequest) -> Result<Pending, Error> {
         expires_in: wire
             .session_expires_in_seconds
             .map(|s| Duration::from_secs(s.max(0).unsigned_abs())),
-        session_key: wire
-            .session_key
-            .unwrap_or_else(|| request.session.session_key().to_owned()),
+        session_key: wire.session_key.unwrap_or(session_key),
         session_status: wire.session_status,
         message: wire.message,
         retry: wire.retry.unwrap_or(true),

@@ -60,6 +60,7 @@ pub(crate) mod transport;
 pub mod types;
 mod validate;
 
+pub(crate) use self::calls::EncodedProcess;
 pub use self::calls::DEFAULT_PENDING_RETRY;
 pub use self::client::{Glide, GlideBuilder, RetryPolicy, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use self::error_body::code_for_status;

@@ -146,6 +146,15 @@ pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Bytes, Error> 
         .map_err(|e| Error::Config(format!("cannot encode a request: {e}")))
 }
 
+/// What [`HttpClient::execute`] returns.
+type HttpFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<http::Response<Bytes>, crate::error::BoxError>>
+            + Send
+            + 'a,
+    >,
+>;
+
 /// One request to send (built again for each retry).
 struct Outgoing<'a> {
     method: &'a Method,
@@ -248,16 +257,33 @@ impl Transport {
     }
 
     /// Sends once, with the timeout and the size cap.
-    async fn execute_once(
-        &self,
+    ///
+    /// Not an `async fn`: the request is handed to the HTTP client before the returned future
+    /// starts, so the future (which a desktop call holds while it waits) keeps no slot for it.
+    fn execute_once<'a>(
+        &'a self,
         request: http::Request<Bytes>,
+        correlation_id: Option<&'a HeaderValue>,
+    ) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'a {
+        let method = request.method().clone();
+        // A status path carries the flow's session key (a desktop flow's is in its QR code):
+        // logged as `…/status/{key}`.
+        let path = loggable_path(request.uri().path());
+        let sending = self.http.execute(request);
+        self.settle_once(sending, method, path, correlation_id)
+    }
+
+    /// Awaits one sent request within the timeout, and reads its answer.
+    async fn settle_once(
+        &self,
+        sending: HttpFuture<'_>,
+        method: Method,
+        path: String,
         correlation_id: Option<&HeaderValue>,
     ) -> Result<Reply, Error> {
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
         let limit = self.max_response_bytes;
         let started = std::time::Instant::now();
-        let sent = tokio::time::timeout(self.timeout, self.http.execute(request)).await;
+        let sent = tokio::time::timeout(self.timeout, sending).await;
         let elapsed = started.elapsed();
         let counted = match &sent {
             Err(_) => GlideCallResult::Timeout,
@@ -295,9 +321,6 @@ impl Transport {
             }
         };
         let correlation_id = correlation_id.and_then(|v| v.to_str().ok());
-        // A status path carries the flow's session key (a desktop flow's is in its QR code):
-        // logged as `…/status/{key}`.
-        let path = loggable_path(&path);
         telemetry::glide_call(&path, elapsed, counted);
         match &outcome {
             Ok(reply) => tracing::debug!(
@@ -427,7 +450,10 @@ impl Transport {
             Auth::ClientCredentials => {
                 let mut rejected: Option<AccessToken> = None;
                 loop {
-                    let token = self.access_token(rejected.as_ref(), correlation_id).await?;
+                    // Boxed: fetching a token is a whole call of its own, rarely made (the
+                    // token is cached); it must not set the size of every call's future.
+                    let token =
+                        Box::pin(self.access_token(rejected.as_ref(), correlation_id)).await?;
                     let reply = send(Some(bearer(&token)?)).await?;
                     if reply.status == 401 && rejected.is_none() {
                         tracing::debug!(

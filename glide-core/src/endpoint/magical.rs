@@ -20,8 +20,9 @@ use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
 use crate::api::{
-    Challenge, ClientInfo, CompleteRequest, ConsentData, Glide, GlideSession, PhoneResult, Plmn,
-    PrepareOptions, PrepareRequest, ProcessOutcome, ProcessRequest, SessionStatus,
+    Challenge, ClientInfo, CompleteRequest, ConsentData, EncodedProcess, Glide, GlideSession,
+    PhoneResult, Plmn, PrepareOptions, PrepareRequest, ProcessOutcome, ProcessRequest,
+    SessionStatus,
 };
 use crate::binding::{self, AggCode, FeCode};
 use crate::clock::SharedClock;
@@ -319,52 +320,65 @@ impl MagicalAuth {
 
     /// `POST {base}/process`: Glide releases the number; the risk policy decides; the browser
     /// gets its verified session.
+    ///
+    /// A desktop call waits here for the phone (Glide's long poll), and whatever it holds, it
+    /// holds for every waiting browser: so each step is a future of its own, allocated at its
+    /// own size and freed when it ends, and during the wait this future holds the flow's
+    /// record, the encoded request and the call to Glide only.
     pub(crate) async fn process(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
-        // Only what the call needs outlives this block: a desktop call waits long, and whatever
-        // it holds, it holds for every waiting browser.
-        let (session_key, credential, fe_code) = {
-            let body: ProcessBody = self.door.json(request)?;
-            self.limits.check(request).await?;
-            let session_key = body
-                .session
-                .get("session_key")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::validation("session", "session.session_key is required"))?
-                .to_owned();
-            let credential = credential_text(&body.credential)?;
-            // (The binding cookie's name checks the key.)
-            let fe_code = self.binding.read(request, &session_key)?;
-            let (record, _) = self
-                .flows
-                .load(&session_key)
-                .await?
-                .ok_or(FlowError::NotFound)?;
-            check_binding(&record, &fe_code)?;
-            if body.use_case.is_some_and(|u| u != record.use_case) {
-                return Err(Error::validation(
-                    "use_case",
-                    "use_case does not match the prepared one",
-                ));
-            }
-            (session_key, credential, fe_code)
-        };
-
-        let mut record = self.lease_for_processing(&session_key).await?;
+        let (session_key, credential, fe_code) = Box::pin(self.process_request(request)).await?;
+        let mut record = Box::pin(self.lease_for_processing(&session_key)).await?;
         // Moved, not copied: the rest of the flow does not read the stored session.
         let glide_session = GlideSession::from_json(std::mem::take(&mut record.glide_session))?;
         let mut glide_request = ProcessRequest::new(glide_session, credential);
         if record.strategy == Strategy::Link {
             glide_request = glide_request.with_fe_code(fe_code);
         }
-        // A desktop flow's process is Glide's long poll: counted while it waits for the phone.
-        let waiting = (record.strategy == Strategy::Desktop).then(telemetry::DesktopWait::start);
-        let outcome = self.glide.process(record.use_case, &glide_request).await;
-        drop(waiting);
-        let answer = self.settle(request, &record, outcome).await;
+        let outcome = match EncodedProcess::encode(&glide_request) {
+            Ok(encoded) => {
+                drop(glide_request);
+                // A desktop flow's process is Glide's long poll: counted while it waits.
+                let _waiting =
+                    (record.strategy == Strategy::Desktop).then(telemetry::DesktopWait::start);
+                let endpoint = EncodedProcess::endpoint(record.use_case);
+                Box::pin(self.glide.send_process(endpoint, encoded)).await
+            }
+            Err(error) => Err(error),
+        };
+        let answer = Box::pin(self.settle(request, &record, outcome)).await;
         if let Err(e) = self.events.publish(&topic(&session_key)).await {
             tracing::warn!(error = %e, "could not announce the end of processing");
         }
         answer
+    }
+
+    /// Reads and checks a process request: its session key, its credential and this browser's
+    /// binding code, for a prepared flow of this browser.
+    async fn process_request(&self, request: &Incoming) -> Result<(String, String, FeCode), Error> {
+        let body: ProcessBody = self.door.json(request)?;
+        self.limits.check(request).await?;
+        let session_key = body
+            .session
+            .get("session_key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::validation("session", "session.session_key is required"))?
+            .to_owned();
+        let credential = credential_text(&body.credential)?;
+        // (The binding cookie's name checks the key.)
+        let fe_code = self.binding.read(request, &session_key)?;
+        let (record, _) = self
+            .flows
+            .load(&session_key)
+            .await?
+            .ok_or(FlowError::NotFound)?;
+        check_binding(&record, &fe_code)?;
+        if body.use_case.is_some_and(|u| u != record.use_case) {
+            return Err(Error::validation(
+                "use_case",
+                "use_case does not match the prepared one",
+            ));
+        }
+        Ok((session_key, credential, fe_code))
     }
 
     /// Takes the processing lease, waiting (without polling) while another request holds it.
