@@ -55,6 +55,8 @@ mod calls;
 pub(crate) mod client;
 pub(crate) mod error_body;
 pub mod http;
+#[cfg(feature = "http2")]
+mod http2;
 pub(crate) mod token;
 pub(crate) mod transport;
 pub mod types;
@@ -67,6 +69,8 @@ pub use self::error_body::code_for_status;
 pub use self::http::{BodyTooLarge, HttpClient, DEFAULT_MAX_RESPONSE_BYTES};
 #[cfg(feature = "reqwest")]
 pub use self::http::{ReqwestClient, ReqwestClientBuilder};
+#[cfg(feature = "http2")]
+pub use self::http2::{Http2Client, Http2ClientBuilder};
 pub use self::token::{DEFAULT_LIFETIME, REFRESH_AHEAD};
 pub use self::transport::{CLIENT_USER_AGENT, CORRELATION_HEADER};
 pub use self::types::{

@@ -1,0 +1,233 @@
+//! `Http2Client`: Glide's calls as HTTP/2 streams on shared connections, against the real
+//! sandbox (h2c) and against small servers that misbehave.
+#![cfg(feature = "http2")]
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use glide_core::api::{
+    ClientInfo, Glide, GlideSession, Http2Client, HttpClient, PrepareRequest, ProcessOutcome,
+    ProcessRequest,
+};
+use glide_core::{PhoneNumber, UseCase};
+use glide_sandbox::{Sandbox, SandboxConfig};
+
+const DESKTOP_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+fn get(url: String) -> http::Request<Bytes> {
+    http::Request::get(url).body(Bytes::new()).unwrap()
+}
+
+/// A desktop verification end to end: the process call waits on the sandbox's long poll as a
+/// stream and comes back verified when the phone approves; the token call, the prepare and the
+/// wait all went over one connection.
+#[tokio::test]
+async fn a_desktop_wait_is_a_stream_and_comes_back_verified() {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_port(0))
+        .await
+        .unwrap();
+    let control = sandbox.control();
+    let client = Http2Client::new().unwrap();
+    let glide = Glide::builder("sandbox-client", "sandbox-secret")
+        .base_url(sandbox.base_url())
+        .http_client(client.clone())
+        .build()
+        .unwrap();
+    let phone = PhoneNumber::parse("+15555550100").unwrap();
+    let prepared = glide
+        .prepare(&PrepareRequest::verify_phone_number(
+            &phone,
+            ClientInfo::new(DESKTOP_UA),
+        ))
+        .await
+        .unwrap();
+    let key = prepared.session_key().to_owned();
+    let session =
+        GlideSession::from_json(serde_json::to_value(&prepared.session).unwrap()).unwrap();
+    let request = ProcessRequest::new(session, key.clone());
+    let waiting = tokio::spawn({
+        let glide = glide.clone();
+        async move { glide.process(UseCase::VerifyPhoneNumber, &request).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the call waits for the phone");
+    control.desktop_approve(&key).unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("woken by the approval")
+        .unwrap()
+        .unwrap();
+    let ProcessOutcome::Done(result) = outcome else {
+        panic!("expected a result, got {outcome:?}");
+    };
+    assert_eq!(result.phone_number.as_str(), "+15555550100");
+    assert_eq!(client.connections(), 1);
+}
+
+/// 250 calls held by a server at once are all there together on three connections (100
+/// streams to a connection, none queued behind the server's stream limit), and all come back.
+#[tokio::test]
+async fn waiting_calls_share_connections_a_hundred_to_each() {
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use axum::extract::{ConnectInfo, State};
+
+    const CALLS: usize = 250;
+    #[derive(Clone, Default)]
+    struct Seen {
+        peers: Arc<Mutex<BTreeSet<SocketAddr>>>,
+        arrived: Arc<AtomicUsize>,
+        all_here: Arc<tokio::sync::Notify>,
+    }
+    async fn hold(
+        State(seen): State<Seen>,
+        ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ) -> &'static str {
+        seen.peers.lock().unwrap().insert(peer);
+        let notified = seen.all_here.notified();
+        if seen.arrived.fetch_add(1, Ordering::SeqCst) + 1 == CALLS {
+            seen.all_here.notify_waiters();
+            return "done";
+        }
+        // Answered only once every call is here at once.
+        notified.await;
+        "done"
+    }
+    let seen = Seen::default();
+    let app = axum::Router::new()
+        .route("/wait", axum::routing::get(hold))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+
+    let client = Http2Client::new().unwrap();
+    let calls: Vec<_> = (0..CALLS)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.execute(get(format!("http://{addr}/wait"))).await })
+        })
+        .collect();
+    for call in calls {
+        let response = tokio::time::timeout(Duration::from_secs(15), call)
+            .await
+            .expect("every call reached the server at once")
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        assert_eq!(response.body().as_ref(), b"done");
+    }
+    assert_eq!(client.connections(), 3, "100 streams to a connection");
+    assert_eq!(seen.peers.lock().unwrap().len(), 3, "three TCP connections");
+}
+
+/// A body past the cap is refused, whether declared or streamed; a redirect is returned as it
+/// is, never followed.
+#[tokio::test]
+async fn bodies_past_the_cap_are_refused_and_redirects_not_followed() {
+    use axum::body::Body;
+    use axum::response::Response;
+
+    let app = axum::Router::new()
+        .route(
+            "/declared",
+            axum::routing::get(|| async { vec![b'x'; 2048] }),
+        )
+        .route(
+            "/streamed",
+            axum::routing::get(|| async {
+                let chunks = futures_util::stream::iter(
+                    (0..4).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'y'; 600]))),
+                );
+                Response::new(Body::from_stream(chunks))
+            }),
+        )
+        .route("/small", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/moved",
+            axum::routing::get(|| async {
+                Response::builder()
+                    .status(301)
+                    .header("location", "/small")
+                    .body(Body::empty())
+                    .unwrap()
+            }),
+        );
+    let addr = serve(app).await;
+    let client = Http2Client::builder()
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    for path in ["declared", "streamed"] {
+        let error = client
+            .execute(get(format!("http://{addr}/{path}")))
+            .await
+            .unwrap_err();
+        let too_large = error
+            .downcast_ref::<glide_core::api::BodyTooLarge>()
+            .unwrap_or_else(|| panic!("{path}: {error}"));
+        assert_eq!((too_large.status, too_large.limit), (200, 1024), "{path}");
+    }
+    let small = client
+        .execute(get(format!("http://{addr}/small")))
+        .await
+        .unwrap();
+    assert_eq!(small.body().as_ref(), b"ok");
+    let moved = client
+        .execute(get(format!("http://{addr}/moved")))
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 301);
+    assert!(moved.body().is_empty());
+}
+
+/// A server that does not speak HTTP/2 is an error, not a hang; the next call tries again
+/// (no broken connection is kept).
+#[tokio::test]
+async fn a_server_without_http2_is_an_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    let client = Http2Client::new().unwrap();
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let error = client.execute(get(format!("http://{addr}/"))).await;
+        assert!(error.is_err(), "an HTTP/1 answer is not HTTP/2");
+        assert!(started.elapsed() < Http2Client::CONNECT_TIMEOUT + Duration::from_secs(1));
+        assert_eq!(client.connections(), 0);
+    }
+    let https = client
+        .execute(get("https://127.0.0.1:1/".to_owned()))
+        .await
+        .unwrap_err();
+    assert!(!https.to_string().is_empty());
+}
