@@ -44,7 +44,17 @@ pub struct Options {
     pub desktop_wait: Duration,
     /// The engine speaks HTTP/2 to the sandbox (prior knowledge): the long polls are streams
     /// of shared connections instead of one connection each.
-    pub http2: bool,
+    pub http2: Option<Http2>,
+}
+
+/// Which HTTP/2 client the engine talks to Glide with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Http2 {
+    /// `glide_core::api::Http2Client` (`--http2`): hyper's connection API, a call is a stream.
+    Lean,
+    /// `glide_core::api::ReqwestClient` with HTTP/2 (`--http2-reqwest`): reqwest's pooled
+    /// requests over HTTP/2 lanes, for the side-by-side figure.
+    Reqwest,
 }
 
 /// How the phone's approval reaches the sandbox.
@@ -137,8 +147,8 @@ struct Instance {
     auth: GlideAuth,
     /// Its Redis events (with `--pair`).
     events: Option<Arc<RedisEvents>>,
-    /// Its HTTP/2 client to Glide (with `--http2`), to report the lanes it opened.
-    http2: Option<glide_core::api::ReqwestClient>,
+    /// How many connections its HTTP/2 client to Glide opened (with `--http2`).
+    http2_connections: Option<Box<dyn Fn() -> usize + Send + Sync>>,
 }
 
 /// An engine instance against the sandbox at `url`; with `redis`, its own Redis store and
@@ -147,22 +157,30 @@ async fn engine(
     url: &str,
     wait: Duration,
     redis: Option<&str>,
-    http2: bool,
+    http2: Option<Http2>,
 ) -> Result<Instance, String> {
     let config = SandboxConfig::default();
     let timeout = wait + Duration::from_secs(60);
     let mut glide = Glide::builder(config.client_id, config.client_secret)
         .base_url(url)
         .timeout(timeout);
-    let mut http2_client = None;
-    if http2 {
-        let client = glide_core::api::ReqwestClient::builder()
-            .http2_prior_knowledge()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
-        glide = glide.http_client(client.clone());
-        http2_client = Some(client);
+    let mut http2_connections: Option<Box<dyn Fn() -> usize + Send + Sync>> = None;
+    match http2 {
+        Some(Http2::Lean) => {
+            let client = glide_core::api::Http2Client::new().map_err(|e| e.to_string())?;
+            glide = glide.http_client(client.clone());
+            http2_connections = Some(Box::new(move || client.connections()));
+        }
+        Some(Http2::Reqwest) => {
+            let client = glide_core::api::ReqwestClient::builder()
+                .http2_prior_knowledge()
+                .timeout(timeout)
+                .build()
+                .map_err(|e| e.to_string())?;
+            glide = glide.http_client(client.clone());
+            http2_connections = Some(Box::new(move || client.lanes()));
+        }
+        None => {}
     }
     let glide = glide.build().map_err(|e| e.to_string())?;
     let mut builder = GlideAuth::builder(glide)
@@ -185,7 +203,7 @@ async fn engine(
     Ok(Instance {
         auth: builder.build().map_err(|e| e.to_string())?,
         events,
-        http2: http2_client,
+        http2_connections,
     })
 }
 
@@ -276,15 +294,17 @@ type Waiting = Vec<tokio::task::JoinHandle<(u16, Instant)>>;
 async fn fire(auth: &GlideAuth, keys: &[(String, String)]) -> Waiting {
     let mut tasks = Vec::with_capacity(keys.len());
     for (i, (key, cookie)) in keys.iter().enumerate() {
-        let cookie = cookie.clone();
         let auth = auth.clone();
         let body = json!({
             "session": {"session_key": key},
             "credential": key,
             "use_case": "VerifyPhoneNumber",
         });
+        // Built here: the task holds the request a browser's connection would, not the JSON
+        // tree it was written from.
+        let request = post(PROCESS, &body, i, Some(cookie));
         tasks.push(tokio::spawn(async move {
-            let (status, _, _) = call(&auth, post(PROCESS, &body, i, Some(&cookie))).await;
+            let (status, _, _) = call(&auth, request).await;
             (status, Instant::now())
         }));
         if i % 200 == 199 {
@@ -394,14 +414,14 @@ pub async fn run(options: Options) -> Result<(), String> {
     let started = Instant::now();
     let tasks_a = fire(a, &keys).await;
     let per_request_fds = match (options.http2, options.split) {
-        (true, _) => 0,
-        (false, true) => 1,
-        (false, false) => 2,
+        (Some(_), _) => 0,
+        (None, true) => 1,
+        (None, false) => 2,
     };
     let want = fds_prepared + per_request_fds * n;
     // The prepares left up to 64 idle pooled connections, which the first calls reuse.
     let slack = per_request_fds * 64 + 50;
-    if options.http2 {
+    if options.http2.is_some() {
         // No socket per call to count: give the streams time to open, then wait for RSS to settle.
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
@@ -483,10 +503,10 @@ pub async fn run(options: Options) -> Result<(), String> {
         );
     }
     println!("| size of one `GlideAuth::handle` future | {future_bytes} bytes |");
-    if let Some(client) = &instance_a.http2 {
+    if let Some(connections) = &instance_a.http2_connections {
         println!(
-            "| HTTP/2 lanes (connections) instance A opened | {} |",
-            client.lanes()
+            "| HTTP/2 connections instance A opened | {} |",
+            connections()
         );
     }
     println!("| approvals failed | {approve_errors} |");

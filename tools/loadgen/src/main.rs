@@ -2,7 +2,7 @@
 //! and count and stops by itself. Results: `docs/scale.md`.
 //!
 //! ```text
-//! loadgen desktop-scale --flows N [--split] [--pair] [--http2] [--approve-rate R] [--desktop-wait S]
+//! loadgen desktop-scale --flows N [--split] [--pair] [--http2 | --http2-reqwest] [--approve-rate R] [--desktop-wait S]
 //! loadgen load [--seconds 60] [--clients 200] [--demo-bin PATH] [--embedded-sandbox]
 //!              [--cluster] [--instances 1|2] [--kill-master-after S]
 //! loadgen sandbox [--desktop-wait S]     (a sandbox alone; used by desktop-scale --split)
@@ -19,7 +19,7 @@ use std::time::Duration;
 use args::Args;
 
 const USAGE: &str = "usage:
-  loadgen desktop-scale --flows N [--split] [--pair] [--http2] [--approve-rate R] [--desktop-wait S]
+  loadgen desktop-scale --flows N [--split] [--pair] [--http2 | --http2-reqwest] [--approve-rate R] [--desktop-wait S]
   loadgen load [--seconds 60] [--clients 200] [--demo-bin PATH] [--embedded-sandbox]
                [--cluster] [--instances 1|2] [--kill-master-after S]
   loadgen sandbox [--desktop-wait S]";
@@ -78,7 +78,13 @@ async fn dispatch(command: &str, args: &Args) -> Result<(), String> {
                 pair: args.flag("pair"),
                 approve_rate: args.get("approve-rate", 500)?,
                 desktop_wait: bounded_secs(args, "desktop-wait", 120)?,
-                http2: args.flag("http2"),
+                http2: if args.flag("http2") {
+                    Some(desktop::Http2::Lean)
+                } else if args.flag("http2-reqwest") {
+                    Some(desktop::Http2::Reqwest)
+                } else {
+                    None
+                },
             })
             .await
         }
