@@ -231,3 +231,100 @@ async fn a_server_without_http2_is_an_error() {
         .unwrap_err();
     assert!(!https.to_string().is_empty());
 }
+
+/// A TLS server for `localhost` with a fresh self-signed certificate, offering `alpn`, that
+/// answers every HTTP/2 request with 200 `secure`; and the certificate, to trust it.
+async fn tls_server(alpn: &[&[u8]]) -> (SocketAddr, rustls::pki_types::CertificateDer<'static>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.clone()], key)
+    .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut connection) = h2::server::handshake(tls).await else {
+                    return;
+                };
+                while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                    let response = http::Response::builder().status(200).body(()).unwrap();
+                    let mut body = respond.send_response(response, false).unwrap();
+                    body.send_data(Bytes::from_static(b"secure"), true).unwrap();
+                }
+            });
+        }
+    });
+    (addr, cert)
+}
+
+fn trusting(cert: rustls::pki_types::CertificateDer<'static>) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// Over `https://` HTTP/2 is negotiated by ALPN with a certificate the client trusts; an
+/// untrusted certificate and a server that offers only HTTP/1.1 are refused.
+#[tokio::test]
+async fn https_negotiates_http2_and_checks_the_certificate() {
+    let (addr, cert) = tls_server(&[b"h2"]).await;
+    let url = format!("https://localhost:{}/", addr.port());
+
+    let client = Http2Client::builder()
+        .tls_config(trusting(cert.clone()))
+        .build()
+        .unwrap();
+    let response = client.execute(get(url.clone())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.body().as_ref(), b"secure");
+    assert_eq!(client.connections(), 1);
+
+    // The default roots do not know a self-signed certificate.
+    let untrusting = Http2Client::new().unwrap();
+    let error = untrusting.execute(get(url)).await.unwrap_err();
+    assert!(
+        error.to_string().contains("certificate"),
+        "refused for its certificate: {error}"
+    );
+    assert_eq!(untrusting.connections(), 0);
+
+    // A server that leaves ALPN out (answered by the client's own check), and one that
+    // offers only HTTP/1.1 (which refuses the handshake itself).
+    for alpn in [&[][..], &[&b"http/1.1"[..]][..]] {
+        let (old, cert) = tls_server(alpn).await;
+        let client = Http2Client::builder()
+            .tls_config(trusting(cert))
+            .build()
+            .unwrap();
+        let error = client
+            .execute(get(format!("https://localhost:{}/", old.port())))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("does not offer HTTP/2") || error.contains("NoApplicationProtocol"),
+            "{alpn:?}: {error}"
+        );
+        assert_eq!(client.connections(), 0);
+    }
+}
