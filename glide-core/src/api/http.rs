@@ -59,6 +59,7 @@ pub struct BodyTooLarge {
 }
 
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::reqwest_client::{ReqwestClient, ReqwestClientBuilder};
 
 #[cfg(feature = "reqwest")]

@@ -68,8 +68,10 @@ pub use self::client::{Glide, GlideBuilder, RetryPolicy, DEFAULT_BASE_URL, DEFAU
 pub use self::error_body::code_for_status;
 pub use self::http::{BodyTooLarge, HttpClient, DEFAULT_MAX_RESPONSE_BYTES};
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::http::{ReqwestClient, ReqwestClientBuilder};
 #[cfg(feature = "http2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
 pub use self::http2::{Http2Client, Http2ClientBuilder};
 pub use self::token::{DEFAULT_LIFETIME, REFRESH_AHEAD};
 pub use self::transport::{CLIENT_USER_AGENT, CORRELATION_HEADER};

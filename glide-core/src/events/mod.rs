@@ -55,6 +55,7 @@ mod redis;
 #[cfg(feature = "redis")]
 mod redis_cluster;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisEvents;
 
 /// Publishes and subscribes to flow topics (one topic per flow). Object safe.

@@ -27,8 +27,10 @@ pub(crate) mod redis_conn;
 #[cfg(feature = "redis")]
 mod redis_target;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisTimeouts};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis_target::{RedisTarget, REDIS_CLUSTER_URLS_VAR, REDIS_URL_VAR};
 
 /// A stored value and its version. Versions start at 1 and grow by one with every
