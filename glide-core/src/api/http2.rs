@@ -289,21 +289,14 @@ impl Inner {
     }
 
     /// A place for one call to `uri`'s origin: on a connection with room, else on a new one,
-    /// else (all connections open) on the least busy.
+    /// else (all connections open) on the least busy. Connections open one at a time: a call
+    /// that waited for another's opening finds room on it.
     async fn take(&self, uri: &http::Uri) -> Result<Taken, BoxError> {
         let origin = Origin::of(uri)?;
         let pool = self.pool(&origin);
-        match pool.room(self.per_connection) {
-            Some(taken) => Ok(taken),
-            // Boxed: opening a connection (TCP, TLS, handshake) is a large future that only
-            // the call opening it needs.
-            None => Box::pin(self.open(&pool, &origin)).await,
+        if let Some(taken) = pool.room(self.per_connection) {
+            return Ok(taken);
         }
-    }
-
-    /// Opens a connection to `origin`, one at a time: a call that waited for another's finds
-    /// room on it.
-    async fn open(&self, pool: &Pool, origin: &Origin) -> Result<Taken, BoxError> {
         let _opening = pool.opening.lock().await;
         if let Some(taken) = pool.room(self.per_connection) {
             return Ok(taken);
@@ -311,9 +304,14 @@ impl Inner {
         if let Some(taken) = pool.least_busy(self.max_connections) {
             return Ok(taken);
         }
-        let opened = tokio::time::timeout(Http2Client::CONNECT_TIMEOUT, self.connect(origin))
-            .await
-            .map_err(|_| "no HTTP/2 connection within the connect deadline")??;
+        // Boxed: opening a connection (TCP, TLS, handshake) is a large future that only the
+        // opening call needs; the calls queued behind it must not each hold one.
+        let opened = Box::pin(tokio::time::timeout(
+            Http2Client::CONNECT_TIMEOUT,
+            self.connect(&origin),
+        ))
+        .await
+        .map_err(|_| "no HTTP/2 connection within the connect deadline")??;
         Ok(pool.add(opened))
     }
 
