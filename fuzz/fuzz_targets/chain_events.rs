@@ -217,7 +217,11 @@ fn check_state(
     match step.as_str() {
         "verified" | "failed" => {
             assert_eq!(action, None, "{state}");
-            assert_eq!(expires, 0, "{state}");
+            // A record left at a step past the chain's last (only by tampering, or a chain
+            // configuration shortened under live records) answers `failed` while still active.
+            if !tampered {
+                assert_eq!(expires, 0, "{state}");
+            }
         }
         _ => {
             assert!(steps.contains(&step.as_str()), "{state}");

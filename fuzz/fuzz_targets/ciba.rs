@@ -138,12 +138,12 @@ impl HttpClient for Scripted {
         };
         let seen = Seen {
             path,
+            // As bytes: a token Glide sent with non-ASCII text goes back as it came (obs-text).
             authorization: request
                 .headers()
                 .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned(),
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default(),
             body: String::from_utf8_lossy(request.body()).into_owned(),
         };
         script.seen.push((seen, (status, body.clone())));
