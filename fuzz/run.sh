@@ -13,13 +13,14 @@
 # fuzz/target). New corpus entries go to fuzz/corpus/<target> (not committed); the committed
 # seeds in fuzz/seeds/<target> are read too. A crash stops that target, leaves its input in
 # fuzz/artifacts/<target>/ and makes the script exit non-zero; it goes on with the other targets.
-# For each target one line is printed: target, executions, seconds, exec/s, crashes.
+# For each target one line is printed: target, executions, seconds, exec/s, crashes, and the
+# last coverage line's edges (cov), features (ft) and corpus (entries/size).
 set -uo pipefail
 cd "$(dirname "$0")"
 
 RUNS="${1:-10000}"
 shift || true
-ALL=(phone cookie email endpoint_body callback_query glide_responses)
+ALL=(phone cookie email endpoint_body callback_query glide_responses chain_events session_handle ciba)
 TARGETS=("${@:-${ALL[@]}}")
 SANITIZER="${SANITIZER:-none}"
 MAX_TIME="${MAX_TIME:-0}"
@@ -32,7 +33,7 @@ command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install
 cargo fuzz build -s "$SANITIZER" --target-dir "$TARGET_DIR" || exit 2
 
 failed=0
-printf '%-16s %12s %8s %10s %s\n' target executions seconds exec/s crashes
+printf '%-16s %12s %8s %10s %7s %6s %6s %s\n' target executions seconds exec/s crashes cov ft corpus
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   seeds=()
@@ -53,6 +54,11 @@ for t in "${TARGETS[@]}"; do
     failed=1
     grep -E "panicked at|^SUMMARY|Test unit written" "$log" >&2
   fi
-  printf '%-16s %12s %8.0f %10s %s\n' "$t" "${execs:-?}" "$secs" "$rate" "$crashes"
+  last=$(grep -E '^#[0-9]+.* cov: ' "$log" | tail -1)
+  cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+  ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+  corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$last")
+  printf '%-16s %12s %8.0f %10s %7s %6s %6s %s\n' "$t" "${execs:-?}" "$secs" "$rate" "$crashes" \
+    "${cov:-?}" "${ft:-?}" "${corp:-?}"
 done
 exit $failed

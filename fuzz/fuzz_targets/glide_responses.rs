@@ -22,7 +22,6 @@ use glide_core::api::{
     PrepareRequest, PrepareResponse, ProcessOutcome, ProcessRequest, RetryPolicy, StatusResponse,
 };
 use glide_core::binding::{AggCode, FeCode};
-use glide_core::endpoint::error_response;
 use glide_core::error::BoxError;
 use glide_core::legacy::{
     CheckServerAuthResponse, NumberVerifyResponse, SimSwapCheckResponse, SimSwapDateResponse,
@@ -121,29 +120,6 @@ fn check_wire_types(body: &[u8]) {
     let _ = serde_json::from_slice::<SimSwapDateResponse>(body);
 }
 
-fn check_error(error: &glide_core::Error) {
-    let status = error.http_status();
-    assert!(
-        (400..=599).contains(&status),
-        "error status {status}: {error:?}"
-    );
-    if status >= 500 {
-        assert!(glide_fuzz::OPAQUE_MESSAGES.contains(&error.public_message().as_str()));
-    }
-    let response = error_response(error);
-    assert_eq!(response.status().as_u16(), status);
-    let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON");
-    assert!(
-        body["code"].as_str().is_some_and(|c| !c.is_empty()),
-        "{body}"
-    );
-    assert!(body["message"].is_string());
-    assert_eq!(body["status"].as_u64(), Some(u64::from(status)));
-    for value in response.headers().values() {
-        assert!(!value.as_bytes().iter().any(|b| matches!(b, b'\r' | b'\n')));
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let call = data.first().copied().unwrap_or(0);
     let status = 100
@@ -210,7 +186,7 @@ fuzz_target!(|data: &[u8]| {
                 ok_status || final_status,
                 "a call succeeded on HTTP {status}"
             ),
-            Err(error) => check_error(&error),
+            Err(error) => glide_fuzz::check_error(&error),
         }
     });
 });

@@ -16,9 +16,10 @@ use glide_core::error::BoxError;
 use glide_core::legacy::{Email, MAX_EMAIL_LEN};
 use glide_core::PhoneNumber;
 
-/// Every status code the contract documents for our routes.
+/// Every status code the contract documents for our routes (410: `CHAIN_EXPIRED`, a
+/// verification chain past its deadline).
 pub const DOCUMENTED_STATUSES: &[u16] = &[
-    200, 202, 204, 302, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503,
+    200, 202, 204, 302, 400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 500, 502, 503,
 ];
 
 /// The only messages a 5xx body may carry.
@@ -480,4 +481,139 @@ pub fn assert_no_session_cookie(
             );
         }
     }
+}
+
+/// An error of the Glide client maps to a status in 400–599, with an opaque message on 5xx, and
+/// renders as a well-formed `{code, message, status}` body without CR or LF in its headers.
+pub fn check_error(error: &glide_core::Error) {
+    let status = error.http_status();
+    assert!(
+        (400..=599).contains(&status),
+        "error status {status}: {error:?}"
+    );
+    if status >= 500 {
+        assert!(OPAQUE_MESSAGES.contains(&error.public_message().as_str()));
+    }
+    let response = glide_core::endpoint::error_response(error);
+    assert_eq!(response.status().as_u16(), status);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON");
+    assert!(
+        body["code"].as_str().is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
+    assert!(body["message"].is_string());
+    assert_eq!(body["status"].as_u64(), Some(u64::from(status)));
+    for value in response.headers().values() {
+        assert!(!value.as_bytes().iter().any(|b| matches!(b, b'\r' | b'\n')));
+    }
+}
+
+/// A [`Store`](glide_core::Store) that counts the operations asked of it (to bound the work one
+/// request does) and hands them to the store it wraps.
+#[derive(Debug, Clone)]
+pub struct CountingStore {
+    inner: Arc<dyn glide_core::Store>,
+    ops: Arc<AtomicU64>,
+}
+
+impl CountingStore {
+    /// Counts the operations on `inner`.
+    pub fn new(inner: Arc<dyn glide_core::Store>) -> Self {
+        Self {
+            inner,
+            ops: Arc::default(),
+        }
+    }
+
+    /// The operations so far.
+    pub fn ops(&self) -> u64 {
+        self.ops.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.ops.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl glide_core::Store for CountingStore {
+    async fn create(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: std::time::Duration,
+    ) -> Result<bool, glide_core::store::StoreError> {
+        self.count();
+        self.inner.create(key, value, ttl).await
+    }
+
+    async fn load(
+        &self,
+        key: &str,
+    ) -> Result<Option<glide_core::store::Versioned>, glide_core::store::StoreError> {
+        self.count();
+        self.inner.load(key).await
+    }
+
+    async fn load_if_changed(
+        &self,
+        key: &str,
+        version: u64,
+    ) -> Result<glide_core::store::Freshness, glide_core::store::StoreError> {
+        self.count();
+        self.inner.load_if_changed(key, version).await
+    }
+
+    fn session_endings(&self) -> Option<glide_core::events::SessionEndings> {
+        self.inner.session_endings()
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected_version: u64,
+        value: &[u8],
+        ttl: std::time::Duration,
+    ) -> Result<bool, glide_core::store::StoreError> {
+        self.count();
+        self.inner
+            .compare_and_set(key, expected_version, value, ttl)
+            .await
+    }
+
+    async fn take(
+        &self,
+        key: &str,
+    ) -> Result<Option<glide_core::store::Versioned>, glide_core::store::StoreError> {
+        self.count();
+        self.inner.take(key).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), glide_core::store::StoreError> {
+        self.count();
+        self.inner.delete(key).await
+    }
+
+    async fn increment(
+        &self,
+        key: &str,
+        max: u64,
+        ttl: std::time::Duration,
+    ) -> Result<Option<u64>, glide_core::store::StoreError> {
+        self.count();
+        self.inner.increment(key, max, ttl).await
+    }
+}
+
+/// The lines of a line-based input (`key value`, one a line; the bytes read as UTF-8, invalid
+/// sequences replaced), at most `max` of them: what the targets with readable seeds take.
+pub fn keyed_lines(data: &[u8], max: usize) -> Vec<(String, String)> {
+    String::from_utf8_lossy(data)
+        .split('\n')
+        .take(max)
+        .map(|line| {
+            let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+            (key.to_owned(), value.to_owned())
+        })
+        .collect()
 }

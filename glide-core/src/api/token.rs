@@ -97,7 +97,10 @@ impl TokenCache {
         let ahead = REFRESH_AHEAD.min(lifetime / 2);
         *slot = Some(Cached {
             token: token.clone(),
-            refresh_at: clock.now() + (lifetime - ahead),
+            // An `expires_in` beyond the calendar (Glide could send i64::MAX) saturates.
+            refresh_at: clock.now().saturating_add(
+                time::Duration::try_from(lifetime - ahead).unwrap_or(time::Duration::MAX),
+            ),
         });
         Ok(token)
     }
@@ -143,6 +146,25 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(t.secret(), "b");
+    }
+
+    #[tokio::test]
+    async fn a_lifetime_beyond_the_calendar_is_kept_without_overflow() {
+        // Found by the `ciba` fuzz target: `"expires_in": 9223372036854775807` panicked
+        // ("overflow adding duration to date").
+        let clock = ManualClock::new();
+        let cache = TokenCache::default();
+        let t = cache
+            .get(&clock, None, || async { answer("a", Some(i64::MAX)) })
+            .await
+            .unwrap();
+        assert_eq!(t.secret(), "a");
+        clock.advance(time::Duration::days(365 * 100));
+        let t = cache
+            .get(&clock, None, || async { answer("b", Some(3600)) })
+            .await
+            .unwrap();
+        assert_eq!(t.secret(), "a");
     }
 
     #[tokio::test]

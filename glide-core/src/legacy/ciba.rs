@@ -147,7 +147,9 @@ impl LegacyClient {
             });
         }
         let auth_req_id = AuthReqId::new(started.auth_req_id);
-        let mut interval = seconds_or(started.interval, DEFAULT_INTERVAL);
+        // No wait is longer than the whole poll (an `interval` of i64::MAX seconds overflowed
+        // the instant of the next poll).
+        let mut interval = seconds_or(started.interval, DEFAULT_INTERVAL).min(MAX_POLL);
         let lifetime = seconds_or(started.expires_in, MAX_POLL).min(MAX_POLL);
         let deadline = tokio::time::Instant::now() + lifetime;
         loop {
@@ -213,5 +215,53 @@ impl LegacyClient {
             }
             return reply.json();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::HttpClient;
+    use crate::error::BoxError;
+
+    /// Glide answering the backchannel request with `interval` and every poll with
+    /// `authorization_pending`.
+    #[derive(Debug)]
+    struct Pending(&'static str);
+
+    #[async_trait::async_trait]
+    impl HttpClient for Pending {
+        async fn execute(
+            &self,
+            request: http::Request<Bytes>,
+        ) -> Result<http::Response<Bytes>, BoxError> {
+            let (status, body) = if request.uri().path().ends_with("backchannel-authentication") {
+                (200, self.0)
+            } else {
+                (400, r#"{"error":"authorization_pending"}"#)
+            };
+            Ok(http::Response::builder()
+                .status(status)
+                .body(Bytes::from_static(body.as_bytes()))?)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_interval_beyond_the_clock_ends_the_poll_without_overflow() {
+        // Found by the `ciba` fuzz target: `"interval": 9223372036854775807` panicked
+        // ("overflow when adding duration to instant") at the first pending answer.
+        let answer = r#"{"auth_req_id":"r","expires_in":120,"interval":9223372036854775807}"#;
+        let legacy = LegacyClient::from_parts(
+            "id",
+            "secret",
+            "http://glide.test",
+            Arc::new(Pending(answer)),
+        )
+        .expect("a client");
+        let phone = PhoneNumber::parse("+15555550101").expect("valid");
+        let started = std::time::Instant::now();
+        let error = legacy.sim_swap().check(&phone, None).await.unwrap_err();
+        assert!(matches!(error, Error::Transport(_)), "{error:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }
