@@ -36,19 +36,24 @@ static ALLOCATOR: dhat::Alloc = dhat::Alloc;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Err(message) = cli.validate() {
-        Cli::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, message)
-            .exit();
-    }
-    #[cfg(feature = "dhat-heap")]
-    let _profiler = dhat::Profiler::new_heap();
     let name = match &cli.command {
         Command::DesktopScale(_) => "desktop-scale",
         Command::Load(_) => "load",
         Command::Run(_) => "run",
         Command::Sandbox(_) => "sandbox",
     };
+    if let Err(message) = cli.validate() {
+        // A usage error like clap's own (exit code 2), with the subcommand's usage line.
+        let mut command = Cli::command();
+        command.build();
+        let kind = clap::error::ErrorKind::ArgumentConflict;
+        match command.find_subcommand_mut(name) {
+            Some(sub) => sub.error(kind, message).exit(),
+            None => command.error(kind, message).exit(),
+        }
+    }
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
