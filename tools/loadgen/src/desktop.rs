@@ -17,10 +17,13 @@ use glide_core::events::RedisEvents;
 use glide_core::ratelimit::{RateLimit, RateLimitConfig};
 use glide_core::store::RedisStore;
 use glide_sandbox::{Sandbox, SandboxConfig, SandboxControl};
+use indicatif::ProgressBar;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::child::Running;
-use crate::stats::{self, Counts, Percentiles};
+use crate::progress::{self, Notes};
+use crate::stats::{self, Counts, Latencies, Percentiles};
 
 /// A desktop Firefox user agent: the sandbox picks `desktop`.
 pub const DESKTOP_UA: &str =
@@ -251,7 +254,13 @@ fn nth_phone(n: usize) -> String {
     format!("+1555{:07}", 6_000_000 + n % 4_000_000)
 }
 
-async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<(String, String)>, String> {
+/// Prepares `flows` desktop flows on `auth`, 64 at a time: their session keys and binding
+/// cookies.
+async fn prepare_all(
+    auth: &GlideAuth,
+    flows: usize,
+    bar: &ProgressBar,
+) -> Result<Vec<(String, String)>, String> {
     let mut keys = Vec::with_capacity(flows);
     let mut next = 0;
     while next < flows {
@@ -283,6 +292,7 @@ async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<(String, Stri
                 }
                 _ => return Err(format!("prepare answered {status}: {body}")),
             }
+            bar.inc(1);
         }
     }
     Ok(keys)
@@ -291,7 +301,7 @@ async fn prepare_all(auth: &GlideAuth, flows: usize) -> Result<Vec<(String, Stri
 type Waiting = Vec<tokio::task::JoinHandle<(u16, Instant)>>;
 
 /// Fires one `process` per key on `auth`, a batch at a time (to spare the listen backlog).
-async fn fire(auth: &GlideAuth, keys: &[(String, String)]) -> Waiting {
+async fn fire(auth: &GlideAuth, keys: &[(String, String)], bar: &ProgressBar) -> Waiting {
     let mut tasks = Vec::with_capacity(keys.len());
     for (i, (key, cookie)) in keys.iter().enumerate() {
         let auth = auth.clone();
@@ -307,6 +317,7 @@ async fn fire(auth: &GlideAuth, keys: &[(String, String)]) -> Waiting {
             let (status, _, _) = call(&auth, request).await;
             (status, Instant::now())
         }));
+        bar.inc(1);
         if i % 200 == 199 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -341,23 +352,151 @@ fn waiting_topics(events: &RedisEvents) -> usize {
         .unwrap_or(0)
 }
 
-async fn collect(tasks: Waiting, approved: &[Instant]) -> Result<(Counts, Vec<Duration>), String> {
+/// Waits for every call: their statuses, and each one's latency from its approval (`approved`,
+/// in the order of the calls) to its answer.
+async fn collect(tasks: Waiting, approved: &[Instant]) -> Result<(Counts, Latencies), String> {
     let mut counts = Counts::default();
-    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut latencies = Latencies::new()?;
     for (i, task) in tasks.into_iter().enumerate() {
         let (status, done) = task.await.map_err(|e| e.to_string())?;
         counts.add("process", status);
         if let Some(at) = approved.get(i) {
-            latencies.push(done.saturating_duration_since(*at));
+            latencies.record(done.saturating_duration_since(*at));
         }
     }
     Ok((counts, latencies))
 }
 
+/// The RSS figures of a child process (the sandbox with `--split`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildRss {
+    /// After the prepares, KiB.
+    pub prepared_kib: u64,
+    /// With every call waiting, KiB.
+    pub waiting_kib: u64,
+    /// (waiting − prepared) / N.
+    pub kib_per_wait: f64,
+}
+
+/// One instance's `process` calls: statuses and wake-up latencies.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceCalls {
+    /// `process` answers by status.
+    pub statuses: std::collections::BTreeMap<u16, u64>,
+    /// Approval → response.
+    pub wake_up: Option<Percentiles>,
+}
+
+impl InstanceCalls {
+    fn of(counts: &Counts, latencies: &Latencies) -> Self {
+        Self {
+            statuses: counts.0.iter().map(|((_, s), n)| (*s, *n)).collect(),
+            wake_up: Percentiles::of(latencies),
+        }
+    }
+}
+
+/// The figures of a `desktop-scale` run, for the table and for `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesktopSummary {
+    /// `"desktop-scale"`.
+    pub command: &'static str,
+    /// Flows waiting at once.
+    pub flows: usize,
+    /// `"child process"` or `"in-process"`.
+    pub sandbox: &'static str,
+    /// Engine instances (2 with `--pair`).
+    pub instances: usize,
+    /// `"http1"`, `"http2"` (`Http2Client`) or `"http2-reqwest"`.
+    pub client: &'static str,
+    /// Approvals per second.
+    pub approve_rate: u32,
+    /// This process's RSS at start, KiB.
+    pub rss_start_kib: u64,
+    /// After the prepares, KiB.
+    pub rss_prepared_kib: u64,
+    /// With every call of instance A waiting, KiB.
+    pub rss_waiting_kib: u64,
+    /// (waiting − prepared) / N: the memory of one waiting call.
+    pub kib_per_wait: f64,
+    /// (waiting − start) / N: including its prepared flow.
+    pub kib_per_flow: f64,
+    /// The sandbox child's RSS (with `--split`).
+    pub sandbox_child: Option<ChildRss>,
+    /// (A + B waiting − A waiting) / N (with `--pair`).
+    pub kib_per_pubsub_waiter: Option<f64>,
+    /// Size of one `GlideAuth::handle` future.
+    pub handle_future_bytes: usize,
+    /// HTTP/2 connections (or lanes) instance A opened.
+    pub http2_connections: Option<usize>,
+    /// Approvals the sandbox refused.
+    pub approvals_failed: usize,
+    /// Instance A's calls (long polls).
+    pub a: InstanceCalls,
+    /// Instance B's calls (Redis pub/sub waiters, with `--pair`).
+    pub b: Option<InstanceCalls>,
+}
+
+impl DesktopSummary {
+    /// The markdown table (as in docs/scale.md).
+    fn print_markdown(&self) {
+        let n = self.flows;
+        println!("| figure | value |");
+        println!("|---|---|");
+        println!(
+            "| RSS at start / after {n} prepares / all waiting | {} / {} / {} KiB |",
+            self.rss_start_kib, self.rss_prepared_kib, self.rss_waiting_kib
+        );
+        println!(
+            "| **KiB per waiting request** (waiting − prepared) / N, this process | **{:.2}** |",
+            self.kib_per_wait
+        );
+        println!(
+            "| KiB per flow incl. its prepared state (waiting − start) / N | {:.2} |",
+            self.kib_per_flow
+        );
+        if let Some(c) = &self.sandbox_child {
+            println!(
+                "| sandbox child RSS prepared / waiting | {} / {} KiB ({:.2} KiB per waiting call) |",
+                c.prepared_kib, c.waiting_kib, c.kib_per_wait
+            );
+        }
+        if let Some(w) = self.kib_per_pubsub_waiter {
+            println!("| instance B: KiB per pub/sub waiter (B waiting − A waiting) / N | {w:.2} |");
+        }
+        println!(
+            "| size of one `GlideAuth::handle` future | {} bytes |",
+            self.handle_future_bytes
+        );
+        if let Some(connections) = self.http2_connections {
+            println!("| HTTP/2 connections instance A opened | {connections} |");
+        }
+        println!("| approvals failed | {} |", self.approvals_failed);
+        let statuses = |calls: &InstanceCalls| {
+            calls
+                .statuses
+                .iter()
+                .map(|(s, n)| format!("{n} × {s}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!("| instance A process statuses | {} |", statuses(&self.a));
+        if let Some(p) = self.a.wake_up {
+            println!("| **wake-up, approve → A's response** | {p} |");
+        }
+        if let Some(b) = &self.b {
+            println!("| instance B process statuses | {} |", statuses(b));
+            if let Some(p) = b.wake_up {
+                println!("| **wake-up, approve → B's response (Redis pub/sub)** | {p} |");
+            }
+        }
+    }
+}
+
 /// Runs the scenario and prints its figures.
-pub async fn run(options: Options) -> Result<(), String> {
+pub async fn run(options: Options, notes: Notes) -> Result<(), String> {
     let n = options.flows;
-    println!(
+    notes.line(&format!(
         "desktop-scale: flows={n} sandbox={} instances={} approve_rate={}/s fd_limit={:?}",
         if options.split {
             "child process"
@@ -367,7 +506,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         if options.pair { 2 } else { 1 },
         options.approve_rate,
         stats::fd_limit()
-    );
+    ));
     let rss_start = stats::rss_kib(None).unwrap_or(0);
     let redis = if options.pair {
         Some(glide_tests::redis_server::RedisServer::start().ok_or("redis-server is missing")?)
@@ -390,21 +529,24 @@ pub async fn run(options: Options) -> Result<(), String> {
     };
 
     // Warm-up: one whole flow (token, pools, allocator).
-    let warm = prepare_all(a, 1).await?;
-    let warm_tasks = fire(a, &warm).await;
+    let warm = prepare_all(a, 1, &ProgressBar::hidden()).await?;
+    let warm_tasks = fire(a, &warm, &ProgressBar::hidden()).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    side.approver.approve(&warm[0].0).await?;
+    let (warm_key, _) = warm.first().ok_or("no warm-up flow")?;
+    side.approver.approve(warm_key).await?;
     let (warm_counts, _) = collect(warm_tasks, &[]).await?;
     if warm_counts.in_range(200..201) != 1 {
         return Err(format!("the warm-up flow did not verify: {warm_counts:?}"));
     }
 
     let started = Instant::now();
-    let keys = prepare_all(a, n).await?;
-    println!(
+    let bar = progress::bar(n as u64, "prepare");
+    let keys = prepare_all(a, n, &bar).await?;
+    bar.finish_and_clear();
+    notes.line(&format!(
         "prepared {n} flows in {:.1} s",
         started.elapsed().as_secs_f64()
-    );
+    ));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_prepared = stats::rss_kib(None).unwrap_or(0);
     let child_pid = side.child.as_ref().map(Running::pid);
@@ -412,7 +554,11 @@ pub async fn run(options: Options) -> Result<(), String> {
     let fds_prepared = stats::open_fds();
 
     let started = Instant::now();
-    let tasks_a = fire(a, &keys).await;
+    let bar = progress::bar(n as u64, "fire");
+    let tasks_a = fire(a, &keys, &bar).await;
+    bar.finish_and_clear();
+    let spinner = progress::spinner("wait");
+    spinner.set_message("until every call waits and RSS settles");
     let per_request_fds = match (options.http2, options.split) {
         (Some(_), _) => 0,
         (None, true) => 1,
@@ -429,12 +575,13 @@ pub async fn run(options: Options) -> Result<(), String> {
         stats::open_fds() + slack >= want
     })
     .await;
+    spinner.finish_and_clear();
     let finished_early = tasks_a.iter().filter(|t| t.is_finished()).count();
-    println!(
+    notes.line(&format!(
         "fired {n} process calls; waiting after {:.1} s (all waiting: {all_waiting}, open fds {} of ~{want}, finished early {finished_early})",
         started.elapsed().as_secs_f64(),
         stats::open_fds()
-    );
+    ));
     let rss_waiting = stats::rss_kib(None).unwrap_or(0);
     let child_waiting = child_pid.and_then(|p| stats::rss_kib(Some(p)));
 
@@ -443,13 +590,18 @@ pub async fn run(options: Options) -> Result<(), String> {
     if let Some(b) = &b {
         let events = b.events.as_ref().ok_or("instance B has no Redis events")?;
         let started = Instant::now();
-        let tasks = fire(&b.auth, &keys).await;
+        let bar = progress::bar(n as u64, "fire B");
+        let tasks = fire(&b.auth, &keys, &bar).await;
+        bar.finish_and_clear();
+        let spinner = progress::spinner("wait B");
+        spinner.set_message("until every call waits on pub/sub");
         let ok = settle(Duration::from_secs(90), || waiting_topics(events) >= n).await;
-        println!(
+        spinner.finish_and_clear();
+        notes.line(&format!(
             "instance B: {n} process calls waiting on pub/sub after {:.1} s (all: {ok}, topics {})",
             started.elapsed().as_secs_f64(),
             waiting_topics(events)
-        );
+        ));
         rss_b_waiting = stats::rss_kib(None);
         tasks_b = Some(tasks);
     }
@@ -459,13 +611,16 @@ pub async fn run(options: Options) -> Result<(), String> {
     let mut approved = Vec::with_capacity(n);
     let mut approve_errors = 0usize;
     let start = tokio::time::Instant::now();
+    let bar = progress::bar(n as u64, "approve");
     for (i, (key, _)) in keys.iter().enumerate() {
         tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
         approved.push(Instant::now());
         if side.approver.approve(key).await.is_err() {
             approve_errors += 1;
         }
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let (counts_a, lat_a) = collect(tasks_a, &approved).await?;
     let b_result = match tasks_b {
         Some(tasks) => Some(collect(tasks, &approved).await?),
@@ -479,46 +634,46 @@ pub async fn run(options: Options) -> Result<(), String> {
         .map(|route| std::mem::size_of_val(&a.handle(route, probe)))
         .unwrap_or(0);
     let kib = |from: u64, to: u64| (to.saturating_sub(from)) as f64 / n as f64;
-    println!("| figure | value |");
-    println!("|---|---|");
-    println!("| RSS at start / after {n} prepares / all waiting | {rss_start} / {rss_prepared} / {rss_waiting} KiB |");
-    println!(
-        "| **KiB per waiting request** (waiting − prepared) / N, this process | **{:.2}** |",
-        kib(rss_prepared, rss_waiting)
-    );
-    println!(
-        "| KiB per flow incl. its prepared state (waiting − start) / N | {:.2} |",
-        kib(rss_start, rss_waiting)
-    );
-    if let (Some(p), Some(w)) = (child_prepared, child_waiting) {
-        println!(
-            "| sandbox child RSS prepared / waiting | {p} / {w} KiB ({:.2} KiB per waiting call) |",
-            kib(p, w)
-        );
-    }
-    if let Some(w) = rss_b_waiting {
-        println!(
-            "| instance B: KiB per pub/sub waiter (B waiting − A waiting) / N | {:.2} |",
-            kib(rss_waiting, w)
-        );
-    }
-    println!("| size of one `GlideAuth::handle` future | {future_bytes} bytes |");
-    if let Some(connections) = &instance_a.http2_connections {
-        println!(
-            "| HTTP/2 connections instance A opened | {} |",
-            connections()
-        );
-    }
-    println!("| approvals failed | {approve_errors} |");
-    println!("| instance A process statuses | {:?} |", counts_a.0);
-    if let Some(p) = Percentiles::of(lat_a) {
-        println!("| **wake-up, approve → A's response** | {p} |");
-    }
-    if let Some((counts_b, lat_b)) = b_result {
-        println!("| instance B process statuses | {:?} |", counts_b.0);
-        if let Some(p) = Percentiles::of(lat_b) {
-            println!("| **wake-up, approve → B's response (Redis pub/sub)** | {p} |");
-        }
+    let summary = DesktopSummary {
+        command: "desktop-scale",
+        flows: n,
+        sandbox: if options.split {
+            "child process"
+        } else {
+            "in-process"
+        },
+        instances: if options.pair { 2 } else { 1 },
+        client: match options.http2 {
+            None => "http1",
+            Some(Http2::Lean) => "http2",
+            Some(Http2::Reqwest) => "http2-reqwest",
+        },
+        approve_rate: options.approve_rate,
+        rss_start_kib: rss_start,
+        rss_prepared_kib: rss_prepared,
+        rss_waiting_kib: rss_waiting,
+        kib_per_wait: kib(rss_prepared, rss_waiting),
+        kib_per_flow: kib(rss_start, rss_waiting),
+        sandbox_child: match (child_prepared, child_waiting) {
+            (Some(p), Some(w)) => Some(ChildRss {
+                prepared_kib: p,
+                waiting_kib: w,
+                kib_per_wait: kib(p, w),
+            }),
+            _ => None,
+        },
+        kib_per_pubsub_waiter: rss_b_waiting.map(|w| kib(rss_waiting, w)),
+        handle_future_bytes: future_bytes,
+        http2_connections: instance_a.http2_connections.as_ref().map(|c| c()),
+        approvals_failed: approve_errors,
+        a: InstanceCalls::of(&counts_a, &lat_a),
+        b: b_result.map(|(counts, latencies)| InstanceCalls::of(&counts, &latencies)),
+    };
+    if notes.json {
+        let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        summary.print_markdown();
     }
     drop(redis);
     Ok(())

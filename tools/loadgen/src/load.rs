@@ -11,350 +11,22 @@
 //! failed per second around the kill, when requests succeeded again, and how many witnesses lost
 //! their session.
 //!
-//! Each flow is one fresh "browser": its own cookie jar and its own loopback source address
-//! (127.1.0.1, 127.1.0.2, …), so the demo's default per-IP limits (prepare 30/min, checks
-//! 60/min) apply per browser as in production rather than throttling one load-generator address.
+//! The flows and their browsers are [`crate::flows`]' (shared with `run`).
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::child::Running;
-use crate::stats::{self, Counts, Percentiles};
-
-const ANDROID_UA: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
-const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-const DESKTOP_UA: &str = crate::desktop::DESKTOP_UA;
-const BASE: &str = "/api/magical-auth";
-
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// How long the clients keep starting flows.
-    pub seconds: u64,
-    /// Concurrent clients.
-    pub clients: usize,
-    /// The axum-demo binary.
-    pub demo_bin: std::path::PathBuf,
-    /// Let the demo run its embedded sandbox (its RSS then includes the sandbox's sessions);
-    /// otherwise a sandbox in this process stands in for Glide (`GLIDE_API_BASE_URL`).
-    pub embedded_sandbox: bool,
-    /// A Redis Cluster instead of one node.
-    pub cluster: bool,
-    /// Demo instances sharing the store (1 or 2).
-    pub instances: usize,
-    /// Kill a master of the cluster this many seconds in.
-    pub kill_master_after: Option<u64>,
-}
+use crate::cli::LoadArgs;
+use crate::flows::{self, Browser, DriveSummary, Target, ANDROID_UA};
+use crate::progress::Notes;
+use crate::stats::{self, Counts};
 
 /// Browsers verified just before the kill, whose sessions are checked after it.
 const WITNESSES: usize = 100;
-
-/// The kinds of flow in the mix, by weight out of 20.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
-    Ts43,
-    Link,
-    Desktop,
-    RiskDenied,
-    NotEligible,
-    UnknownSession,
-}
-
-impl Kind {
-    fn nth(n: u64) -> Self {
-        match n % 20 {
-            0..=7 => Self::Ts43,
-            8..=11 => Self::Link,
-            12..=14 => Self::Desktop,
-            15..=16 => Self::RiskDenied,
-            17 => Self::NotEligible,
-            _ => Self::UnknownSession,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Ts43 => "ts43",
-            Self::Link => "link",
-            Self::Desktop => "desktop",
-            Self::RiskDenied => "risk-denied",
-            Self::NotEligible => "not-eligible",
-            Self::UnknownSession => "unknown-session",
-        }
-    }
-}
-
-/// The `n`-th source address: 127.1.0.1 onwards (never .0 or .255 in the last byte).
-fn source(n: u64) -> IpAddr {
-    let d = 1 + n % 254;
-    let c = (n / 254) % 256;
-    let b = 1 + (n / (254 * 256)) % 254;
-    IpAddr::V4(Ipv4Addr::new(127, b as u8, c as u8, d as u8))
-}
-
-/// The `n`-th number of the load: never a sandbox fixture.
-fn nth_phone(n: u64) -> String {
-    format!("+1555{:07}", 6_000_000 + n % 4_000_000)
-}
-
-/// One browser of one flow.
-struct Browser {
-    http: reqwest::Client,
-    /// The origin the browser sees (the first instance), and the instances its requests reach
-    /// in turn.
-    app: String,
-    host: String,
-    targets: Arc<Vec<String>>,
-    turn: usize,
-    sandbox: String,
-    counts: Counts,
-    /// Statuses by second of the run (`"0042"`).
-    timeline: Counts,
-    started: Instant,
-}
-
-impl Browser {
-    fn new(
-        n: u64,
-        ua: &str,
-        targets: &Arc<Vec<String>>,
-        sandbox: &str,
-        started: Instant,
-    ) -> Result<Self, String> {
-        let app = targets.first().ok_or("no instance")?.clone();
-        let host = app.trim_start_matches("http://").to_owned();
-        let http = reqwest::Client::builder()
-            .local_address(source(n))
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(ua)
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
-            http,
-            app,
-            host,
-            targets: targets.clone(),
-            turn: n as usize,
-            sandbox: sandbox.to_owned(),
-            counts: Counts::default(),
-            timeline: Counts::default(),
-            started,
-        })
-    }
-
-    /// A request to the next instance, as the app's origin.
-    fn app_request(&mut self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let target = &self.targets[self.turn % self.targets.len()];
-        self.turn += 1;
-        self.http
-            .request(method, format!("{target}{path}"))
-            .header("host", &self.host)
-    }
-
-    fn record(&mut self, label: &str, status: u16) {
-        self.counts.add(label, status);
-        let second = format!("{:04}", self.started.elapsed().as_secs());
-        self.timeline.add(&second, status);
-    }
-
-    async fn send(
-        &mut self,
-        label: &str,
-        request: reqwest::RequestBuilder,
-    ) -> (u16, Value, String) {
-        match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let location = response
-                    .headers()
-                    .get("location")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                let body = response.json().await.unwrap_or(Value::Null);
-                self.record(label, status);
-                (status, body, location)
-            }
-            Err(_) => {
-                self.record(label, 0);
-                (0, Value::Null, String::new())
-            }
-        }
-    }
-
-    async fn app_post(&mut self, route: &str, body: &Value) -> (u16, Value) {
-        let request = self
-            .app_request(reqwest::Method::POST, &format!("{BASE}/{route}"))
-            .header("origin", &self.app)
-            .json(body);
-        let (status, body, _) = self.send(route, request).await;
-        (status, body)
-    }
-
-    async fn prepare(&mut self, use_case: &str, phone: Option<&str>, ua: &str) -> (u16, String) {
-        let mut body = json!({"use_case": use_case, "client_info": {"user_agent": ua}});
-        if let Some(phone) = phone {
-            body["phone_number"] = json!(phone);
-        }
-        let (status, body) = self.app_post("prepare", &body).await;
-        let key = body["session"]["session_key"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        (status, key)
-    }
-
-    async fn process(&mut self, key: &str, credential: &str, use_case: &str) -> u16 {
-        let body = json!({
-            "session": {"session_key": key},
-            "credential": credential,
-            "use_case": use_case,
-        });
-        self.app_post("process", &body).await.0
-    }
-
-    async fn credential(&mut self, key: &str, phone: Option<&str>) -> Option<String> {
-        let mut body = json!({"session_key": key, "origin": self.app});
-        if let Some(phone) = phone {
-            body["phone_number"] = json!(phone);
-        }
-        let request = self
-            .http
-            .post(format!("{}/sandbox/ts43/credential", self.sandbox))
-            .json(&body);
-        let (status, body, _) = self.send("sandbox:credential", request).await;
-        (status == 200)
-            .then(|| body["credential"].as_str().map(str::to_owned))
-            .flatten()
-    }
-
-    async fn me_and_logout(&mut self) -> bool {
-        let (me, _) = self.me().await;
-        let (out, _) = self.app_post("logout", &json!({})).await;
-        me == 200 && out == 204
-    }
-
-    /// `GET /me`: its status.
-    async fn me(&mut self) -> (u16, Value) {
-        let request = self.app_request(reqwest::Method::GET, "/me");
-        let (status, body, _) = self.send("me", request).await;
-        (status, body)
-    }
-
-    /// A TS43 verification that keeps its session (a witness of the failover).
-    async fn verify_and_keep(&mut self, n: u64) -> bool {
-        let phone = nth_phone(n);
-        let (s, key) = self
-            .prepare("VerifyPhoneNumber", Some(&phone), ANDROID_UA)
-            .await;
-        if s != 200 {
-            return false;
-        }
-        let Some(credential) = self.credential(&key, None).await else {
-            return false;
-        };
-        self.process(&key, &credential, "VerifyPhoneNumber").await == 200
-    }
-
-    /// Runs one flow of `kind`; `true` when every step answered as that flow should.
-    async fn flow(&mut self, kind: Kind, n: u64) -> bool {
-        let phone = nth_phone(n);
-        match kind {
-            Kind::Ts43 => self.verify_and_keep(n).await && self.me_and_logout().await,
-            Kind::Link => {
-                let (s, key) = self
-                    .prepare("VerifyPhoneNumber", Some(&phone), IPHONE_UA)
-                    .await;
-                if s != 200 {
-                    return false;
-                }
-                let request = self.http.get(format!(
-                    "{}/sandbox/link/{key}?decision=approve",
-                    self.sandbox
-                ));
-                let (s, _, location) = self.send("sandbox:link-approve", request).await;
-                let fragment = location.split('#').nth(1).unwrap_or_default().to_owned();
-                let agg = fragment
-                    .split('&')
-                    .find_map(|p| p.strip_prefix("agg_code="))
-                    .unwrap_or_default();
-                if s != 302 || agg.is_empty() {
-                    return false;
-                }
-                let body = json!({"agg_code": agg, "session_key": key, "user_agent": IPHONE_UA});
-                self.app_post("complete", &body).await.0 == 204
-                    && self.process(&key, &key, "VerifyPhoneNumber").await == 200
-                    && self.me_and_logout().await
-            }
-            Kind::Desktop => {
-                let (s, key) = self
-                    .prepare("VerifyPhoneNumber", Some(&phone), DESKTOP_UA)
-                    .await;
-                if s != 200 {
-                    return false;
-                }
-                let approve = self
-                    .http
-                    .post(format!("{}/sandbox/desktop/{key}/approve", self.sandbox));
-                let body = json!({
-                    "session": {"session_key": key},
-                    "credential": key,
-                    "use_case": "VerifyPhoneNumber",
-                });
-                let process = self
-                    .app_request(reqwest::Method::POST, &format!("{BASE}/process"))
-                    .header("origin", &self.app)
-                    .json(&body)
-                    .send();
-                let phone_side = async {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    approve
-                        .send()
-                        .await
-                        .map(|r| r.status().as_u16())
-                        .unwrap_or(0)
-                };
-                let (processed, approved) = tokio::join!(process, phone_side);
-                self.record("sandbox:desktop-approve", approved);
-                let status = processed.map(|r| r.status().as_u16()).unwrap_or(0);
-                self.record("process", status);
-                status == 200 && self.me_and_logout().await
-            }
-            Kind::RiskDenied => {
-                // GetPhoneNumber: the device answers with the SIM-swapped fixture number.
-                let (s, key) = self.prepare("GetPhoneNumber", None, ANDROID_UA).await;
-                if s != 200 {
-                    return false;
-                }
-                let Some(credential) = self.credential(&key, Some("+15555550101")).await else {
-                    return false;
-                };
-                self.process(&key, &credential, "GetPhoneNumber").await == 403
-            }
-            Kind::NotEligible => {
-                // One fixture number: its per-phone prepare limit (10 per 10 min) answers 429
-                // after the first ten, by design.
-                let (s, _) = self
-                    .prepare("VerifyPhoneNumber", Some("+15555550106"), ANDROID_UA)
-                    .await;
-                s == 422 || s == 429
-            }
-            Kind::UnknownSession => {
-                // No binding cookie for that key: refused before any lookup (403), so that the
-                // answer never tells which session keys exist.
-                self.process("0123456789abcdef", "0123456789abcdef", "VerifyPhoneNumber")
-                    .await
-                    == 403
-            }
-        }
-    }
-}
 
 /// The Redis the demos share.
 enum Backend {
@@ -389,14 +61,66 @@ impl Backend {
     }
 }
 
-/// Runs the load and prints its figures.
-pub async fn run(options: Options) -> Result<(), String> {
-    if options.instances > 1 && options.embedded_sandbox {
-        return Err("--instances 2 needs one sandbox for both: drop --embedded-sandbox".into());
+/// One RSS sample of the first demo instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct RssSample {
+    /// Seconds into the run.
+    pub t_s: u64,
+    /// `VmRSS` in KiB (0 if it could not be read).
+    pub kib: u64,
+}
+
+/// The figures of a `load` run, for the tables and for `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadSummary {
+    /// `"load"`.
+    pub command: &'static str,
+    /// How long the clients started flows.
+    pub seconds: u64,
+    /// Concurrent clients.
+    pub clients: usize,
+    /// The demo instances.
+    pub targets: Vec<String>,
+    /// The sandbox the demos used as Glide.
+    pub sandbox_url: String,
+    /// Where the sandbox ran: `"load generator"` or `"embedded in the demo"`.
+    pub sandbox: &'static str,
+    /// `"redis node"` or `"redis cluster"` (3 masters + 3 replicas).
+    pub store: &'static str,
+    /// The mixed flows' figures.
+    #[serde(flatten)]
+    pub drive: DriveSummary,
+    /// The failover (with `--kill-master-after`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverSummary>,
+    /// The first demo's RSS every 5 s.
+    pub demo_rss_kib: Vec<RssSample>,
+}
+
+impl LoadSummary {
+    /// The markdown tables (as in docs/scale.md).
+    fn print_markdown(&self) {
+        self.drive.print_markdown();
+        if let Some(failover) = &self.failover {
+            failover.print_markdown();
+        }
+        println!("| t (s) | demo RSS (KiB) |");
+        println!("|---|---|");
+        for sample in &self.demo_rss_kib {
+            println!("| {} | {} |", sample.t_s, sample.kib);
+        }
     }
-    if options.kill_master_after.is_some() && !options.cluster {
-        return Err("--kill-master-after needs --cluster".into());
-    }
+}
+
+/// Starts Redis, the sandbox and the demos, runs the load and prints its figures.
+pub async fn run(options: LoadArgs, notes: Notes) -> Result<(), String> {
+    let demo_bin = match &options.demo_bin {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("axum-demo"),
+    };
+    let (seconds, clients) = (options.drive.seconds, options.drive.clients);
     let backend = Backend::start(options.cluster)?;
     let own_sandbox = if options.embedded_sandbox {
         None
@@ -414,7 +138,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let mut command = std::process::Command::new(&options.demo_bin);
+        let mut command = std::process::Command::new(&demo_bin);
         command
             .env("PORT", port.to_string())
             .env(redis_var, &redis_value)
@@ -440,16 +164,24 @@ pub async fn run(options: Options) -> Result<(), String> {
         .iter()
         .map(|demo| demo.url_after("listening on").ok_or("no demo URL"))
         .collect::<Result<_, _>>()?;
-    let targets = Arc::new(targets);
+    let first = demos.first().ok_or("no demo started")?;
     let sandbox_url = match &own_sandbox {
         Some(s) => s.base_url(),
-        None => demos[0].url_after("sandbox on").ok_or("no sandbox URL")?,
+        None => first.url_after("sandbox on").ok_or("no sandbox URL")?,
     };
-    let pid = demos[0].pid();
-    println!(
-        "load: {} clients for {} s against {} axum-demo instance(s) (first pid {pid}) at {} ({}; sandbox {})",
-        options.clients,
-        options.seconds,
+    let pid = first.pid();
+    let store = if options.cluster {
+        "redis cluster"
+    } else {
+        "redis node"
+    };
+    let sandbox = if options.embedded_sandbox {
+        "embedded in the demo"
+    } else {
+        "load generator"
+    };
+    notes.line(&format!(
+        "load: {clients} clients for {seconds} s against {} axum-demo instance(s) (first pid {pid}) at {} ({}; sandbox {})",
         options.instances,
         targets.join(", "),
         if options.cluster { "Redis Cluster, 3 masters + 3 replicas" } else { "Redis node" },
@@ -458,25 +190,19 @@ pub async fn run(options: Options) -> Result<(), String> {
         } else {
             "in the load generator"
         }
-    );
+    ));
 
+    let target = Arc::new(Target::new(targets.clone(), sandbox_url.clone(), true)?);
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(options.seconds);
-    let next = Arc::new(AtomicU64::new(0));
-    let totals = Arc::new(Mutex::new((
-        Counts::default(),
-        Counts::default(),
-        Counts::default(),
-    )));
-    let durations = Arc::new(Mutex::new(Vec::<(Kind, Duration)>::new()));
+    let deadline = started + Duration::from_secs(seconds);
     let sampler = tokio::spawn(async move {
         let mut samples = Vec::new();
         let start = Instant::now();
         while Instant::now() < deadline + Duration::from_secs(1) {
-            samples.push((
-                start.elapsed().as_secs(),
-                stats::rss_kib(Some(pid)).unwrap_or(0),
-            ));
+            samples.push(RssSample {
+                t_s: start.elapsed().as_secs(),
+                kib: stats::rss_kib(Some(pid)).unwrap_or(0),
+            });
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
         samples
@@ -484,17 +210,15 @@ pub async fn run(options: Options) -> Result<(), String> {
     // The failover: witnesses verified in the two seconds before the kill, then the kill.
     let failover = match (&backend, options.kill_master_after) {
         (Backend::Cluster(cluster), Some(after)) => {
-            let (cluster, targets, sandbox) =
-                (cluster.clone(), targets.clone(), sandbox_url.clone());
+            let (cluster, target) = (cluster.clone(), target.clone());
             Some(tokio::spawn(async move {
                 let at = started + Duration::from_secs(after);
                 tokio::time::sleep_until((at - Duration::from_secs(2)).into()).await;
                 let witnesses = (0..WITNESSES as u64).map(|i| {
-                    let (targets, sandbox) = (targets.clone(), sandbox.clone());
+                    let target = target.clone();
                     tokio::spawn(async move {
                         let n = 3_000_000 + i;
-                        let mut browser =
-                            Browser::new(n, ANDROID_UA, &targets, &sandbox, started).ok()?;
+                        let mut browser = Browser::new(n, ANDROID_UA, &target, started).ok()?;
                         browser.verify_and_keep(n).await.then_some(browser)
                     })
                 });
@@ -521,201 +245,179 @@ pub async fn run(options: Options) -> Result<(), String> {
         }
         _ => None,
     };
-    let clients: Vec<_> = (0..options.clients)
-        .map(|_| {
-            let (next, totals, durations) = (next.clone(), totals.clone(), durations.clone());
-            let (targets, sandbox) = (targets.clone(), sandbox_url.clone());
-            tokio::spawn(async move {
-                let mut local = (Counts::default(), Counts::default(), Counts::default());
-                let mut times = Vec::new();
-                while Instant::now() < deadline {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let kind = Kind::nth(n);
-                    let ua = match kind {
-                        Kind::Link => IPHONE_UA,
-                        Kind::Desktop => DESKTOP_UA,
-                        _ => ANDROID_UA,
-                    };
-                    let Ok(mut browser) = Browser::new(n, ua, &targets, &sandbox, started) else {
-                        local.1.add(kind.name(), 0);
-                        continue;
-                    };
-                    let flow_started = Instant::now();
-                    let ok = browser.flow(kind, n).await;
-                    times.push((kind, flow_started.elapsed()));
-                    local.0.merge(&browser.counts);
-                    local.1.add(kind.name(), if ok { 1 } else { 2 });
-                    local.2.merge(&browser.timeline);
-                }
-                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
-                t.0.merge(&local.0);
-                t.1.merge(&local.1);
-                t.2.merge(&local.2);
-                durations
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(times);
-            })
-        })
-        .collect();
-    for client in clients {
-        client.await.map_err(|e| e.to_string())?;
-    }
-    let samples = sampler.await.map_err(|e| e.to_string())?;
-    let (statuses, outcomes, timeline) = totals.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let durations = std::mem::take(&mut *durations.lock().unwrap_or_else(|e| e.into_inner()));
-
-    println!("| route | status | count |");
-    println!("|---|---|---|");
-    for ((label, status), count) in &statuses.0 {
-        println!("| {label} | {status} | {count} |");
-    }
-    println!(
-        "requests {} · 5xx {} (500: {}, 503: {}) · transport errors {} · 429 {}",
-        statuses.total(),
-        statuses.in_range(500..600),
-        statuses.in_range(500..501),
-        statuses.in_range(503..504),
-        statuses.in_range(0..1),
-        statuses.in_range(429..430)
-    );
-    println!("| flow | as expected | not | duration |");
-    println!("|---|---|---|---|");
-    for kind in [
-        Kind::Ts43,
-        Kind::Link,
-        Kind::Desktop,
-        Kind::RiskDenied,
-        Kind::NotEligible,
-        Kind::UnknownSession,
-    ] {
-        let get = |v| {
-            outcomes
-                .0
-                .get(&(kind.name().to_owned(), v))
-                .copied()
-                .unwrap_or(0)
-        };
-        let times = durations
-            .iter()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, d)| *d)
-            .collect();
-        let p = Percentiles::of(times)
-            .map(|p| p.to_string())
-            .unwrap_or_default();
-        println!("| {} | {} | {} | {p} |", kind.name(), get(1), get(2));
-    }
-    if let Some(failover) = failover {
-        let (witnesses, killed, at) = failover.await.map_err(|e| e.to_string())?;
-        report_failover(&timeline, witnesses, killed, at).await;
-    }
-    println!("| t (s) | demo RSS (KiB) |");
-    println!("|---|---|");
-    for (t, rss) in &samples {
-        println!("| {t} | {rss} |");
+    let outcome = flows::drive(&target, seconds, clients, started).await?;
+    let demo_rss_kib = sampler.await.map_err(|e| e.to_string())?;
+    let failover = match failover {
+        Some(failover) => {
+            let (witnesses, killed, at) = failover.await.map_err(|e| e.to_string())?;
+            Some(FailoverSummary::of(&outcome.timeline, witnesses, killed, at).await)
+        }
+        None => None,
+    };
+    let summary = LoadSummary {
+        command: "load",
+        seconds,
+        clients,
+        targets,
+        sandbox_url,
+        sandbox,
+        store,
+        drive: DriveSummary::of(&outcome),
+        failover,
+        demo_rss_kib,
+    };
+    if notes.json {
+        let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        summary.print_markdown();
     }
     drop(demos);
     drop(backend);
     Ok(())
 }
 
-/// The failover's figures: statuses per second around the kill, the first second after it
-/// without a failure, and the witnesses' sessions checked now.
-async fn report_failover(
-    timeline: &Counts,
-    mut witnesses: Vec<Browser>,
-    killed: Option<u16>,
-    at: Duration,
-) {
-    let kill_second = at.as_secs();
-    println!(
-        "failover: master on port {} killed with SIGKILL at t = {:.1} s",
-        killed.map_or("(none found)".to_owned(), |p| p.to_string()),
-        at.as_secs_f64()
-    );
-    let mut per_second: std::collections::BTreeMap<u64, (u64, u64, u64, u64, u64)> =
-        std::collections::BTreeMap::new();
-    for ((second, status), count) in &timeline.0 {
-        let Ok(second) = second.parse::<u64>() else {
-            continue;
-        };
-        let row = per_second.entry(second).or_default();
-        match status {
-            0 => row.4 += count,
-            500 => row.2 += count,
-            503 => row.3 += count,
-            501..=599 => row.2 += count,
-            _ => row.0 += count,
-        }
-        if (200..300).contains(status) {
-            row.1 += count;
-        }
-    }
-    println!(
-        "| t (s) | answered < 500 | of which 2xx | 500 / other 5xx | 503 | transport errors |"
-    );
-    println!("|---|---|---|---|---|---|");
-    for (second, (ok, good, five, unavailable, errors)) in
-        per_second.range(kill_second.saturating_sub(2)..=kill_second + 20)
-    {
-        println!("| {second} | {ok} | {good} | {five} | {unavailable} | {errors} |");
-    }
-    let failed_after: u64 = per_second
-        .range(kill_second..)
-        .map(|(_, (_, _, five, unavailable, errors))| five + unavailable + errors)
-        .sum();
-    // Failures are counted when their answer comes (a request stuck on the dead master answers
-    // at its deadline): recovered is the second after the last one with a failure.
-    let last_failure = per_second
-        .range(kill_second..)
-        .filter(|(_, (_, _, five, unavailable, errors))| five + unavailable + errors > 0)
-        .map(|(second, _)| *second)
-        .next_back();
-    let recovered = Some(last_failure.map_or(kill_second, |s| s + 1));
-    println!(
-        "failed requests from the kill on: {failed_after}; failures ended by: {}",
-        recovered.map_or("none".to_owned(), |s| format!(
-            "t = {s} s ({} s after the kill)",
-            s - kill_second
-        ))
-    );
-    let mut kept = 0;
-    let mut lost = 0;
-    let mut other = Vec::new();
-    for witness in &mut witnesses {
-        match witness.me().await.0 {
-            200 => kept += 1,
-            401 => lost += 1,
-            status => other.push(status),
-        }
-    }
-    println!(
-        "witness sessions verified in the 2 s before the kill: {} · still verified: {kept} · lost (401): {lost} · other answers: {other:?}",
-        witnesses.len()
-    );
+/// One second of the run around the kill.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FailoverSecond {
+    /// Second of the run.
+    pub t_s: u64,
+    /// Answers below 500.
+    pub answered_below_500: u64,
+    /// Of which 2xx.
+    pub status_2xx: u64,
+    /// 500 and 5xx other than 503.
+    pub status_5xx_not_503: u64,
+    /// 503.
+    pub status_503: u64,
+    /// No answer.
+    pub transport_errors: u64,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The failover's figures: statuses per second around the kill, the first second after it
+/// without a failure, and the witnesses' sessions checked after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailoverSummary {
+    /// The killed master's port (`None`: no master found).
+    pub killed_port: Option<u16>,
+    /// When it was killed, seconds into the run.
+    pub killed_at_s: f64,
+    /// From two seconds before the kill to twenty after.
+    pub per_second: Vec<FailoverSecond>,
+    /// Requests that failed (5xx or transport) from the kill on.
+    pub failed_from_kill: u64,
+    /// The second after the last failure (the kill's own second if none failed).
+    pub failures_ended_by_s: u64,
+    /// Witnesses verified in the two seconds before the kill.
+    pub witnesses: usize,
+    /// Of which still verified (`/me` 200).
+    pub witnesses_kept: usize,
+    /// Of which lost (`/me` 401).
+    pub witnesses_lost: usize,
+    /// The other answers to the witnesses' `/me`.
+    pub witnesses_other: Vec<u16>,
+}
 
-    #[test]
-    fn sources_stay_in_loopback_and_differ() {
-        let a = source(0);
-        let b = source(253);
-        let c = source(254);
-        assert_eq!(a, IpAddr::V4(Ipv4Addr::new(127, 1, 0, 1)));
-        assert_eq!(b, IpAddr::V4(Ipv4Addr::new(127, 1, 0, 254)));
-        assert_eq!(c, IpAddr::V4(Ipv4Addr::new(127, 1, 1, 1)));
-        for n in [0u64, 1_000_000, 50_000_000] {
-            assert!(source(n).is_loopback());
+impl FailoverSummary {
+    /// The figures from the run's `timeline`, checking the `witnesses`' sessions now.
+    async fn of(
+        timeline: &Counts,
+        mut witnesses: Vec<Browser>,
+        killed: Option<u16>,
+        at: Duration,
+    ) -> Self {
+        let kill_second = at.as_secs();
+        let mut per_second: BTreeMap<u64, FailoverSecond> = BTreeMap::new();
+        for ((second, status), count) in &timeline.0 {
+            let Ok(second) = second.parse::<u64>() else {
+                continue;
+            };
+            let row = per_second.entry(second).or_insert_with(|| FailoverSecond {
+                t_s: second,
+                ..FailoverSecond::default()
+            });
+            match status {
+                0 => row.transport_errors += count,
+                503 => row.status_503 += count,
+                500..=599 => row.status_5xx_not_503 += count,
+                _ => row.answered_below_500 += count,
+            }
+            if (200..300).contains(status) {
+                row.status_2xx += count;
+            }
+        }
+        let failures =
+            |row: &FailoverSecond| row.status_5xx_not_503 + row.status_503 + row.transport_errors;
+        let failed_from_kill = per_second
+            .range(kill_second..)
+            .map(|(_, r)| failures(r))
+            .sum();
+        // Failures are counted when their answer comes (a request stuck on the dead master
+        // answers at its deadline): recovered is the second after the last one with a failure.
+        let last_failure = per_second
+            .range(kill_second..)
+            .filter(|(_, r)| failures(r) > 0)
+            .map(|(second, _)| *second)
+            .next_back();
+        let mut kept = 0;
+        let mut lost = 0;
+        let mut other = Vec::new();
+        for witness in &mut witnesses {
+            match witness.me().await.0 {
+                200 => kept += 1,
+                401 => lost += 1,
+                status => other.push(status),
+            }
+        }
+        Self {
+            killed_port: killed,
+            killed_at_s: at.as_secs_f64(),
+            per_second: per_second
+                .range(kill_second.saturating_sub(2)..=kill_second + 20)
+                .map(|(_, r)| r.clone())
+                .collect(),
+            failed_from_kill,
+            failures_ended_by_s: last_failure.map_or(kill_second, |s| s + 1),
+            witnesses: witnesses.len(),
+            witnesses_kept: kept,
+            witnesses_lost: lost,
+            witnesses_other: other,
         }
     }
 
-    #[test]
-    fn the_mix_has_every_kind() {
-        let kinds: std::collections::BTreeSet<_> = (0..20).map(Kind::nth).collect();
-        assert_eq!(kinds.len(), 6);
+    /// The markdown lines (as in docs/scale.md section 3a).
+    fn print_markdown(&self) {
+        println!(
+            "failover: master on port {} killed with SIGKILL at t = {:.1} s",
+            self.killed_port
+                .map_or("(none found)".to_owned(), |p| p.to_string()),
+            self.killed_at_s
+        );
+        println!(
+            "| t (s) | answered < 500 | of which 2xx | 500 / other 5xx | 503 | transport errors |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for r in &self.per_second {
+            println!(
+                "| {} | {} | {} | {} | {} | {} |",
+                r.t_s,
+                r.answered_below_500,
+                r.status_2xx,
+                r.status_5xx_not_503,
+                r.status_503,
+                r.transport_errors
+            );
+        }
+        let kill_second = self.killed_at_s as u64;
+        println!(
+            "failed requests from the kill on: {}; failures ended by: t = {} s ({} s after the kill)",
+            self.failed_from_kill,
+            self.failures_ended_by_s,
+            self.failures_ended_by_s.saturating_sub(kill_second)
+        );
+        println!(
+            "witness sessions verified in the 2 s before the kill: {} · still verified: {} · lost (401): {} · other answers: {:?}",
+            self.witnesses, self.witnesses_kept, self.witnesses_lost, self.witnesses_other
+        );
     }
 }

@@ -1,8 +1,11 @@
 //! What the runs measure: resident memory and open descriptors from `/proc`, latency
-//! percentiles, status counters.
+//! percentiles (HDR histograms), status counters.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
 
 /// `VmRSS` of a process in KiB (`None`: this process), or `None` if it cannot be read.
 pub fn rss_kib(pid: Option<u32>) -> Option<u64> {
@@ -34,35 +37,62 @@ pub fn fd_limit() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// p50 / p99 / max of a set of latencies.
-#[derive(Debug, Clone, Copy)]
+/// Latencies, recorded in a [`Histogram`] of microseconds (1 µs to one hour, three significant
+/// digits: a percentile is within 0.1 % of the sample it stands for).
+#[derive(Debug, Clone)]
+pub struct Latencies(Histogram<u64>);
+
+/// The largest latency recorded as itself, in microseconds (one hour); longer ones count as it.
+const HIGHEST_MICROS: u64 = 3_600_000_000;
+
+impl Latencies {
+    /// An empty set.
+    pub fn new() -> Result<Self, String> {
+        Histogram::new_with_bounds(1, HIGHEST_MICROS, 3)
+            .map(Self)
+            .map_err(|e| format!("latency histogram: {e:?}"))
+    }
+
+    /// Records one latency (below 1 µs counts as 1 µs, above an hour as an hour).
+    pub fn record(&mut self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.0.saturating_record(micros.max(1));
+    }
+
+    /// Adds every sample of `other`.
+    pub fn merge(&mut self, other: &Latencies) -> Result<(), String> {
+        self.0
+            .add(&other.0)
+            .map_err(|e| format!("latency histogram: {e:?}"))
+    }
+}
+
+/// p50 / p99 / max of a set of latencies, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Percentiles {
     /// How many samples.
-    pub count: usize,
+    pub count: u64,
     /// Median.
-    pub p50: Duration,
-    /// 99th percentile (nearest rank).
-    pub p99: Duration,
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
     /// Largest sample.
-    pub max: Duration,
+    pub max_ms: f64,
 }
 
 impl Percentiles {
-    /// The percentiles of `samples` (`None` when empty).
-    pub fn of(mut samples: Vec<Duration>) -> Option<Self> {
-        if samples.is_empty() {
+    /// The percentiles of `latencies` (`None` when empty).
+    pub fn of(latencies: &Latencies) -> Option<Self> {
+        let h = &latencies.0;
+        if h.is_empty() {
             return None;
         }
-        samples.sort_unstable();
-        let rank = |q: f64| {
-            let i = ((samples.len() as f64) * q).ceil() as usize;
-            samples[i.clamp(1, samples.len()) - 1]
-        };
+        let ms = |micros: u64| micros as f64 / 1000.0;
         Some(Self {
-            count: samples.len(),
-            p50: rank(0.50),
-            p99: rank(0.99),
-            max: samples[samples.len() - 1],
+            count: h.len(),
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
         })
     }
 }
@@ -72,17 +102,9 @@ impl std::fmt::Display for Percentiles {
         write!(
             f,
             "n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
-            self.count,
-            ms(self.p50),
-            ms(self.p99),
-            ms(self.max)
+            self.count, self.p50_ms, self.p99_ms, self.max_ms
         )
     }
-}
-
-/// A duration in milliseconds, as a float.
-pub fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// Counts of `(label, status)` pairs; status 0 stands for a transport error.
@@ -122,13 +144,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_by_nearest_rank() {
-        let samples = (1..=100).map(Duration::from_millis).collect();
-        let p = Percentiles::of(samples).expect("samples");
-        assert_eq!(p.p50, Duration::from_millis(50));
-        assert_eq!(p.p99, Duration::from_millis(99));
-        assert_eq!(p.max, Duration::from_millis(100));
-        assert!(Percentiles::of(Vec::new()).is_none());
+    fn percentiles_within_a_tenth_of_a_percent() {
+        let mut l = Latencies::new().expect("histogram");
+        assert!(Percentiles::of(&l).is_none());
+        for ms in 1..=100 {
+            l.record(Duration::from_millis(ms));
+        }
+        let p = Percentiles::of(&l).expect("samples");
+        assert_eq!(p.count, 100);
+        let near = |got: f64, want: f64| (got - want).abs() <= want * 0.001;
+        assert!(near(p.p50_ms, 50.0), "{p}");
+        assert!(near(p.p99_ms, 99.0), "{p}");
+        assert!(near(p.max_ms, 100.0), "{p}");
+        assert_eq!(p.to_string(), "n=100 p50=50.0 ms p99=99.0 ms max=100.0 ms");
+    }
+
+    #[test]
+    fn latencies_merge_and_clamp() {
+        let mut a = Latencies::new().expect("histogram");
+        let mut b = Latencies::new().expect("histogram");
+        a.record(Duration::ZERO);
+        b.record(Duration::from_secs(10 * 3600));
+        a.merge(&b).expect("same bounds");
+        let p = Percentiles::of(&a).expect("samples");
+        assert_eq!(p.count, 2);
+        assert!(p.p50_ms <= 0.001 + 1e-9, "{p}");
+        assert!((p.max_ms - 3_600_000.0).abs() <= 3_600.0, "{p}");
     }
 
     #[test]
