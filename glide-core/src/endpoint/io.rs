@@ -224,9 +224,20 @@ pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Resp
     response
 }
 
+/// A 200 response of JSON already encoded (`Cache-Control: no-store`, `nosniff`).
+pub(crate) fn json_bytes(body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
 /// The error body of every route.
 #[derive(Serialize)]
-struct ErrorBody<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct ErrorBody<'a> {
     code: &'a str,
     message: String,
     status: u16,
