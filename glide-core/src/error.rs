@@ -361,7 +361,6 @@ impl RiskDenial {
 /// The fields of a denied verification shown in the error body beside `code`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeniedSignals {
     /// The number the carrier verified.
     pub phone_number: crate::PhoneNumber,

@@ -80,9 +80,11 @@ struct Operation {
     errors: &'static [u16],
 }
 
-/// Error statuses any JSON route may answer: bad input, cross-origin refusal, wrong method,
-/// slow or oversized body, rate limit, internal error, Glide unreachable or answering badly.
-const COMMON_ERRORS: &[u16] = &[400, 403, 405, 408, 413, 429, 500, 502, 503];
+/// Error statuses any JSON route may answer: bad input, cross-origin refusal, slow or oversized
+/// body, rate limit, internal error, Glide unreachable or answering badly. (A method other than
+/// the documented one gets 405 with `Allow` and the error body, which OpenAPI cannot attach to
+/// an operation: the document's description says so.)
+const COMMON_ERRORS: &[u16] = &[400, 403, 408, 413, 429, 500, 502, 503];
 
 fn string() -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(Type::String).into()
@@ -217,14 +219,14 @@ fn operation(route: Route, s: &mut Schemas, c: &CookieNames<'_>) -> Operation {
         Route::GlideJs => empty(
             "The browser helper (prepare → invoke → process for all three strategies).",
             None,
-            vec![(200, "The script.", Body::Text("text/javascript"), None)],
-            &[405],
+            vec![(200, "The script.", Body::Text("application/javascript"), None)],
+            &[],
         ),
         Route::CompletionPage => empty(
             "The Link completion page: reads `#agg_code=…&session_key=…` and posts to `complete`.",
             None,
             vec![(200, "The page (CSP, `Cache-Control: no-store`, `X-Frame-Options: DENY`).", Body::Text("text/html"), None)],
-            &[405],
+            &[],
         ),
         Route::MagicAuthStart => empty(
             "Legacy Magic Auth: starts a carrier check, or sends an SMS / e-mail code.",
@@ -327,7 +329,7 @@ fn operation(route: Route, s: &mut Schemas, c: &CookieNames<'_>) -> Operation {
             "This document.",
             None,
             vec![(200, "The OpenAPI 3.1 document of the mounted routes.", Body::Json(ObjectBuilder::new().schema_type(Type::Object).into()), None)],
-            &[405],
+            &[],
         ),
     }
 }
@@ -434,7 +436,7 @@ pub(crate) fn document(
                 .title("glide-rs")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
-                    "The routes the glide-rs middleware mounts for phone verification with Glide's Magical Auth. Every error answers `{\"code\": \"UPPER_SNAKE\", \"message\", \"status\"}`.",
+                    "The routes the glide-rs middleware mounts for phone verification with Glide's Magical Auth. Every error answers `{\"code\": \"UPPER_SNAKE\", \"message\", \"status\"}` (schema `ErrorBody`); a method other than a path's documented one gets 405 with `Allow` and that body.",
                 ))
                 .build(),
         )
