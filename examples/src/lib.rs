@@ -278,7 +278,9 @@ pub async fn build_auth_on(
         .verification_chain(glide_core::endpoint::VerificationChain::default())
         .cors_origins(config.cors_origins.clone())
         .number_verify_callback_url(config.number_verify_callback_url())
-        .legacy_return_path(RETURN_PATH);
+        .legacy_return_path(RETURN_PATH)
+        // The OpenAPI document of the routes, at GET /api/magical-auth/openapi.json.
+        .openapi(true);
     if let Some(target) = &config.redis {
         builder = builder
             .store(glide_core::store::RedisStore::connect_target(target).await?)

@@ -6,6 +6,7 @@ use std::fmt;
 /// What a verification is for (Glide's `use_case`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UseCase {
     /// Confirm that a number the user typed is the device's own number.
     VerifyPhoneNumber,
@@ -36,6 +37,7 @@ impl fmt::Display for UseCase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Strategy {
     /// TS.43 through the browser's Digital Credentials API.
     Ts43,
@@ -77,6 +79,7 @@ impl fmt::Display for Strategy {
 /// Glide's risk level for a SIM or device swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RiskLevel {
     /// Changed more than 30 days ago, or never.
     #[serde(rename = "RISK_LEVEL_LOW")]
@@ -106,6 +109,7 @@ impl RiskLevel {
 
 /// A SIM-swap or device-swap signal, exactly as Glide sends it (`SimSwapInfo` / `DeviceSwapInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SwapInfo {
     /// Whether the carrier was asked.
     pub checked: bool,

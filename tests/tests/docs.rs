@@ -24,6 +24,7 @@ async fn the_architecture_page_lists_exactly_the_route_table() {
         .verification_chain(
             VerificationChain::new().step(ChainStep::MagicalAuth, Duration::from_secs(60)),
         )
+        .openapi(true)
         .build()
         .expect("engine");
     let base = &auth.routes().base_path;

@@ -34,6 +34,7 @@ async fn engine(sandbox: &Sandbox) -> GlideAuth {
         .verification_chain(
             VerificationChain::new().step(ChainStep::MagicalAuth, Duration::from_secs(60)),
         )
+        .openapi(true)
         .build()
         .expect("engine")
 }
@@ -190,6 +191,36 @@ async fn every_route_of_the_table_answers_through_every_mounting() {
                 reply.headers()
             );
         }
+        // The OpenAPI document is served through this mounting, and names exactly its table.
+        let reply = http
+            .get(format!("{}/api/magical-auth/openapi.json", app.base_url))
+            .send()
+            .await
+            .expect("the document");
+        assert_eq!(reply.status(), 200, "{mounting:?}");
+        assert_eq!(
+            reply.headers()["content-type"].to_str().expect("ascii"),
+            "application/json",
+            "{mounting:?}"
+        );
+        let doc: Value = reply.json().await.expect("JSON");
+        assert_eq!(doc["openapi"], "3.1.0", "{mounting:?}");
+        let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("path item")
+                    .keys()
+                    .map(move |method| (method.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let mounted: std::collections::BTreeSet<(String, String)> = table
+            .iter()
+            .map(|m| (m.method.as_str().to_owned(), m.template()))
+            .collect();
+        assert_eq!(documented, mounted, "{mounting:?}");
         // The app's own routes still answer beside the engine's.
         let reply = http
             .get(format!("{}/public", app.base_url))
@@ -208,6 +239,7 @@ async fn every_route_of_the_table_answers_through_every_mounting() {
             "/api/magical-auth/verification/start",
             "/api/magical-auth/verification/advance",
             "/api/magical-auth/number-verify/start",
+            "/api/magical-auth/openapi.json",
         ] {
             assert!(bare.match_route(path).is_none(), "{path}");
             assert!(auth_has(&table, path), "{path} is in the configured table");

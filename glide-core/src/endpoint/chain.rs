@@ -60,6 +60,7 @@ const RECORD_TTL: Duration = Duration::from_secs(2 * 3600);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChainStep {
     /// Magical Auth (TS43, Link, desktop), run by the browser through `prepare` / `process`.
     MagicalAuth,
@@ -83,6 +84,7 @@ impl ChainStep {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StepOutcome {
     /// The carrier or the device cannot do this step.
     NotEligible,
@@ -215,6 +217,8 @@ enum Status {
 /// Why the chain last moved (the answer's `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ChainReason))]
 enum Reason {
     NotEligible,
     Denied,
@@ -275,7 +279,9 @@ struct Facts {
 }
 
 #[derive(Debug, Deserialize)]
-struct StartBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ChainStartBody))]
+pub(crate) struct StartBody {
     phone_number: Option<String>,
     use_case: Option<UseCase>,
     client_info: Option<serde_json::Value>,
@@ -284,7 +290,9 @@ struct StartBody {
 /// An advance, naming the step it acts on.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-enum Event {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ChainEvent))]
+pub(crate) enum Event {
     /// The browser could not finish a step it runs itself (Magical Auth, the carrier check).
     StepFailed {
         step: ChainStep,
@@ -315,6 +323,8 @@ impl Event {
 /// What the browser must do next.
 #[derive(Debug, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ChainNext))]
 enum Next<'a> {
     /// Run Magical Auth (`prepare` → invoke → `process`) for this number and use case.
     MagicalAuth {
@@ -331,7 +341,9 @@ enum Next<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct StateAnswer<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ChainState))]
+pub(crate) struct StateAnswer<'a> {
     step: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<Next<'a>>,

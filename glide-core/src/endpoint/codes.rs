@@ -102,14 +102,18 @@ pub(crate) struct MagicCodes {
 }
 
 #[derive(Debug, Deserialize)]
-struct StartBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MagicAuthStartBody))]
+pub(crate) struct StartBody {
     phone_number: Option<String>,
     email: Option<String>,
     fallback_channel: Option<FallbackChannel>,
 }
 
 #[derive(Debug, Serialize)]
-struct StartAnswer<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MagicAuthStartAnswer))]
+pub(crate) struct StartAnswer<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,7 +121,9 @@ struct StartAnswer<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct VerifiedAnswer<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MagicAuthVerifiedAnswer))]
+pub(crate) struct VerifiedAnswer<'a> {
     verified: bool,
     phone_number: &'a PhoneNumber,
     strategy: Strategy,
@@ -126,13 +132,17 @@ struct VerifiedAnswer<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct ServerStartAnswer<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ServerAuthStartAnswer))]
+pub(crate) struct ServerStartAnswer<'a> {
     session_id: &'a str,
     auth_url: &'a str,
 }
 
 #[derive(Debug, Serialize)]
-struct ServerStatusAnswer {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ServerAuthStatusAnswer))]
+pub(crate) struct ServerStatusAnswer {
     status: ServerAuthStatus,
     verified: bool,
 }
@@ -156,6 +166,8 @@ pub(crate) struct Sent {
 
 /// A code or carrier token submitted for a verification.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MagicAuthVerifyBody))]
 pub(crate) struct VerifyBody {
     /// A one-time code (SMS, e-mail).
     pub(crate) code: Option<String>,

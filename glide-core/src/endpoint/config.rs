@@ -71,6 +71,8 @@ pub(crate) struct Engine {
     pub(crate) sessions: SessionRoutes,
     pub(crate) assets: Assets,
     pub(crate) cors: Cors,
+    /// The OpenAPI document, when served.
+    pub(crate) openapi: Option<bytes::Bytes>,
 }
 
 /// Configures a [`GlideAuth`]. Every setting has a safe default; [`build`](Self::build) refuses
@@ -112,6 +114,8 @@ pub struct GlideAuthBuilder {
     sim_swap_mapping: SimSwapRiskMapping,
     sim_swap_on_failure: SimSwapFailure,
     chain: Option<VerificationChain>,
+    #[cfg(feature = "openapi")]
+    openapi: bool,
 }
 
 impl std::fmt::Debug for GlideAuthBuilder {
@@ -154,6 +158,8 @@ impl GlideAuthBuilder {
             sim_swap_mapping: SimSwapRiskMapping::default(),
             sim_swap_on_failure: SimSwapFailure::default(),
             chain: None,
+            #[cfg(feature = "openapi")]
+            openapi: false,
         }
     }
 
@@ -363,6 +369,16 @@ impl GlideAuthBuilder {
         self
     }
 
+    /// Serves the OpenAPI 3.1 document of the mounted routes at `GET {base}/openapi.json`
+    /// (default: off). The document is generated once, at [`build`](Self::build), from the
+    /// route table and from the schemas of the routes' own request and answer types.
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+    pub fn openapi(mut self, enabled: bool) -> Self {
+        self.openapi = enabled;
+        self
+    }
+
     /// Checks the configuration and builds the engine.
     pub fn build(self) -> Result<GlideAuth, Error> {
         for (what, path) in [
@@ -457,13 +473,32 @@ impl GlideAuthBuilder {
             self.sim_swap_mapping,
             self.sim_swap_on_failure,
         ));
+        #[cfg(feature = "openapi")]
+        let openapi = self.openapi;
+        #[cfg(not(feature = "openapi"))]
+        let openapi = false;
         let table = RouteTable::new(&self.routes, |route| match route {
             Route::NumberVerifyStart | Route::NumberVerifyCallback => number_verify.is_some(),
             Route::VerificationStart | Route::Verification | Route::VerificationAdvance => {
                 self.chain.is_some()
             }
+            Route::OpenApi => openapi,
             _ => true,
         });
+        #[cfg(feature = "openapi")]
+        let openapi = if openapi {
+            let names = super::openapi::CookieNames {
+                session: &issuer.cookie.name,
+                secure,
+            };
+            let document = super::openapi::document(table.routes(), &names)
+                .map_err(|e| Error::Config(format!("the OpenAPI document: {e}")))?;
+            Some(bytes::Bytes::from(document))
+        } else {
+            None
+        };
+        #[cfg(not(feature = "openapi"))]
+        let openapi = None;
         let magical = MagicalAuth {
             glide: self.glide.clone(),
             flows: FlowRepo::new(pending.clone(), clock.clone()),
@@ -520,6 +555,7 @@ impl GlideAuthBuilder {
                 number_verify,
                 chain,
                 cors: self.cors,
+                openapi,
             }),
         })
     }

@@ -224,16 +224,39 @@ pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Resp
     response
 }
 
-/// The error body of every route.
+/// A 200 response of JSON already encoded (`Cache-Control: no-store`, `nosniff`).
+pub(crate) fn json_bytes(body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// The error body of every route: `code` (`UPPER_SNAKE`, Glide's code where Glide has one),
+/// `message` (opaque for 5xx) and `status`; a wrong code adds `attempts_left`; a risk-policy
+/// denial (403 `RISK_POLICY_DENIED`) adds the signals of the refused verification
+/// (`phone_number`, `verified`, `sim_swap`, `device_swap`).
+///
+/// The signals are written out field by field (rather than a flattened `DeniedSignals`) so that
+/// the OpenAPI schema states each as an optional property.
 #[derive(Serialize)]
-struct ErrorBody<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct ErrorBody<'a> {
     code: &'a str,
     message: String,
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempts_left: Option<u32>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    signals: Option<&'a crate::error::DeniedSignals>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<&'a crate::PhoneNumber>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sim_swap: Option<&'a crate::SwapInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_swap: Option<&'a crate::SwapInfo>,
 }
 
 /// The one function that renders every error: `{"code", "message", "status"}` (plus what the
@@ -256,7 +279,10 @@ pub fn error_response(error: &Error) -> Response<Bytes> {
         message: error.public_message(),
         status,
         attempts_left,
-        signals,
+        phone_number: signals.map(|s| &s.phone_number),
+        verified: signals.and_then(|s| s.verified),
+        sim_swap: signals.and_then(|s| s.sim_swap.as_ref()),
+        device_swap: signals.and_then(|s| s.device_swap.as_ref()),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json(status, &body);

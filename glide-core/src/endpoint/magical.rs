@@ -53,7 +53,8 @@ pub(crate) struct MagicalAuth {
 
 /// The prepare body of Glide's browser SDK.
 #[derive(Debug, Deserialize)]
-struct PrepareBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct PrepareBody {
     use_case: Option<UseCase>,
     phone_number: Option<String>,
     plmn: Option<Plmn>,
@@ -66,7 +67,8 @@ struct PrepareBody {
 
 /// The process body of Glide's browser SDK.
 #[derive(Debug, Deserialize)]
-struct ProcessBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct ProcessBody {
     session: Value,
     credential: Value,
     use_case: Option<UseCase>,
@@ -74,20 +76,23 @@ struct ProcessBody {
 
 /// The body the completion page posts.
 #[derive(Debug, Deserialize)]
-struct CompleteBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct CompleteBody {
     agg_code: Option<String>,
     session_key: Option<String>,
     user_agent: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct InvocationBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct InvocationBody {
     session_id: String,
 }
 
 /// The prepare answer the browser gets: Glide's, without any `fe_code`.
 #[derive(Debug, Serialize)]
-struct PrepareAnswer<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct PrepareAnswer<'a> {
     authentication_strategy: Strategy,
     session: BrowserSession<'a>,
     data: &'a Value,
@@ -98,6 +103,7 @@ struct PrepareAnswer<'a> {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct BrowserSession<'a> {
     session_key: &'a str,
     protocol_type: Strategy,
@@ -105,18 +111,21 @@ struct BrowserSession<'a> {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct SessionMetadata {
     use_case: UseCase,
 }
 
 #[derive(Debug, Serialize)]
-struct InvocationAnswer {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct InvocationAnswer {
     success: bool,
 }
 
 /// The 202 of a desktop flow the phone has not finished.
 #[derive(Debug, Serialize)]
-struct WaitingAnswer<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct WaitingAnswer<'a> {
     status: &'static str,
     retry: bool,
     session_key: &'a str,

@@ -27,6 +27,8 @@ mod issue;
 mod limits;
 mod magical;
 mod number_verify;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod records;
 mod sessions;
 mod sim_swap_check;
@@ -173,6 +175,10 @@ impl GlideAuth {
                     None => Err(FlowError::NotFound.into()),
                 }
             }
+            Route::OpenApi => match &engine.openapi {
+                Some(document) => Ok(io::json_bytes(document.clone())),
+                None => Err(FlowError::NotFound.into()),
+            },
             Route::NumberVerifyStart | Route::NumberVerifyCallback => match &engine.number_verify {
                 Some(nv) if route == Route::NumberVerifyStart => Box::pin(nv.start(request)).await,
                 Some(nv) => Box::pin(nv.callback(request)).await,

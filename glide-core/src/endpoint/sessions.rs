@@ -23,13 +23,15 @@ pub(crate) struct SessionRoutes {
 
 /// `POST {base}/sessions/revoke`'s body.
 #[derive(Deserialize)]
-struct RevokeBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct RevokeBody {
     handle: String,
 }
 
 /// `GET {base}/sessions`'s answer.
 #[derive(Serialize)]
-struct SessionList {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct SessionList {
     sessions: Vec<SessionInfo>,
 }
 

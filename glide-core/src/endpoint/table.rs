@@ -56,6 +56,9 @@ pub enum Route {
     Verification,
     /// `POST {base}/verification/advance` (mounted when a verification chain is configured)
     VerificationAdvance,
+    /// `GET {base}/openapi.json`: the OpenAPI document of the mounted routes (mounted when
+    /// `GlideAuthBuilder::openapi` turned it on, with the `openapi` feature)
+    OpenApi,
 }
 
 /// Where a route's path lives.
@@ -152,6 +155,7 @@ pub(crate) const ROUTES: &[RouteDef] = &[
         Method::POST,
         At::Api("verification/advance"),
     ),
+    def(Route::OpenApi, Method::GET, At::Api("openapi.json")),
 ];
 
 /// A route as an engine mounts it: its method and concrete path.

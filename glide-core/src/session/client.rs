@@ -44,15 +44,18 @@ impl SessionClient {
 /// `{handle, created_at, last_seen_at, strategy, user_agent, ip, current}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// An opaque handle naming the session for revocation: a hash of its id, which cannot be
     /// turned back into the id (and so cannot be used as a session cookie).
     pub handle: String,
     /// When the session was issued.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,
     /// When it was last used, to within the idle-refresh interval (at most a minute).
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_seen_at: OffsetDateTime,
     /// How the number was verified for it.
     pub strategy: Strategy,

@@ -18,6 +18,7 @@ use crate::PhoneNumber;
 
 /// A mobile network: country code (3 digits) and network code (2–3 digits).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plmn {
     /// Mobile country code, 3 digits (`"310"`).
     pub mcc: String,
@@ -45,6 +46,7 @@ impl Plmn {
 /// browser family again at complete. It must be the browser's `navigator.userAgent`, not the
 /// server's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientInfo {
     /// The browser's user agent.
     #[serde(default)]
@@ -86,6 +88,7 @@ impl ClientInfo {
 
 /// The consent text embedded into the TS.43 request shown by the phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentData {
     /// The consent sentence.
     pub consent_text: String,
@@ -116,6 +119,7 @@ impl ConsentData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LinkType {
     /// An iOS App Clip.
     AppClip,
@@ -129,6 +133,7 @@ pub enum LinkType {
 
 /// `options` of a prepare request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrepareOptions {
     /// Makes this a child session of a desktop (QR) session; the use case is inherited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,6 +429,7 @@ impl fmt::Debug for PrepareRequest {
 
 /// The visual code shown on a desktop to match on the phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenge {
     /// The pattern.
     #[serde(default)]

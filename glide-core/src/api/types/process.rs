@@ -159,6 +159,7 @@ pub(crate) struct PendingWire {
 
 /// The 200 answer of process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneResult {
     /// The number (VerifyPhoneNumber: the one asked about; GetPhoneNumber: the device's).
     pub phone_number: PhoneNumber,
@@ -181,6 +182,7 @@ pub struct PhoneResult {
 
 /// The parts of a number (`phone_number_details`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneNumberDetails {
     /// Calling code (`1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

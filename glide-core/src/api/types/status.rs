@@ -79,6 +79,7 @@ impl<'de> Deserialize<'de> for SessionStatus {
 
 /// The device that opened the App Clip or QR.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     /// Device type.
     #[serde(default, rename = "type")]
@@ -93,6 +94,7 @@ pub struct DeviceInfo {
 
 /// A session's status. It carries no phone number (only process releases that).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusResponse {
     /// The session key.
     pub session_key: String,
