@@ -759,14 +759,6 @@ async fn every_route_answers_as_documented() {
     }
 }
 
-#[tokio::test]
-#[ignore = "prints the document"]
-async fn print_the_document() {
-    let (_sandbox, auth) = engine(everything).await;
-    let doc = document(&auth, "/api/magical-auth").await;
-    println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
-}
-
 #[test]
 fn the_schema_check_refuses_what_does_not_fit() {
     let doc = json!({"components": {"schemas": {"E": {
