@@ -179,84 +179,12 @@ async fn errors_inside_the_loop_are_returned() {
 /// limit), and they all come back.
 #[tokio::test]
 async fn waiting_calls_share_http2_connections_a_hundred_to_a_lane() {
-    use std::collections::BTreeSet;
-    use std::net::SocketAddr;
-    use std::sync::{Arc, Mutex};
-
-    use axum::extract::{ConnectInfo, State};
-    use glide_core::api::{HttpClient, ReqwestClient};
-
-    const CALLS: usize = 250;
-    #[derive(Clone)]
-    struct Seen {
-        peers: Arc<Mutex<BTreeSet<SocketAddr>>>,
-        waiting: Arc<tokio::sync::Semaphore>,
-        arrived: Arc<std::sync::atomic::AtomicUsize>,
-    }
-    async fn hold(
-        State(seen): State<Seen>,
-        ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ) -> &'static str {
-        seen.peers.lock().unwrap().insert(peer);
-        let n = seen
-            .arrived
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        if n == CALLS {
-            seen.waiting.add_permits(CALLS);
-        }
-        // Answered only once every call is here at once.
-        let _permit = seen.waiting.acquire().await.unwrap();
-        "done"
-    }
-    let seen = Seen {
-        peers: Arc::default(),
-        waiting: Arc::new(tokio::sync::Semaphore::new(0)),
-        arrived: Arc::default(),
-    };
-    let app = axum::Router::new()
-        .route("/wait", axum::routing::get(hold))
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-
-    let client = ReqwestClient::builder()
+    let client = glide_core::api::ReqwestClient::builder()
         .http2_prior_knowledge()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let calls: Vec<_> = (0..CALLS)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let request = http::Request::get(format!("http://{addr}/wait"))
-                    .body(bytes::Bytes::new())
-                    .unwrap();
-                client.execute(request).await
-            })
-        })
-        .collect();
-    for call in calls {
-        let response = tokio::time::timeout(Duration::from_secs(15), call)
-            .await
-            .expect("every call reached the server at once")
-            .unwrap()
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.version(), http::Version::HTTP_2);
-        assert_eq!(response.body().as_ref(), b"done");
-    }
+    let connections = client_support::all_held_at_once(client.clone(), 250).await;
     assert_eq!(client.lanes(), 3, "100 streams to a lane");
-    assert_eq!(
-        seen.peers.lock().unwrap().len(),
-        3,
-        "one connection per lane"
-    );
+    assert_eq!(connections, 3, "one connection per lane");
 }

@@ -3,6 +3,8 @@
 #![cfg(feature = "http2")]
 #![allow(clippy::unwrap_used)]
 
+mod client_support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,66 +80,10 @@ async fn a_desktop_wait_is_a_stream_and_comes_back_verified() {
 /// streams to a connection, none queued behind the server's stream limit), and all come back.
 #[tokio::test]
 async fn waiting_calls_share_connections_a_hundred_to_each() {
-    use std::collections::BTreeSet;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-
-    use axum::extract::{ConnectInfo, State};
-
-    const CALLS: usize = 250;
-    #[derive(Clone, Default)]
-    struct Seen {
-        peers: Arc<Mutex<BTreeSet<SocketAddr>>>,
-        arrived: Arc<AtomicUsize>,
-        all_here: Arc<tokio::sync::Notify>,
-    }
-    async fn hold(
-        State(seen): State<Seen>,
-        ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ) -> &'static str {
-        seen.peers.lock().unwrap().insert(peer);
-        let notified = seen.all_here.notified();
-        if seen.arrived.fetch_add(1, Ordering::SeqCst) + 1 == CALLS {
-            seen.all_here.notify_waiters();
-            return "done";
-        }
-        // Answered only once every call is here at once.
-        notified.await;
-        "done"
-    }
-    let seen = Seen::default();
-    let app = axum::Router::new()
-        .route("/wait", axum::routing::get(hold))
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-
     let client = Http2Client::new().unwrap();
-    let calls: Vec<_> = (0..CALLS)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.execute(get(format!("http://{addr}/wait"))).await })
-        })
-        .collect();
-    for call in calls {
-        let response = tokio::time::timeout(Duration::from_secs(15), call)
-            .await
-            .expect("every call reached the server at once")
-            .unwrap()
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.version(), http::Version::HTTP_2);
-        assert_eq!(response.body().as_ref(), b"done");
-    }
+    let connections = client_support::all_held_at_once(client.clone(), 250).await;
     assert_eq!(client.connections(), 3, "100 streams to a connection");
-    assert_eq!(seen.peers.lock().unwrap().len(), 3, "three TCP connections");
+    assert_eq!(connections, 3, "three TCP connections");
 }
 
 /// A body past the cap is refused, whether declared or streamed; a redirect is returned as it

@@ -295,3 +295,80 @@ pub fn session_json() -> serde_json::Value {
         "metadata": {"use_case": "VerifyPhoneNumber", "prepare_duration": "12ms"}
     })
 }
+
+/// Sends `calls` GETs at once through `client` to a server that answers none of them until all
+/// are there, and returns how many TCP connections they came on. Every call must come back
+/// 200 over HTTP/2 within 15 s: a call queued inside the client behind a stream limit never
+/// reaches the server, and the others then wait forever.
+pub async fn all_held_at_once<C>(client: C, calls: usize) -> usize
+where
+    C: glide_core::api::HttpClient + Clone,
+{
+    use std::collections::BTreeSet;
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+
+    #[derive(Clone)]
+    struct Seen {
+        calls: usize,
+        peers: Arc<Mutex<BTreeSet<SocketAddr>>>,
+        arrived: Arc<AtomicUsize>,
+        all_here: Arc<tokio::sync::Notify>,
+    }
+    async fn hold(
+        State(seen): State<Seen>,
+        ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ) -> &'static str {
+        seen.peers.lock().unwrap().insert(peer);
+        let notified = seen.all_here.notified();
+        if seen.arrived.fetch_add(1, Ordering::SeqCst) + 1 == seen.calls {
+            seen.all_here.notify_waiters();
+            return "done";
+        }
+        // Answered only once every call is here at once.
+        notified.await;
+        "done"
+    }
+    let seen = Seen {
+        calls,
+        peers: Arc::default(),
+        arrived: Arc::default(),
+        all_here: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/wait", axum::routing::get(hold))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let sent: Vec<_> = (0..calls)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let request = http::Request::get(format!("http://{addr}/wait"))
+                    .body(Bytes::new())
+                    .unwrap();
+                client.execute(request).await
+            })
+        })
+        .collect();
+    for call in sent {
+        let response = tokio::time::timeout(Duration::from_secs(15), call)
+            .await
+            .expect("every call reached the server at once")
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        assert_eq!(response.body().as_ref(), b"done");
+    }
+    let connections = seen.peers.lock().unwrap().len();
+    connections
+}
