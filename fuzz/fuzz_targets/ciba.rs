@@ -158,16 +158,31 @@ impl HttpClient for Scripted {
     }
 }
 
+/// A backchannel answer read as glide-core reads it (serde's derive also takes a struct as a
+/// JSON array of its fields: `["id"]` is an answer).
+#[derive(serde::Deserialize)]
+struct Started {
+    auth_req_id: String,
+}
+
+/// A grant answer read as glide-core reads it.
+#[derive(serde::Deserialize)]
+struct Granted {
+    access_token: String,
+}
+
 /// The `auth_req_id` a 2xx backchannel answer gave, if any.
 fn auth_req_id(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value["auth_req_id"].as_str().map(str::to_owned)
+    serde_json::from_slice::<Started>(body)
+        .ok()
+        .map(|s| s.auth_req_id)
 }
 
 /// The access token a 2xx grant answer gave, if any.
 fn access_token(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value["access_token"].as_str().map(str::to_owned)
+    serde_json::from_slice::<Granted>(body)
+        .ok()
+        .map(|g| g.access_token)
 }
 
 /// The requests make sense: polls name the `auth_req_id` of the latest backchannel answer, and
