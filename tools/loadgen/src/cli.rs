@@ -137,6 +137,10 @@ pub struct RunArgs {
     /// Accept a base URL or sandbox URL that is not on loopback (your own staging only).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Exit with status 1 when more than N requests get a 5xx answer or none at all (the
+    /// figures are printed either way). A run in which no flow went as expected fails too.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_errors: u64,
 }
 
 /// `loadgen sandbox`.

@@ -7,6 +7,7 @@
 //! loadgen load [--seconds 60] [--clients 200] [--demo-bin PATH] [--embedded-sandbox]
 //!              [--cluster] [--instances 1|2] [--kill-master-after S]
 //! loadgen run --base-url URL [--sandbox-url URL] [--allow-remote] [--seconds 60] [--clients 200]
+//!             [--max-errors N]       (exits 1 past N 5xx / transport errors, or if no flow went right)
 //! loadgen sandbox [--desktop-wait S]     (a sandbox alone; used by desktop-scale --split)
 //! ```
 //!

@@ -98,12 +98,75 @@ pub async fn run(options: RunArgs, notes: Notes) -> Result<(), String> {
     } else {
         summary.drive.print_markdown();
     }
+    verdict(&summary.drive, options.max_errors)
+}
+
+/// Whether a run passed: at most `max_errors` requests answered 5xx or not at all, and at least
+/// one flow went as expected (a run that verified nothing did not test the deployment).
+fn verdict(drive: &DriveSummary, max_errors: u64) -> Result<(), String> {
+    let errors = drive.status_5xx + drive.transport_errors;
+    if errors > max_errors {
+        return Err(format!(
+            "{errors} requests got a 5xx answer or none ({} 5xx, {} transport errors), more than --max-errors {max_errors}",
+            drive.status_5xx, drive.transport_errors
+        ));
+    }
+    if drive.flows.iter().all(|f| f.as_expected == 0) {
+        return Err(format!(
+            "no flow went as expected in {} requests (is --sandbox-url the sandbox the app uses?)",
+            drive.requests
+        ));
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flows::FlowSummary;
+
+    /// A run's figures: `status_5xx` 5xx answers, `transport` unanswered requests, and
+    /// `as_expected` TS43 flows that went as expected.
+    fn drive(status_5xx: u64, transport: u64, as_expected: u64) -> DriveSummary {
+        DriveSummary {
+            requests: 100,
+            status_5xx,
+            status_500: status_5xx,
+            status_503: 0,
+            status_429: 0,
+            transport_errors: transport,
+            routes: Vec::new(),
+            flows: vec![FlowSummary {
+                flow: "ts43",
+                as_expected,
+                not_as_expected: 0,
+                duration: None,
+            }],
+        }
+    }
+
+    /// `--max-errors N` lets exactly N failed requests through, 5xx and transport errors
+    /// counted together.
+    #[test]
+    fn verdict_counts_5xx_and_transport_errors_against_max_errors() {
+        assert_eq!(verdict(&drive(0, 0, 3), 0), Ok(()));
+        assert_eq!(verdict(&drive(2, 1, 3), 3), Ok(()));
+        let failed = verdict(&drive(2, 1, 3), 2).expect_err("3 errors > 2");
+        assert!(failed.contains("3 requests"), "{failed}");
+        assert!(failed.contains("--max-errors 2"), "{failed}");
+        assert!(
+            verdict(&drive(0, 1, 3), 0).is_err(),
+            "a transport error counts"
+        );
+        assert!(verdict(&drive(1, 0, 3), 0).is_err(), "a 5xx counts");
+    }
+
+    /// A run that verified nothing fails, whatever the threshold.
+    #[test]
+    fn verdict_fails_a_run_in_which_no_flow_went_as_expected() {
+        let failed = verdict(&drive(0, 0, 0), 1000).expect_err("nothing verified");
+        assert!(failed.contains("no flow went as expected"), "{failed}");
+    }
 
     /// `run --json`: the run's own fields, then the mixed flows' flattened in.
     #[test]
