@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 

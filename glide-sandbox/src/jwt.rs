@@ -2,7 +2,7 @@
 
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use rand::RngCore as _;
+use rand::Rng as _;
 use serde_json::{json, Value};
 
 use crate::util::{b64url, b64url_decode};

@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use rand::{Rng as _, RngCore as _};
+use rand::{Rng as _, RngExt as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use time::format_description::well_known::Rfc3339;

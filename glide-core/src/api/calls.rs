@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Method;
 use rand::distr::Alphanumeric;
-use rand::Rng;
+use rand::RngExt as _;
 
 use super::client::Glide;
 use super::error_body::retry_after_header;

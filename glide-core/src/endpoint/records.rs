@@ -111,7 +111,7 @@ impl<T: Record> Records<T> {
 
 /// 32 random bytes, base64url (43 characters).
 pub(crate) fn random_id() -> String {
-    use rand::RngCore as _;
+    use rand::Rng as _;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)

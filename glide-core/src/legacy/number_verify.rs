@@ -351,7 +351,7 @@ impl NumberVerifyUser {
 
 /// 16 random bytes as 32 hex characters.
 fn random_text() -> String {
-    use rand::RngCore as _;
+    use rand::Rng as _;
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
@@ -359,7 +359,7 @@ fn random_text() -> String {
 
 /// 32 random bytes, base64url without padding (43 characters).
 fn random_b64() -> String {
-    use rand::RngCore as _;
+    use rand::Rng as _;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use p256::ecdsa::SigningKey;
-use rand::Rng as _;
+use rand::RngExt as _;
 use serde_json::json;
 
 use crate::fixtures;
