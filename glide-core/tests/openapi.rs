@@ -133,6 +133,30 @@ async fn the_document_names_exactly_the_mounted_routes() {
             "{r} resolves"
         );
     }
+    // Closed sets of values are enums, so that a generated client gets a union, not a string.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["ChainPosition"]["enum"],
+        json!([
+            "magical_auth",
+            "magic",
+            "sms",
+            "email",
+            "verified",
+            "failed"
+        ]),
+        "the chain's `step`"
+    );
+    assert_eq!(
+        schemas["ChainState"]["properties"]["step"]["$ref"],
+        "#/components/schemas/ChainPosition"
+    );
+    assert_eq!(schemas["WaitingStatus"]["enum"], json!(["waiting"]));
+    assert_eq!(
+        schemas["WaitingAnswer"]["properties"]["status"]["$ref"],
+        "#/components/schemas/WaitingStatus",
+        "the desktop 202's `status`"
+    );
     // Every operation documents at least one success and, for JSON routes, the error body.
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for op in item.as_object().expect("item").values() {

@@ -340,11 +340,42 @@ enum Next<'a> {
     EnterCode { channels: Vec<ChainStep> },
 }
 
+/// Where a chain stands, as its state answer names it: the step it is at, or how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ChainPosition))]
+enum Position {
+    /// At [`ChainStep::MagicalAuth`].
+    MagicalAuth,
+    /// At [`ChainStep::Magic`].
+    Magic,
+    /// At [`ChainStep::Sms`].
+    Sms,
+    /// At [`ChainStep::Email`].
+    Email,
+    /// Ended with a verified session.
+    Verified,
+    /// Ended without one.
+    Failed,
+}
+
+impl From<ChainStep> for Position {
+    fn from(step: ChainStep) -> Self {
+        match step {
+            ChainStep::MagicalAuth => Self::MagicalAuth,
+            ChainStep::Magic => Self::Magic,
+            ChainStep::Sms => Self::Sms,
+            ChainStep::Email => Self::Email,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = ChainState))]
 pub(crate) struct StateAnswer<'a> {
-    step: &'static str,
+    step: Position,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<Next<'a>>,
     attempts_left: u32,
@@ -868,8 +899,8 @@ impl Chain {
     fn answer(&self, r: &ChainRecord, now: i64, status: StatusCode) -> EndpointResponse {
         let current = self.config.steps.get(r.index).map(|(s, _)| *s);
         let (step, next) = match (r.status, current) {
-            (Status::Verified, _) => ("verified", None),
-            (Status::Failed, _) | (Status::Active, None) => ("failed", None),
+            (Status::Verified, _) => (Position::Verified, None),
+            (Status::Failed, _) | (Status::Active, None) => (Position::Failed, None),
             (Status::Active, Some(step)) => {
                 let next = match (step, r.sent, r.auth_url.as_deref()) {
                     (ChainStep::MagicalAuth, _, _) => Next::MagicalAuth {
@@ -886,7 +917,7 @@ impl Chain {
                     },
                     (_, None, _) => Next::Send,
                 };
-                (step_name(step), Some(next))
+                (Position::from(step), Some(next))
             }
         };
         io::json(
@@ -918,15 +949,6 @@ fn clear_sent(r: &mut ChainRecord) {
     r.legacy_id = None;
     r.sent = None;
     r.auth_url = None;
-}
-
-fn step_name(step: ChainStep) -> &'static str {
-    match step {
-        ChainStep::MagicalAuth => "magical_auth",
-        ChainStep::Magic => "magic",
-        ChainStep::Sms => "sms",
-        ChainStep::Email => "email",
-    }
 }
 
 /// The store key of a budget (the number never reaches the store).
@@ -1028,7 +1050,11 @@ mod tests {
             (ChainStep::Sms, "sms"),
             (ChainStep::Email, "email"),
         ] {
-            assert_eq!(step_name(step), name);
+            assert_eq!(
+                serde_json::to_value(Position::from(step)).expect("json"),
+                name,
+                "a state answer names the step as the events do"
+            );
             assert_eq!(serde_json::to_value(step).expect("json"), name);
         }
     }

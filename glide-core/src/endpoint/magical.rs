@@ -122,11 +122,21 @@ pub(crate) struct InvocationAnswer {
     success: bool,
 }
 
+/// The `status` of a 202: the only one there is.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = WaitingStatus))]
+enum Waiting {
+    /// The phone has not finished yet.
+    Waiting,
+}
+
 /// The 202 of a desktop flow the phone has not finished.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct WaitingAnswer<'a> {
-    status: &'static str,
+    status: Waiting,
     retry: bool,
     session_key: &'a str,
     session_expires_in_seconds: i64,
@@ -456,7 +466,7 @@ impl MagicalAuth {
                 return Ok(io::json(
                     StatusCode::ACCEPTED,
                     &WaitingAnswer {
-                        status: "waiting",
+                        status: Waiting::Waiting,
                         retry: true,
                         session_key: key,
                         session_expires_in_seconds: left.whole_seconds().max(0),
