@@ -16,6 +16,9 @@ async fn loadgen_run(w: &World, extra: &[&str]) -> Output {
         .args(["--json", "run", "--seconds", "2", "--clients", "4"])
         .args(["--base-url", &w.app.base_url, "--sandbox-url", &sandbox_url])
         .args(extra)
+        // Built with `--all-features`, the binary writes dhat-heap.json where it runs: not into
+        // the source tree.
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .kill_on_drop(true);
     tokio::time::timeout(Duration::from_secs(120), command.output())
         .await
