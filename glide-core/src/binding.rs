@@ -13,7 +13,6 @@
 
 use std::fmt;
 
-use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -34,9 +33,7 @@ pub struct FeCode(String);
 impl FeCode {
     /// A fresh code from the operating system's CSPRNG.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(hex::encode(bytes))
+        Self(hex::encode(crate::random::bytes::<32>()))
     }
 
     /// Accepts 64 hex characters in any case and normalises them to lowercase.

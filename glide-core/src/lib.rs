@@ -12,6 +12,7 @@ pub(crate) mod flow;
 pub mod legacy;
 pub mod phone;
 pub mod policy;
+mod random;
 pub mod ratelimit;
 pub mod secret;
 pub mod session;

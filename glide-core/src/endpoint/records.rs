@@ -6,8 +6,6 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -109,12 +107,9 @@ impl<T: Record> Records<T> {
     }
 }
 
-/// 32 random bytes, base64url (43 characters).
+/// A fresh record id: 32 random bytes, base64url (43 characters).
 pub(crate) fn random_id() -> String {
-    use rand::Rng as _;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::random::token()
 }
 
 /// Whether `text` has the shape of [`random_id`]'s ids (so junk never reaches the store).

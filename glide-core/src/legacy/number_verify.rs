@@ -57,8 +57,8 @@ impl FlowSecrets {
     /// Fresh secrets: a nonce and a verifier of 32 random bytes each, base64url (43 characters).
     pub fn random() -> Self {
         Self {
-            nonce: random_b64(),
-            code_verifier: random_b64(),
+            nonce: crate::random::token(),
+            code_verifier: crate::random::token(),
         }
     }
 
@@ -351,18 +351,7 @@ impl NumberVerifyUser {
 
 /// 16 random bytes as 32 hex characters.
 fn random_text() -> String {
-    use rand::Rng as _;
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-/// 32 random bytes, base64url without padding (43 characters).
-fn random_b64() -> String {
-    use rand::Rng as _;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    hex::encode(crate::random::bytes::<16>())
 }
 
 #[cfg(test)]

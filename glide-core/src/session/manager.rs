@@ -1,9 +1,6 @@
 //! The verified-session manager: random ids, lifetimes, logout, and the sessions of a number
 //! (listed by opaque handle, revoked one by one, all but one, or all).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -99,9 +96,7 @@ pub struct SessionId(String);
 
 impl SessionId {
     fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(crate::random::token())
     }
 
     /// Accepts exactly the shape [`SessionManager`] issues (43 base64url characters that
@@ -793,6 +788,8 @@ mod tests {
 
     #[test]
     fn the_shape_check_agrees_with_the_base64_decoder() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
         let decodes_to_32 = |text: &str| {
             text.len() == ID_LEN
                 && URL_SAFE_NO_PAD
