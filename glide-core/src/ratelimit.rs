@@ -54,7 +54,8 @@ impl RateLimit {
 /// *and client address* per 10 minutes, 50 per phone number from all addresses per 10 minutes
 /// (so that one stranger cannot lock a number's owner out), and 30 per IP per minute; code checks
 /// (process, complete, fallback code checks) 10 per phone number and client address per 10
-/// minutes and 60 per IP per minute; other routes that call Glide on the app's credentials (status, check-server-auth,
+/// minutes, 20 per phone number from all addresses per hour (a source that verified the number
+/// in the last 30 days is held to neither total) and 60 per IP per minute; other routes that call Glide on the app's credentials (status, check-server-auth,
 /// report-invocation) 300 per IP per minute; no trusted proxies (the client IP is the peer
 /// address).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +70,10 @@ pub struct RateLimitConfig {
     pub prepare_per_ip: Option<RateLimit>,
     /// Code checks per phone number and client address.
     pub check_per_phone: Option<RateLimit>,
+    /// Code checks per phone number from all addresses: the ceiling above
+    /// [`check_per_phone`](Self::check_per_phone), so that rotating addresses buys no more
+    /// guesses (a source that verified the number in the last 30 days is not held to it).
+    pub check_per_phone_total: Option<RateLimit>,
     /// Code checks per client IP (IPv6 by /64).
     pub check_per_ip: Option<RateLimit>,
     /// Other calls to Glide on the app's credentials (status, check-server-auth,
@@ -85,6 +90,7 @@ impl Default for RateLimitConfig {
             prepare_per_phone_total: Some(RateLimit::new(50, Duration::from_secs(600))),
             prepare_per_ip: Some(RateLimit::new(30, Duration::from_secs(60))),
             check_per_phone: Some(RateLimit::new(10, Duration::from_secs(600))),
+            check_per_phone_total: Some(RateLimit::new(20, Duration::from_secs(3600))),
             check_per_ip: Some(RateLimit::new(60, Duration::from_secs(60))),
             glide_calls_per_ip: Some(RateLimit::new(300, Duration::from_secs(60))),
             trusted_proxies: Vec::new(),
@@ -100,6 +106,7 @@ impl RateLimitConfig {
             prepare_per_phone_total: None,
             prepare_per_ip: None,
             check_per_phone: None,
+            check_per_phone_total: None,
             check_per_ip: None,
             glide_calls_per_ip: None,
             trusted_proxies: Vec::new(),

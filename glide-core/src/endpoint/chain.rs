@@ -46,7 +46,6 @@ use crate::clock::SharedClock;
 use crate::cookie::CookieSpec;
 use crate::error::{BindingError, Error, FlowError, RequestError};
 use crate::legacy::{AuthType, FallbackChannel};
-use crate::ratelimit::ip_bucket;
 use crate::store::Store;
 use crate::{PhoneNumber, UseCase};
 
@@ -445,10 +444,10 @@ impl Chain {
         self.limits
             .start("chain_start", request, phone.as_ref())
             .await?;
-        let ip = self.limits.client_ip(request);
+        let source = self.limits.source(request);
         let budget = budget_key(&match &phone {
-            Some(phone) => phone_and_source(phone, ip),
-            None => format!("|{}", ip.map(ip_bucket).unwrap_or_default()),
+            Some(phone) => phone_and_source(phone, &source),
+            None => format!("|{source}"),
         });
         let attempts_left = self.draw(&budget).await?;
         let facts = Facts {

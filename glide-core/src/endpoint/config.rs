@@ -26,9 +26,13 @@ use crate::events::{FlowEvents, LocalEvents};
 use crate::flow::FlowRepo;
 use crate::legacy::{LegacyClient, SimSwapRiskMapping};
 use crate::policy::RiskPolicy;
-use crate::ratelimit::{RateLimitConfig, RateLimiter};
+use crate::ratelimit::RateLimitConfig;
 use crate::session::{SessionConfig, SessionManager};
 use crate::store::{MemoryStore, Store};
+
+/// How many counters (rate limits, cooldowns) the default memory store of counters holds before
+/// it refuses new ones.
+const COUNTER_CAPACITY: usize = 500_000;
 
 /// Where the routes live. Defaults match Glide's official browser SDK.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +175,10 @@ impl GlideAuthBuilder {
     }
 
     /// Where unauthenticated, short-lived state lives: prepared flows, pending code
-    /// verifications, Number Verify states, rate-limit counters and cooldowns.
+    /// verifications, Number Verify states. (Rate-limit counters and cooldowns are not kept
+    /// here, where a flood could evict them: they live in the [`store`](Self::store), or, with
+    /// the default memory store, in a memory store of their own that refuses new counters when
+    /// full, which refuses the request: 503.)
     ///
     /// Default: the store given to [`store`](Self::store); with the default memory store, a
     /// separate [`MemoryStore`] of 100 000 entries that evicts its oldest entry when full
@@ -436,6 +443,13 @@ impl GlideAuthBuilder {
             (None, Some(store)) => store.clone(),
             (None, None) => Arc::new(MemoryStore::new().evicting_oldest()),
         };
+        // Counters and cooldowns never live in the evicting pending store (a flood of starts
+        // would evict an exhausted counter back to zero): in the app's store, or with the
+        // default memory stores in one of their own that refuses (fails closed) when full.
+        let counters: Arc<dyn Store> = match &self.store {
+            Some(store) => store.clone(),
+            None => Arc::new(MemoryStore::with_capacity(COUNTER_CAPACITY)),
+        };
         let store: Arc<dyn Store> = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
@@ -443,12 +457,7 @@ impl GlideAuthBuilder {
             .events
             .unwrap_or_else(|| Arc::new(LocalEvents::default()));
         let clock = self.clock;
-        let limits = Arc::new(Limits {
-            config: self.rate_limits,
-            limiter: RateLimiter::new(pending.clone(), clock.clone()),
-            store: pending.clone(),
-            clock: clock.clone(),
-        });
+        let limits = Arc::new(Limits::new(self.rate_limits, counters, clock.clone()));
         let issuer = Arc::new(SessionIssuer {
             sessions: SessionManager::new(store.clone(), clock.clone(), self.sessions)
                 .with_events(events.clone()),
@@ -465,6 +474,7 @@ impl GlideAuthBuilder {
                 .into_iter()
                 .chain(self.cors.origins.iter().cloned())
                 .collect(),
+            scheme: if secure { "https" } else { "http" },
         });
         let legacy = LegacyClient::new(&self.glide);
         let sim_swap = Arc::new(SimSwapCheck::new(

@@ -95,7 +95,24 @@ impl SessionIssuer {
         if !swapped {
             return Ok(());
         }
-        let revoked = self.sessions.revoke_all(&verified.phone_number).await?;
+        let revoked = match self.sessions.revoke_all(&verified.phone_number).await {
+            Ok(revoked) => revoked,
+            Err(error) => {
+                // Fail closed: the sessions the swapped SIM proved may still be live, so this
+                // verification gets none either.
+                tracing::error!(
+                    target: "glide::verification",
+                    phone = %verified.phone_number.masked(),
+                    error = %crate::error::LogError(&error),
+                    "SIM swap reported but the number's sessions could not be revoked; no session issued"
+                );
+                telemetry::revocation_failed("sim_swap");
+                return Err(Error::CheckFailed {
+                    check: "session revocation",
+                    source: Box::new(error),
+                });
+            }
+        };
         if revoked > 0 {
             tracing::warn!(
                 target: "glide::verification",
@@ -189,6 +206,9 @@ impl SessionIssuer {
                 }
             }
         }
+        self.limits
+            .remember_good_source(request, &verified.phone_number)
+            .await;
         telemetry::verification(verified.strategy, Outcome::Verified);
         self.hook
             .emit(VerificationEvent::verified(
@@ -255,15 +275,11 @@ mod tests {
             shadow_policy,
             hook: Hook::default(),
             denials: Arc::new(MemoryStore::new()),
-            limits: Arc::new(Limits {
-                config: crate::ratelimit::RateLimitConfig::disabled(),
-                limiter: crate::ratelimit::RateLimiter::new(
-                    Arc::new(MemoryStore::new()),
-                    Arc::new(SystemClock),
-                ),
-                store: Arc::new(MemoryStore::new()),
-                clock: Arc::new(SystemClock),
-            }),
+            limits: Arc::new(Limits::new(
+                crate::ratelimit::RateLimitConfig::disabled(),
+                Arc::new(MemoryStore::new()),
+                Arc::new(SystemClock),
+            )),
         }
     }
 

@@ -167,9 +167,6 @@ impl MagicalAuth {
         if let Some(phone) = &phone {
             self.issuer.check_number(phone)?;
         }
-        self.limits
-            .start("prepare", request, phone.as_ref())
-            .await?;
 
         let fe_code = FeCode::generate();
         let mut glide_request = match (&phone, use_case) {
@@ -206,6 +203,12 @@ impl MagicalAuth {
         if let Some(id) = body.id {
             glide_request = glide_request.with_id(id);
         }
+        // Only a valid request spends the number's budget: refused ones (a number with
+        // GetPhoneNumber, a malformed option) must not let a stranger lock the owner out.
+        glide_request.validate()?;
+        self.limits
+            .start("prepare", request, phone.as_ref())
+            .await?;
 
         let mut prepared = self.glide.prepare(&glide_request).await?;
         // A server-chosen fe_code (legacy) must never reach the browser.

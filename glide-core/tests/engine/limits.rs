@@ -222,3 +222,138 @@ async fn a_resend_waits_out_what_is_left_of_the_cooldown() {
     let (status, body, _) = start().await;
     assert_eq!(status, 200, "the cooldown is over: {body}");
 }
+
+/// A prepare of `phone` from `peer` (`None`: a request without a client address).
+async fn prepare_at(auth: &GlideAuth, peer: Option<IpAddr>, phone: &str) -> u16 {
+    let body = json!({"use_case": "VerifyPhoneNumber", "phone_number": phone,
+                      "client_info": {"user_agent": ANDROID}});
+    let mut request = post("/api/magical-auth/prepare", body, "");
+    request.peer_addr = peer;
+    let (status, body, _) = call(auth, request).await;
+    assert!(
+        status == 200 || body["code"] == "RATE_LIMIT_EXCEEDED",
+        "{status} {body}"
+    );
+    status
+}
+
+#[tokio::test]
+async fn requests_without_an_address_share_one_source_of_their_own() {
+    // Per source: every address-less request counts in one bucket (never unlimited).
+    let (_sandbox, auth) = limited(|l| l.prepare_per_ip = two()).await;
+    assert_eq!(prepare_at(&auth, None, A).await, 200);
+    assert_eq!(prepare_at(&auth, None, B).await, 200);
+    assert_eq!(
+        prepare_at(&auth, None, A).await,
+        429,
+        "a third start without an address"
+    );
+    assert_eq!(
+        prepare(&auth, 1, A).await,
+        200,
+        "a client with an address is not in that bucket"
+    );
+    // Per number and source: address-less requests spend their own share of a number, never
+    // the owner's.
+    let (_sandbox, auth) = limited(|l| l.prepare_per_phone = two()).await;
+    for _ in 0..2 {
+        assert_eq!(prepare_at(&auth, None, A).await, 200);
+    }
+    assert_eq!(prepare_at(&auth, None, A).await, 429);
+    assert_eq!(
+        prepare(&auth, 1, A).await,
+        200,
+        "the owner, with an address"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_verified_the_number_is_not_held_to_its_total() {
+    let (sandbox, auth) = limited(|l| l.prepare_per_phone_total = two()).await;
+    // The owner verifies A from 127.0.0.1 (one start of A's total).
+    let (status, body, _) = crate::endpoint_support::engine::verify_ts43(&sandbox, &auth, A).await;
+    assert_eq!(status, 200, "{body}");
+    // Strangers from other addresses spend the rest of A's total.
+    assert_eq!(prepare(&auth, 2, A).await, 200);
+    assert_eq!(prepare(&auth, 3, A).await, 429, "A's total is spent");
+    assert_eq!(prepare(&auth, 4, A).await, 429, "from any stranger");
+    assert_eq!(
+        prepare(&auth, 1, A).await,
+        200,
+        "the address that verified A still starts"
+    );
+    // That address is in good standing for A only: B's total holds it too.
+    assert_eq!(prepare(&auth, 1, B).await, 200);
+    assert_eq!(prepare(&auth, 2, B).await, 200);
+    assert_eq!(prepare(&auth, 1, B).await, 429, "B's total");
+}
+
+#[tokio::test]
+async fn code_checks_of_a_number_have_a_total_whatever_the_address() {
+    let (sandbox, auth) = limited(|l| {
+        l.check_per_phone = two();
+        l.check_per_phone_total = Some(RateLimit::new(3, Duration::from_secs(3600)));
+    })
+    .await;
+    let body = json!({"phone_number": SMS, "fallback_channel": "SMS"});
+    let (status, started, cookie) =
+        from(&auth, 1, "/api/magical-auth/magic-auth/start", body, "").await;
+    assert_eq!(status, 200, "{started}");
+    let code = sandbox.control().legacy_otp(SMS).unwrap();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let verify = |peer, code: String| {
+        let (auth, cookie) = (&auth, cookie.clone());
+        async move {
+            let body = json!({"code": code});
+            let (status, body, _) = from(
+                auth,
+                peer,
+                "/api/magical-auth/magic-auth/verify",
+                body,
+                &cookie,
+            )
+            .await;
+            (status, body["code"].as_str().map(str::to_owned))
+        }
+    };
+    // Each address has a share of two; rotating addresses buys no more than the total.
+    for peer in 1..=3 {
+        assert_eq!(
+            verify(peer, wrong.clone()).await,
+            (401, Some("INVALID_CODE".to_owned())),
+            "a wrong code from 127.0.0.{peer}"
+        );
+    }
+    assert_eq!(
+        verify(4, code).await,
+        (429, Some("RATE_LIMIT_EXCEEDED".to_owned())),
+        "the number's total of code checks is spent, whatever the address"
+    );
+}
+
+#[tokio::test]
+async fn refused_starts_spend_none_of_the_numbers_budget() {
+    let (sandbox, auth) = limited(|l| {
+        l.prepare_per_phone = two();
+        l.prepare_per_phone_total = two();
+    })
+    .await;
+    for peer in 2..=7 {
+        // GetPhoneNumber naming a number: refused before anything starts.
+        let body = json!({"use_case": "GetPhoneNumber", "phone_number": A,
+                          "client_info": {"user_agent": ANDROID}});
+        let (status, body, _) = from(&auth, peer, "/api/magical-auth/prepare", body, "").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{body}"
+        );
+    }
+    assert!(sandbox.control().requests().is_empty(), "Glide never asked");
+    assert_eq!(
+        prepare(&auth, 1, A).await,
+        200,
+        "the owner's budget is whole"
+    );
+    assert_eq!(prepare(&auth, 1, A).await, 200);
+}
