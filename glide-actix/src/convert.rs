@@ -48,6 +48,35 @@ fn http_request<B>(request: &HttpRequest, body: B) -> Result<http::Request<B>, h
     builder.body(body)
 }
 
+/// The engine's same-origin check ([`GlideAuth::check_origin`]) of an actix-web request: its
+/// method, URI and the headers that check reads, converted to `http` 1.x.
+pub(crate) fn check_origin(
+    auth: &GlideAuth,
+    request: &HttpRequest,
+) -> Result<(), glide_core::endpoint::Rejection> {
+    use glide_core::endpoint::Rejection;
+    let method = http::Method::from_bytes(request.method().as_str().as_bytes())
+        .map_err(|_| Rejection::OriginNotAllowed)?;
+    let uri: http::Uri = request
+        .uri()
+        .to_string()
+        .parse()
+        .map_err(|_| Rejection::OriginNotAllowed)?;
+    let mut headers = http::HeaderMap::new();
+    for name in [
+        http::header::ORIGIN,
+        http::header::HOST,
+        http::HeaderName::from_static("sec-fetch-site"),
+    ] {
+        if let Some(value) = request.headers().get(name.as_str()) {
+            let value = http::HeaderValue::from_bytes(value.as_bytes())
+                .map_err(|_| Rejection::OriginNotAllowed)?;
+            headers.insert(name, value);
+        }
+    }
+    auth.check_origin(&method, &uri, &headers)
+}
+
 /// The actix-web response for an engine answer; every header kept, in order (several
 /// `Set-Cookie` included).
 pub(crate) fn into_response(response: EndpointResponse) -> HttpResponse {

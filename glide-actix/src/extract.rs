@@ -213,9 +213,13 @@ impl<R: Requirement> FromRequest for VerifiedWith<R> {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let context = context(request);
+        let origin = context
+            .as_ref()
+            .map(|context| crate::convert::check_origin(context.auth(), request));
         Box::pin(async move {
             let context = context
                 .ok_or_else(|| VerifiedPhoneError(Rejection::missing_middleware(MIDDLEWARE)))?;
+            origin.unwrap_or(Ok(())).map_err(VerifiedPhoneError)?;
             context
                 .require_with(&R::requirement())
                 .await

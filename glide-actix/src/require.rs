@@ -91,7 +91,12 @@ where
         Box::pin(async move {
             let refused = match context {
                 None => Rejection::missing_middleware("GlideMiddleware"),
-                Some(context) => match context.require_with(&requirement).await {
+                Some(context) => match async {
+                    convert::check_origin(context.auth(), request.request())?;
+                    context.require_with(&requirement).await
+                }
+                .await
+                {
                     Ok(_) => {
                         return service
                             .call(request)

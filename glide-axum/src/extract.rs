@@ -184,7 +184,12 @@ impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for VerifiedWith<R> {
     type Rejection = VerifiedPhoneRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        context(parts)?
+        let context = context(parts)?;
+        context
+            .auth()
+            .check_origin(&parts.method, &parts.uri, &parts.headers)
+            .map_err(VerifiedPhoneRejection)?;
+        context
             .require_with(&R::requirement())
             .await
             .map(|phone| Self {

@@ -78,13 +78,24 @@ where
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let context = request.extensions().get::<RequestContext>().cloned();
         let requirement = self.requirement.clone();
+        // Read before the future: the request (its body) is not `Sync`.
+        let origin = context.as_ref().map_or(Ok(()), |context| {
+            context
+                .auth()
+                .check_origin(request.method(), request.uri(), request.headers())
+        });
         // The clone may not be ready; call the instance poll_ready was called on.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let refused = match context {
                 None => Rejection::missing_middleware("GlideLayer"),
-                Some(context) => match context.require_with(&requirement).await {
+                Some(context) => match async {
+                    origin?;
+                    context.require_with(&requirement).await
+                }
+                .await
+                {
                     Ok(_) => return inner.call(request).await,
                     Err(refused) => refused,
                 },

@@ -92,7 +92,10 @@ impl Error {
     /// The stable public code (`UPPER_SNAKE`), Glide's own code string where Glide has one.
     pub fn code(&self) -> &str {
         match self {
-            Self::Config(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            // A damaged record: trying again will not help.
+            Self::Config(_) | Self::Internal(_) | Self::Store(StoreError::Decode(_)) => {
+                "INTERNAL_SERVER_ERROR"
+            }
             Self::Validation { .. } => "VALIDATION_ERROR",
             // Glide refusing *our* credentials is our outage, not the user's fault.
             Self::Api(api) if api.status >= 500 || api.status == 401 => "SERVICE_UNAVAILABLE",
@@ -109,7 +112,7 @@ impl Error {
     /// The HTTP status our routes answer with.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Config(_) | Self::Internal(_) => 500,
+            Self::Config(_) | Self::Internal(_) | Self::Store(StoreError::Decode(_)) => 500,
             Self::Validation { .. } => 400,
             Self::Api(api) if api.status >= 500 || api.status == 401 => 503,
             Self::Api(api) => api.status,
@@ -141,6 +144,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api(api) => api.is_retryable(),
+            Self::Store(StoreError::Decode(_)) => false,
             Self::Transport(_)
             | Self::Store(_)
             | Self::RateLimited { .. }

@@ -10,6 +10,7 @@
 //! | `glide_api_request_duration_seconds` | histogram | `endpoint` (Glide's path, a session key as `{key}`), `outcome` (`2xx`, `3xx`, `4xx`, `5xx`, `error`) |
 //! | `glide_api_errors_total` | counter | `endpoint`, `kind` (`timeout`, `transport`, `decode`, `status_5xx`) |
 //! | `glide_desktop_waits_in_progress` | gauge | — |
+//! | `glide_revocation_failures_total` | counter | `cause` (`sim_swap`): a revocation that had to happen and could not (the verification that asked for it got no session) |
 
 use crate::policy::{PolicyMode, RiskDecision};
 use crate::Strategy;
@@ -55,6 +56,11 @@ pub(crate) fn risk_decision(mode: PolicyMode, decision: &RiskDecision) {
         "rule" => rule
     )
     .increment(1);
+}
+
+/// Counts one revocation of a number's sessions that failed where it was required.
+pub(crate) fn revocation_failed(cause: &'static str) {
+    metrics::counter!("glide_revocation_failures_total", "cause" => cause).increment(1);
 }
 
 /// Counts one request refused by a rate limit or a cooldown.

@@ -6,7 +6,7 @@
 //! behaviour as `axum-demo`.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use glide_actix::{GlideMiddleware, VerifiedPhone};
+use glide_actix::{GlideMiddleware, RequireVerifiedWrap, VerifiedPhone};
 use glide_examples::{build_auth_on, DemoConfig, SandboxRuntime};
 
 /// What the page handler needs.
@@ -31,23 +31,14 @@ async fn me(phone: VerifiedPhone) -> HttpResponse {
         .json(&phone)
 }
 
-/// A protected action behind a step-up guard: 200 `{ok:true}`, or 401 `STEP_UP_REQUIRED`.
-async fn transfer(
-    guard: web::Data<glide_core::endpoint::RequireVerified>,
-    phone: VerifiedPhone,
-) -> HttpResponse {
-    match guard.check(&phone, time::OffsetDateTime::now_utc()) {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header(("cache-control", "no-store"))
-            .json(serde_json::json!({ "ok": true })),
-        Err(step_up) => {
-            let answer = step_up.to_response();
-            HttpResponse::Unauthorized()
-                .insert_header(("cache-control", "no-store"))
-                .content_type("application/json")
-                .body(answer.into_body())
-        }
-    }
+/// A protected action behind a step-up guard (the resource's `RequireVerifiedWrap`: a fresh
+/// carrier verification, and the same-origin check of a state-changing request): 200
+/// `{ok:true}`; the guard answers 401 `STEP_UP_REQUIRED` / `NOT_VERIFIED` or 403
+/// `ORIGIN_NOT_ALLOWED` before this runs.
+async fn transfer(_phone: VerifiedPhone) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(serde_json::json!({ "ok": true }))
 }
 
 /// `GET /metrics`: Prometheus text.
@@ -79,15 +70,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         headers: glide_examples::index_headers(sandbox_base.as_deref()),
     });
 
-    let guard = web::Data::new(glide_examples::transfer_guard(&config));
+    let guard = glide_examples::transfer_guard(&config);
     let metrics = web::Data::new(glide_examples::install_metrics()?);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(page.clone())
-            .app_data(guard.clone())
             .app_data(metrics.clone())
             .route("/metrics", web::get().to(metrics_text))
-            .route("/transfer", web::post().to(transfer))
+            .service(
+                web::resource("/transfer")
+                    .wrap(RequireVerifiedWrap::new(guard.clone()))
+                    .route(web::post().to(transfer)),
+            )
             .wrap(GlideMiddleware::new(auth.clone()))
             .route("/", web::get().to(index))
             .route("/me", web::get().to(me))

@@ -11,7 +11,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use glide_axum::{GlideLayer, VerifiedPhone};
+use glide_axum::{GlideLayer, RequireVerifiedLayer, VerifiedPhone};
 use glide_examples::{build_auth, DemoConfig};
 
 /// What the page handler needs.
@@ -41,19 +41,16 @@ async fn me(phone: VerifiedPhone) -> impl IntoResponse {
     )
 }
 
-/// A protected action behind a step-up guard: 200 `{ok:true}`, or 401 `STEP_UP_REQUIRED`.
-async fn transfer(
-    guard: Arc<glide_core::endpoint::RequireVerified>,
-    phone: VerifiedPhone,
-) -> Response {
-    match guard.check(&phone, time::OffsetDateTime::now_utc()) {
-        Ok(()) => (
-            [(axum::http::header::CACHE_CONTROL, "no-store")],
-            Json(serde_json::json!({ "ok": true })),
-        )
-            .into_response(),
-        Err(step_up) => step_up.to_response().map(axum::body::Body::from),
-    }
+/// A protected action behind a step-up guard (the route's `RequireVerifiedLayer`: a fresh
+/// carrier verification, and the same-origin check of a state-changing request): 200
+/// `{ok:true}`; the guard answers 401 `STEP_UP_REQUIRED` / `NOT_VERIFIED` or 403
+/// `ORIGIN_NOT_ALLOWED` before this runs.
+async fn transfer(_phone: VerifiedPhone) -> Response {
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "ok": true })),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -76,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         headers: glide_examples::index_headers(sandbox_base.as_deref()),
     });
 
-    let guard = Arc::new(glide_examples::transfer_guard(&config));
+    let guard = glide_examples::transfer_guard(&config);
     let metrics = glide_examples::install_metrics()?;
     let app = Router::new()
         .route("/", get(index))
@@ -98,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .route(
             "/transfer",
-            axum::routing::post(move |phone: VerifiedPhone| transfer(guard.clone(), phone)),
+            axum::routing::post(transfer).route_layer(RequireVerifiedLayer::new(guard)),
         )
         .route("/healthz", get(healthz))
         .with_state(page)

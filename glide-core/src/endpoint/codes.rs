@@ -511,12 +511,16 @@ impl MagicCodes {
             });
         }
         let now = self.now();
+        // Glide's answer never says what confirmed a server auth: with a fallback channel it
+        // may have been a one-time code, so the weakest channel that could have is recorded
+        // (only without a fallback can it have been the carrier alone).
+        let channel = server_auth_channel(input.fallback_channel);
         let id = self
             .records
             .create(&Verification {
                 phone: input.phone,
                 email: input.email,
-                channel: AuthType::Magic,
+                channel,
                 attempts: 0,
                 last_sent: now,
                 created: now,
@@ -571,7 +575,10 @@ impl MagicCodes {
         if !status.verified {
             return Ok(response);
         }
-        match self.issue(request, &record.phone, Strategy::Magic).await {
+        match self
+            .issue(request, &record.phone, strategy_of(record.channel))
+            .await
+        {
             Ok((_, session_cookie)) => Ok(response.with_cookie(session_cookie)),
             Err(refused) => Ok(io::error_response(&refused).with_cookie(self.cookie.removal())),
         }
@@ -620,6 +627,16 @@ fn check_resend(record: &Verification, now: i64) -> Result<(), Error> {
 pub(crate) fn parse_phone(text: Option<&str>) -> Result<PhoneNumber, Error> {
     let text = text.ok_or_else(|| Error::validation("phone_number", "phone_number is required"))?;
     PhoneNumber::parse_lenient(text).map_err(|e| Error::validation("phone_number", e.to_string()))
+}
+
+/// The channel that may have confirmed a server auth started with `fallback`: the carrier
+/// only without a fallback; else the fallback's code (SMS, Glide's default, or e-mail).
+fn server_auth_channel(fallback: Option<FallbackChannel>) -> AuthType {
+    match fallback {
+        Some(FallbackChannel::NoFallback) => AuthType::Magic,
+        Some(FallbackChannel::Email) => AuthType::Email,
+        _ => AuthType::Sms,
+    }
 }
 
 fn strategy_of(channel: AuthType) -> Strategy {

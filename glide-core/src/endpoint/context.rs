@@ -109,6 +109,10 @@ pub enum Rejection {
     /// The verification is too old or too weak for this route: 401 `STEP_UP_REQUIRED`.
     #[error(transparent)]
     StepUpRequired(super::StepUp),
+    /// A state-changing request to a guarded route came from another origin: 403
+    /// `ORIGIN_NOT_ALLOWED` (see [`GlideAuth::check_origin`]).
+    #[error("request origin not allowed")]
+    OriginNotAllowed,
 }
 
 #[derive(Serialize)]
@@ -133,6 +137,7 @@ impl Rejection {
         match self {
             Self::MissingMiddleware(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NotVerified | Self::StepUpRequired(_) => StatusCode::UNAUTHORIZED,
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::Lookup(error) => StatusCode::from_u16(error.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -152,6 +157,9 @@ impl Rejection {
             Self::NotVerified => io::error_response(&Error::Request(RequestError::NotVerified)),
             Self::Lookup(error) => io::error_response(error),
             Self::StepUpRequired(step_up) => step_up.to_response(),
+            Self::OriginNotAllowed => {
+                io::error_response(&Error::Request(RequestError::OriginNotAllowed))
+            }
         }
     }
 }

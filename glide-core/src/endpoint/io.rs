@@ -146,6 +146,9 @@ pub(crate) struct Incoming {
     /// The authority the request was sent to: the URI's (HTTP/2 `:authority`, absolute-form
     /// HTTP/1) or else the `Host` header.
     pub(crate) authority: Option<String>,
+    /// The scheme the request names itself (HTTP/2 `:scheme`, absolute-form HTTP/1); `None`
+    /// for HTTP/1 origin-form, where the engine's configured scheme stands.
+    pub(crate) scheme: Option<String>,
     pub(crate) headers: HeaderMap,
     pub(crate) cookies: Jar,
     pub(crate) body: Bytes,
@@ -169,6 +172,7 @@ impl Incoming {
                         .and_then(|h| h.to_str().ok())
                         .map(str::to_owned)
                 }),
+            scheme: parts.uri.scheme_str().map(str::to_ascii_lowercase),
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),
             peer: parts.extensions.get::<PeerAddr>().map(|p| p.0),

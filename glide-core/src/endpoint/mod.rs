@@ -202,6 +202,36 @@ impl GlideAuth {
         RequestContext::new(self.clone(), id)
     }
 
+    /// The same-origin check of the layer's own state-changing routes, for an app's route
+    /// behind a guard (`RequireVerifiedLayer`, `RequireVerifiedWrap`): a request with an unsafe
+    /// method (anything but `GET`, `HEAD`, `OPTIONS`, `TRACE`) whose `Origin` is not the app's
+    /// (its scheme, host and port, or an allowed origin), is `null`, or that the browser marks
+    /// `Sec-Fetch-Site: cross-site` / `same-site`, is refused with 403 `ORIGIN_NOT_ALLOWED`.
+    /// Requests with neither header (non-browser clients) pass.
+    pub fn check_origin(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+    ) -> Result<(), Rejection> {
+        if method.is_safe() {
+            return Ok(());
+        }
+        let authority = uri
+            .authority()
+            .map(http::uri::Authority::as_str)
+            .or_else(|| {
+                headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            });
+        self.inner
+            .sessions
+            .door
+            .check_origin(headers, authority, uri.scheme_str())
+            .map_err(|_| Rejection::OriginNotAllowed)
+    }
+
     /// The name of the verified-session cookie (`__Host-glide_session`, or `glide_session` with
     /// insecure development cookies).
     pub fn session_cookie_name(&self) -> &str {

@@ -38,7 +38,7 @@ pub(crate) struct SessionList {
 impl SessionRoutes {
     /// `POST {base}/logout`: ends the verified session server-side and removes its cookie.
     pub(crate) async fn logout(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
-        self.door.same_origin(request)?;
+        self.door.bodiless(request)?;
         if let Some(id) = self.issuer.current_id(request) {
             if let Some(phone) = self.issuer.sessions.destroy(id).await? {
                 self.issuer
@@ -82,7 +82,7 @@ impl SessionRoutes {
         &self,
         request: &Incoming,
     ) -> Result<EndpointResponse, Error> {
-        self.door.same_origin(request)?;
+        self.door.bodiless(request)?;
         let (id, number) = self.caller(request).await?;
         self.issuer.sessions.revoke_others(&number, id).await?;
         Ok(io::empty(StatusCode::NO_CONTENT))
@@ -91,7 +91,7 @@ impl SessionRoutes {
     /// `POST {base}/sessions/revoke-all`: ends every session of the caller's number, the
     /// caller's too, and removes its cookie.
     pub(crate) async fn revoke_all(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
-        self.door.same_origin(request)?;
+        self.door.bodiless(request)?;
         let (_, number) = self.caller(request).await?;
         self.issuer.sessions.revoke_all(&number).await?;
         Ok(io::empty(StatusCode::NO_CONTENT).with_cookie(self.issuer.removal()))

@@ -266,6 +266,19 @@ fn until(now_ms: i64, end_ms: i64) -> Duration {
     )
 }
 
+/// A number's index as stored: one that cannot be read is an error, never an empty list (an
+/// empty one would make a revocation end nothing and a rewrite forget every live session).
+fn decode_index(bytes: &[u8]) -> Result<Index, Error> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        tracing::error!(
+            target: "glide::session",
+            error = %e,
+            "a per-number session index could not be decoded"
+        );
+        Error::Store(StoreError::Decode(Box::new(e)))
+    })
+}
+
 fn contention() -> Error {
     Error::Store(StoreError::Backend(
         "session index too contended; try again".into(),
@@ -570,7 +583,7 @@ impl SessionManager {
         let Some(stored) = self.store.load(&index_key(phone)).await? else {
             return Ok(false);
         };
-        let index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+        let index = decode_index(&stored.value)?;
         let mut found = None;
         for entry in &index.sessions {
             if constant_time_eq(entry.id.as_bytes(), handle.as_bytes()) {
@@ -600,7 +613,7 @@ impl SessionManager {
         let Some(stored) = self.store.load(&index_key(phone)).await? else {
             return Ok(Vec::new());
         };
-        let index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+        let index = decode_index(&stored.value)?;
         let current = current.and_then(SessionId::parse).map(|id| id.hash());
         let now = self.now_ms();
         let mut sessions = Vec::with_capacity(index.sessions.len());
@@ -648,7 +661,7 @@ impl SessionManager {
             let Some(stored) = self.store.load(&key).await? else {
                 return Ok(revoked);
             };
-            let mut index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+            let mut index = decode_index(&stored.value)?;
             let (kept, ended): (Vec<_>, Vec<_>) = index
                 .sessions
                 .drain(..)
@@ -709,7 +722,7 @@ impl SessionManager {
                 }
                 continue;
             };
-            let mut index: Index = serde_json::from_slice(&stored.value).unwrap_or_default();
+            let mut index = decode_index(&stored.value)?;
             index.sessions.retain(|s| s.ends_ms > now);
             index.sessions.push(entry.clone());
             let mut evicted = Vec::new();

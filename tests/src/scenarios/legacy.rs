@@ -548,15 +548,16 @@ pub async fn legacy_verify_from_another_browser_is_refused(w: &World) {
     assert_verified(w, &reply, FALLBACK, "sms");
 }
 
-/// Server-side Magic Auth: start → PENDING → approved on the phone → the starting browser's
-/// check gives the session (strategy `magic`), another browser's check gets nothing, the check
-/// is single use; a denied one gives no session.
+/// Server-side Magic Auth without a fallback (only the carrier can confirm it): start →
+/// PENDING → approved on the phone → the starting browser's check gives the session (strategy
+/// `magic`), another browser's check gets nothing, the check is single use; a denied one gives
+/// no session.
 pub async fn legacy_server_auth_end_to_end(w: &World) {
     let b = &w.browser;
     let reply = b
         .post(
             &World::route("magic-auth/start-server-auth"),
-            &json!({ "phone_number": MAGIC }),
+            &json!({ "phone_number": MAGIC, "fallback_channel": "NO_FALLBACK" }),
         )
         .await;
     reply.assert_status(200, &w.ctx("start-server-auth"));
