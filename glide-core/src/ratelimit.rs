@@ -119,6 +119,49 @@ impl RateLimitConfig {
         self
     }
 
+    /// Refuses what the limiter would silently change and what lets a stranger lock an owner
+    /// out, however the fields were set: a window under one second (counted as one second), a
+    /// number's share per address above the number's total (one address could spend it all).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let limits = [
+            ("prepare_per_phone", self.prepare_per_phone),
+            ("prepare_per_phone_total", self.prepare_per_phone_total),
+            ("prepare_per_ip", self.prepare_per_ip),
+            ("check_per_phone", self.check_per_phone),
+            ("check_per_phone_total", self.check_per_phone_total),
+            ("check_per_ip", self.check_per_ip),
+            ("glide_calls_per_ip", self.glide_calls_per_ip),
+        ];
+        for (field, limit) in limits {
+            if limit.is_some_and(|l| l.window < Duration::from_secs(1)) {
+                return Err(Error::Config(format!(
+                    "RateLimitConfig::{field}: the window must be at least one second"
+                )));
+            }
+        }
+        for (share, total, field) in [
+            (
+                self.prepare_per_phone,
+                self.prepare_per_phone_total,
+                "prepare_per_phone",
+            ),
+            (
+                self.check_per_phone,
+                self.check_per_phone_total,
+                "check_per_phone",
+            ),
+        ] {
+            if let (Some(share), Some(total)) = (share, total) {
+                if share.max > total.max {
+                    return Err(Error::Config(format!(
+                        "RateLimitConfig::{field} must not exceed the number's total ({field}_total)"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The client IP of a request under this config; see [`client_ip`].
     pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
         client_ip(peer, forwarded_for, &self.trusted_proxies)

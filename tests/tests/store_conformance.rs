@@ -397,6 +397,62 @@ mod suite {
         assert!(store.load("long").await.unwrap().is_none());
     }
 
+    /// A per-number session index that cannot be decoded is an error for everything that reads
+    /// it (a 500, never an empty list): a revocation does not report "0 ended" over live
+    /// sessions, a listing is not partial, and a login does not rewrite it empty (which would
+    /// leave every live session out of reach).
+    pub async fn a_damaged_session_index_is_an_error(store: Arc<dyn Store>) {
+        use glide_core::clock::SystemClock;
+        use glide_core::session::{SessionConfig, SessionManager};
+        use glide_core::{PhoneNumber, Strategy, UseCase, VerifiedPhone};
+        use sha2::{Digest as _, Sha256};
+
+        let manager = SessionManager::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            SessionConfig::default(),
+        );
+        let number = PhoneNumber::parse("+15555550125").unwrap();
+        let phone = VerifiedPhone::new(
+            number.clone(),
+            UseCase::VerifyPhoneNumber,
+            Strategy::Ts43,
+            time::OffsetDateTime::now_utc(),
+        );
+        let live = manager.create(phone.clone()).await.unwrap();
+        let key = format!("phone:{}", hex::encode(Sha256::digest(number.as_str())));
+        let index = store.load(&key).await.unwrap().expect("the number's index");
+        assert!(store
+            .compare_and_set(&key, index.version, b"{\"sessions\": 7", TTL)
+            .await
+            .unwrap());
+
+        let revoked = manager.revoke_all(&number).await.unwrap_err();
+        assert_eq!(
+            (revoked.http_status(), revoked.code()),
+            (500, "INTERNAL_SERVER_ERROR")
+        );
+        assert_eq!(
+            manager.list(&number, None).await.unwrap_err().http_status(),
+            500
+        );
+        assert_eq!(
+            manager
+                .revoke(&number, &live.handle())
+                .await
+                .unwrap_err()
+                .http_status(),
+            500
+        );
+        assert_eq!(manager.create(phone).await.unwrap_err().http_status(), 500);
+        // Nothing was rewritten: the damaged index is still there, and so is the session.
+        assert_eq!(
+            store.load(&key).await.unwrap().unwrap().value,
+            b"{\"sessions\": 7"
+        );
+        assert!(manager.load(live.as_str()).await.unwrap().is_some());
+    }
+
     pub async fn keys_are_independent(store: Arc<dyn Store>) {
         store.create("a", b"1", TTL).await.unwrap();
         store.create("b", b"2", TTL).await.unwrap();
@@ -424,19 +480,22 @@ conformance!(memory: create_conflict, versions_increment, cas_loser_gets_false,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
     sessions_and_rate_limits_work_on_top, sessions_of_a_number, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
-    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time,
+    a_damaged_session_index_is_an_error);
 conformance!(redis: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
     sessions_and_rate_limits_work_on_top, sessions_of_a_number, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
-    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time,
+    a_damaged_session_index_is_an_error);
 conformance!(cluster: create_conflict, versions_increment, cas_loser_gets_false,
     cas_on_missing_key_is_false, take_is_single_use, concurrent_cas_has_one_winner,
     concurrent_create_has_one_winner, delete_is_idempotent, keys_are_independent,
     sessions_and_rate_limits_work_on_top, sessions_of_a_number, counter_lets_exactly_max_through,
     counter_out_of_reach_refuses_none, counter_window_expires_from_the_first_increment,
-    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time);
+    rate_limit_under_500_concurrent_requests, ttl_expires_in_real_time,
+    a_damaged_session_index_is_an_error);
 
 // ---- TTL -------------------------------------------------------------------------------------
 

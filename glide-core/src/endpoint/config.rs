@@ -386,8 +386,19 @@ impl GlideAuthBuilder {
         self
     }
 
-    /// Checks the configuration and builds the engine.
+    /// Checks the configuration and builds the engine: every nested configuration is checked
+    /// here, however it was set ([`Error::Config`] naming the field).
     pub fn build(self) -> Result<GlideAuth, Error> {
+        self.sessions.validate()?;
+        self.rate_limits.validate()?;
+        if self.body_limit == 0 {
+            return Err(Error::Config(
+                "body_limit must be above zero (every request body would be refused)".into(),
+            ));
+        }
+        if self.flow_lease.is_zero() {
+            return Err(Error::Config("flow_lease must be above zero".into()));
+        }
         for (what, path) in [
             ("base_path", &self.routes.base_path),
             ("completion_path", &self.routes.completion_path),

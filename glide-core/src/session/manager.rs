@@ -87,6 +87,24 @@ impl SessionConfig {
         self.cache_capacity = capacity;
         self
     }
+
+    /// Refuses what the setters would clamp and what makes the sessions unsafe, however the
+    /// fields were set: no session per number (every login would end the others and stay out
+    /// of the index, where nothing can revoke it), a zero lifetime, an idle lifetime above the
+    /// absolute one.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let refuse = |why: &str| Err(Error::Config(format!("SessionConfig::{why}")));
+        if self.max_per_number == 0 {
+            return refuse("max_per_number must be at least 1");
+        }
+        if self.idle_timeout.is_zero() || self.absolute_timeout.is_zero() {
+            return refuse("idle_timeout and absolute_timeout must be above zero");
+        }
+        if self.idle_timeout > self.absolute_timeout {
+            return refuse("idle_timeout must not exceed absolute_timeout");
+        }
+        Ok(())
+    }
 }
 
 /// A verified-session id: 32 random bytes (256 bits) as 43 characters of base64url, fresh for

@@ -249,3 +249,53 @@ fn the_builders_debug_names_its_routes_and_cookie_mode() {
     assert!(text.contains("/api/magical-auth"), "{text}");
     assert!(!text.contains("sandbox-secret-value"), "{text}");
 }
+
+/// Every nested configuration is checked by `build()`, however its public fields were set: a
+/// value that would make the engine unsafe or that a setter would clamp is refused, naming the
+/// field.
+#[tokio::test]
+async fn unsafe_configurations_do_not_build() {
+    use glide_core::ratelimit::{RateLimit, RateLimitConfig};
+    use glide_core::session::SessionConfig;
+    use std::time::Duration;
+
+    let sandbox = sandbox().await;
+    let refused = |b: GlideAuthBuilder, field: &str| {
+        let error = b.build().err().expect("refused");
+        assert_eq!(error.code(), "INTERNAL_SERVER_ERROR");
+        assert!(error.to_string().contains(field), "{error} names {field}");
+    };
+    let mut sessions = SessionConfig::default();
+    sessions.max_per_number = 0;
+    refused(builder(&sandbox).sessions(sessions), "max_per_number");
+    let mut sessions = SessionConfig::default();
+    sessions.idle_timeout = Duration::from_secs(13 * 3600);
+    refused(builder(&sandbox).sessions(sessions), "idle_timeout");
+    let mut sessions = SessionConfig::default();
+    sessions.absolute_timeout = Duration::ZERO;
+    refused(builder(&sandbox).sessions(sessions), "absolute_timeout");
+
+    let mut limits = RateLimitConfig::default();
+    limits.check_per_ip = Some(RateLimit::new(5, Duration::from_millis(10)));
+    refused(builder(&sandbox).rate_limits(limits), "check_per_ip");
+    let mut limits = RateLimitConfig::default();
+    limits.prepare_per_phone = Some(RateLimit::new(100, Duration::from_secs(600)));
+    refused(builder(&sandbox).rate_limits(limits), "prepare_per_phone");
+    let mut limits = RateLimitConfig::default();
+    limits.check_per_phone_total = Some(RateLimit::new(1, Duration::from_secs(600)));
+    refused(builder(&sandbox).rate_limits(limits), "check_per_phone");
+
+    refused(
+        builder(&sandbox).cors_origins(["*"]),
+        "allowed origin \"*\"",
+    );
+    refused(builder(&sandbox).body_limit(0), "body_limit");
+    refused(builder(&sandbox).flow_lease(Duration::ZERO), "flow_lease");
+
+    // The defaults, and the setters' own values, build.
+    assert!(builder(&sandbox).build().is_ok());
+    assert!(builder(&sandbox)
+        .sessions(SessionConfig::new().max_per_number(0))
+        .build()
+        .is_ok());
+}

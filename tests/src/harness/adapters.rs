@@ -82,6 +82,9 @@ impl Adapter for AxumAdapter {
         async fn public() -> &'static str {
             "public"
         }
+        async fn guarded_extractor(phone: glide_axum::VerifiedWith<GuardedRoute>) -> String {
+            phone.phone_number.as_str().to_owned()
+        }
 
         let app = axum::Router::new()
             .route("/me", get(me))
@@ -90,13 +93,14 @@ impl Adapter for AxumAdapter {
             // The requirement of `/guarded` as an extractor: the handler says what it needs.
             .route(
                 "/guarded-extractor",
-                get(|phone: glide_axum::VerifiedWith<GuardedRoute>| async move {
-                    phone.phone_number.as_str().to_owned()
-                }),
+                get(guarded_extractor).post(guarded_extractor),
             )
             .merge(
                 axum::Router::new()
-                    .route("/guarded", get(|| async { "guarded" }))
+                    .route(
+                        "/guarded",
+                        get(|| async { "guarded" }).post(|| async { "guarded" }),
+                    )
                     .route_layer(glide_axum::RequireVerifiedLayer::new(guarded_route())),
             )
             .layer(GlideLayer::new(auth));
@@ -153,6 +157,9 @@ impl Adapter for ActixAdapter {
         async fn public() -> HttpResponse {
             HttpResponse::Ok().content_type("text/plain").body("public")
         }
+        async fn guarded_extractor(phone: glide_actix::VerifiedWith<GuardedRoute>) -> String {
+            phone.phone_number.as_str().to_owned()
+        }
 
         let addr = listener.local_addr().expect("listener address");
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
@@ -167,19 +174,17 @@ impl Adapter for ActixAdapter {
                             .route("/me", web::get().to(me))
                             .route("/me/optional", web::get().to(optional))
                             .route("/public", web::get().to(public))
-                            .route(
-                                "/guarded-extractor",
-                                web::get().to(
-                                    |phone: glide_actix::VerifiedWith<GuardedRoute>| async move {
-                                        phone.phone_number.as_str().to_owned()
-                                    },
-                                ),
-                            )
+                            .route("/guarded-extractor", web::get().to(guarded_extractor))
+                            .route("/guarded-extractor", web::post().to(guarded_extractor))
                             .service(
                                 web::resource("/guarded")
                                     .wrap(glide_actix::RequireVerifiedWrap::new(guarded_route()))
                                     .route(
                                         web::get()
+                                            .to(|| async { HttpResponse::Ok().body("guarded") }),
+                                    )
+                                    .route(
+                                        web::post()
                                             .to(|| async { HttpResponse::Ok().body("guarded") }),
                                     ),
                             )

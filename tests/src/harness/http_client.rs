@@ -82,7 +82,7 @@ impl Call<'_> {
             .header("user-agent", browser.user_agent());
         if self.origin {
             request = request
-                .header("origin", &browser.base_url)
+                .header("origin", &browser.origin)
                 .header("sec-fetch-site", "same-origin");
         }
         if self.cookies {
@@ -134,6 +134,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 pub struct Browser {
     http: reqwest::Client,
     base_url: String,
+    /// The `Origin` its pages have: the base URL, unless the app is served behind TLS.
+    origin: String,
     user_agent: Mutex<String>,
     jar: Mutex<BTreeMap<String, String>>,
 }
@@ -150,6 +152,7 @@ impl Browser {
         Self {
             http,
             base_url: base_url.to_owned(),
+            origin: base_url.to_owned(),
             user_agent: Mutex::new(user_agent.to_owned()),
             jar: Mutex::new(BTreeMap::new()),
         }
@@ -168,9 +171,16 @@ impl Browser {
         *self.user_agent.lock().unwrap_or_else(|e| e.into_inner()) = user_agent.to_owned();
     }
 
+    /// The same browser, its pages at `origin` (e.g. `https://127.0.0.1:PORT` for an app in
+    /// secure mode, as if behind a TLS proxy, while the test talks plain HTTP to it).
+    pub fn with_origin(mut self, origin: &str) -> Self {
+        self.origin = origin.to_owned();
+        self
+    }
+
     /// The app's origin (`http://127.0.0.1:PORT`).
     pub fn origin(&self) -> &str {
-        &self.base_url
+        &self.origin
     }
 
     /// A request to `path` on the app.

@@ -14,7 +14,10 @@ use crate::harness::{World, ANDROID_UA, SESSION_COOKIE};
 /// Secure mode: the session cookie is `__Host-glide_session`, `Secure`, `HttpOnly`,
 /// `SameSite=Lax`, `Path=/`, no `Domain`; its removal repeats every attribute.
 pub async fn secure_cookies_use_the_host_prefix(w: &World) {
-    let (_app, browser) = w.start_app(|b| b.insecure_dev_cookies(false)).await;
+    let (app, _) = w.start_app(|b| b.insecure_dev_cookies(false)).await;
+    // Secure mode is an https app: its pages' origin says so (a TLS proxy in front).
+    let browser = crate::harness::Browser::new(&app.base_url, crate::harness::DESKTOP_UA)
+        .with_origin(&app.base_url.replacen("http://", "https://", 1));
     let reply = w.verify_ts43(&browser, "+15555550100").await;
     reply.assert_status(200, &w.ctx("secure verification"));
     assert!(

@@ -16,6 +16,7 @@ pub mod flows;
 pub mod guards;
 pub mod legacy;
 pub mod legacy_number_verify;
+pub mod no_way_around;
 pub mod number_sessions;
 pub mod policy;
 pub mod replay;
@@ -149,6 +150,18 @@ macro_rules! for_each_scenario {
             number_sessions::sessions_routes_need_a_verified_session,
             number_sessions::sessions_routes_refuse_other_origins,
             number_sessions::high_risk_sim_swap_revokes_every_session_of_the_number,
+            no_way_around::otp_guessing_across_addresses_is_capped,
+            no_way_around::otp_guessing_across_addresses_is_capped_with_redis,
+            no_way_around::refused_requests_spend_none_of_the_owners_budget,
+            no_way_around::owner_outlasts_a_stranger_with_fifty_addresses,
+            no_way_around::a_flood_cannot_reset_an_exhausted_limit,
+            no_way_around::a_flood_cannot_reset_an_exhausted_limit_with_redis,
+            no_way_around::sessions_routes_refuse_simple_cross_origin_bodies,
+            no_way_around::guarded_routes_refuse_cross_origin_state_changes,
+            no_way_around::origins_of_another_scheme_are_refused,
+            no_way_around::server_auth_records_what_proved_the_number,
+            no_way_around::a_damaged_session_index_fails_closed,
+            no_way_around::a_damaged_session_index_fails_closed_with_redis,
         }
     };
 }
