@@ -261,7 +261,7 @@ async fn unsafe_configurations_do_not_build() {
 
     let sandbox = sandbox().await;
     let refused = |b: GlideAuthBuilder, field: &str| {
-        let error = b.build().err().expect("refused");
+        let error = b.build().expect_err("refused");
         assert_eq!(error.code(), "INTERNAL_SERVER_ERROR");
         assert!(error.to_string().contains(field), "{error} names {field}");
     };
