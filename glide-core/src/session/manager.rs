@@ -639,9 +639,9 @@ impl SessionManager {
             let Some(stored) = self.store.load(&session_key(&entry.id)).await? else {
                 continue;
             };
-            let Ok(record) = serde_json::from_slice::<Record>(&stored.value) else {
-                continue;
-            };
+            // A damaged session record makes the listing an error, not a partial list.
+            let record = serde_json::from_slice::<Record>(&stored.value)
+                .map_err(|e| Error::Store(StoreError::Decode(Box::new(e))))?;
             if !self.is_live(&record, now) || record.phone.phone_number != *phone {
                 continue;
             }
