@@ -461,3 +461,49 @@ async fn glide_router_serves_the_same_routes_for_merge() {
         .expect("plain");
     assert_eq!(plain.text().await.expect("body"), "hello");
 }
+
+/// An app served without `ConnectInfo` (the quick start's old `axum::serve(listener, app)`):
+/// its requests carry no client address, and the per-source limits count them all in one
+/// bucket instead of skipping them.
+#[tokio::test]
+async fn without_connect_info_every_request_shares_one_source() {
+    use glide_axum::core::ratelimit::{RateLimit, RateLimitConfig};
+    let sandbox = Sandbox::start(SandboxConfig::default().with_port(0))
+        .await
+        .expect("sandbox");
+    let glide = Glide::builder("sandbox-client", "sandbox-secret")
+        .base_url(sandbox.base_url())
+        .build()
+        .expect("glide client");
+    let mut limits = RateLimitConfig::disabled();
+    limits.prepare_per_ip = Some(RateLimit::new(2, Duration::from_secs(60)));
+    let auth = GlideAuth::builder(glide)
+        .insecure_dev_cookies(true)
+        .rate_limits(limits)
+        .build()
+        .expect("engine");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = app().layer(GlideLayer::new(auth));
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let reply = http
+            .post(format!("{base}/api/magical-auth/prepare"))
+            .json(&json!({"use_case": "GetPhoneNumber", "client_info": {"user_agent": ANDROID}}))
+            .send()
+            .await
+            .expect("prepare");
+        statuses.push(reply.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 429],
+        "one bucket for every address-less request"
+    );
+}
