@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use super::io;
 use super::GlideAuth;
 use crate::error::{Error, RequestError};
-use crate::session::{SessionToken, VerifiedPhone};
+use crate::session::{SessionId, VerifiedPhone};
 
 /// Why the verified session could not be looked up (the store failed). Cheap to clone.
 pub type LookupError = Arc<Error>;
@@ -28,7 +28,7 @@ struct Inner {
     auth: GlideAuth,
     /// The session cookie's value, when it has the shape of a session id (anything else is no
     /// session, without a lookup).
-    session_id: Option<SessionToken>,
+    session_id: Option<SessionId>,
     cell: OnceCell<Result<Option<Arc<VerifiedPhone>>, LookupError>>,
 }
 
@@ -37,7 +37,7 @@ impl RequestContext {
         Self {
             inner: Arc::new(Inner {
                 auth,
-                session_id: session_id.and_then(SessionToken::parse),
+                session_id: session_id.and_then(SessionId::parse),
                 cell: OnceCell::new(),
             }),
         }

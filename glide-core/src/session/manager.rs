@@ -109,24 +109,35 @@ impl SessionConfig {
 }
 
 /// A verified-session id: 32 random bytes (256 bits) as 43 characters of base64url, fresh for
-/// every verification. `Debug` is redacted; it belongs in a cookie and nowhere else.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionId(String);
+/// every verification; the one type of a session id, from the cookie a request carries to the
+/// id a verification issues, held on the stack. `Debug` is redacted; it belongs in a cookie and
+/// nowhere else.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SessionId([u8; ID_LEN]);
 
 impl SessionId {
     fn generate() -> Self {
-        Self(crate::random::token())
+        // 32 random bytes are always 43 base64url characters.
+        let mut id = [0u8; ID_LEN];
+        for (out, c) in id.iter_mut().zip(crate::random::token().bytes()) {
+            *out = c;
+        }
+        Self(id)
     }
 
     /// Accepts exactly the shape [`SessionManager`] issues (43 base64url characters that
     /// decode to 32 bytes); anything else is `None`.
     pub fn parse(text: &str) -> Option<Self> {
-        is_well_formed(text).then(|| Self(text.to_owned()))
+        if !is_well_formed(text) {
+            return None;
+        }
+        <[u8; ID_LEN]>::try_from(text.as_bytes()).ok().map(Self)
     }
 
     /// The id, for the cookie value.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // base64url by construction.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The store key: a hash of the id, so that reading the store does not give usable ids.
@@ -135,39 +146,13 @@ impl SessionId {
     }
 
     fn hash(&self) -> String {
-        hex::encode(digest(&self.0))
+        hex::encode(digest(self.as_str()))
     }
 
     /// The session's public handle ([`SessionInfo::handle`]): the SHA-256 of the id, in hex.
     /// It names the session for listing and revocation and cannot be turned back into the id.
     pub fn handle(&self) -> String {
         self.hash()
-    }
-}
-
-/// A session cookie's value that has the shape of a session id, held on the stack: what a
-/// request carries to the lookup. `Debug` is redacted.
-#[derive(Clone, Copy)]
-pub(crate) struct SessionToken([u8; ID_LEN]);
-
-impl SessionToken {
-    /// `text`, when it has the shape of a session id.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        if !is_well_formed(text) {
-            return None;
-        }
-        <[u8; ID_LEN]>::try_from(text.as_bytes()).ok().map(Self)
-    }
-
-    fn as_str(&self) -> &str {
-        // base64url by construction.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
-
-impl fmt::Debug for SessionToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionToken(<redacted>)")
     }
 }
 
@@ -413,7 +398,7 @@ impl SessionManager {
     /// The verified phone of session `id`, if it is live. Malformed ids give `None` without a
     /// store lookup; an idle or too old session is ended and gives `None`.
     pub async fn load(&self, id: &str) -> Result<Option<VerifiedPhone>, Error> {
-        let Some(id) = SessionToken::parse(id) else {
+        let Some(id) = SessionId::parse(id) else {
             return Ok(None);
         };
         Ok(self.load_shared(&id).await?.as_deref().cloned())
@@ -422,7 +407,7 @@ impl SessionManager {
     /// [`load`](Self::load) for a request: the phone as the cache holds it, not copied.
     pub(crate) async fn load_shared(
         &self,
-        id: &SessionToken,
+        id: &SessionId,
     ) -> Result<Option<Arc<VerifiedPhone>>, Error> {
         let hash = digest(id.as_str());
         if let Some(cache) = &self.cache {
@@ -605,7 +590,7 @@ mod tests {
                     .is_ok_and(|bytes| bytes.len() == 32)
         };
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/. ";
-        let valid = SessionId::generate().0;
+        let valid = SessionId::generate().as_str().to_owned();
         let mut cases = vec![
             String::new(),
             valid.clone(),
@@ -639,11 +624,11 @@ mod tests {
     }
 
     #[test]
-    fn a_request_token_is_redacted_too() {
+    fn a_parsed_id_is_the_issued_one_and_redacted() {
         let id = SessionId::generate();
-        let token = SessionToken::parse(id.as_str()).unwrap();
-        assert_eq!(format!("{token:?}"), "SessionToken(<redacted>)");
-        assert_eq!(token.as_str(), id.as_str());
+        let parsed = SessionId::parse(id.as_str()).unwrap();
+        assert_eq!(format!("{parsed:?}"), "SessionId(<redacted>)");
+        assert_eq!(parsed, id);
     }
 
     #[tokio::test]

@@ -56,5 +56,4 @@ mod cache;
 mod client;
 mod manager;
 pub use client::{SessionClient, SessionInfo};
-pub(crate) use manager::SessionToken;
 pub use manager::{SessionConfig, SessionId, SessionManager};
