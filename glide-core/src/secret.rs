@@ -12,8 +12,6 @@
 
 use std::fmt;
 
-use subtle::ConstantTimeEq;
-
 /// The OAuth2 client id of an application registered with Glide. Not a secret.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ClientId(String);
@@ -79,15 +77,15 @@ macro_rules! secret_type {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(concat!(stringify!($name), "([redacted])"))
             }
         }
 
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
-                self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+                ::subtle::ConstantTimeEq::ct_eq(self.0.as_bytes(), other.0.as_bytes()).into()
             }
         }
 
@@ -105,7 +103,27 @@ macro_rules! secret_type {
             }
         }
     };
+    // A secret that also travels on the wire (a JSON string both ways).
+    (wire $(#[$meta:meta])* $name:ident) => {
+        $crate::secret::secret_type!($(#[$meta])* $name);
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <String as ::serde::Deserialize>::deserialize(deserializer).map(Self)
+            }
+        }
+    };
 }
+
+/// The one way to declare a secret newtype: `secret_type!(/// doc Name)`, or
+/// `secret_type!(wire /// doc Name)` for one that is also (de)serialised as a JSON string.
+pub(crate) use secret_type;
 
 secret_type!(
     /// The OAuth2 client secret of an application registered with Glide.

@@ -104,77 +104,19 @@ impl<'de> Deserialize<'de> for Email {
     }
 }
 
-macro_rules! secret_string {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        ///
-        /// `Debug` prints only the type name; there is no `Display`. Equality is constant-time.
-        #[derive(Clone)]
-        pub struct $name(String);
+use crate::secret::secret_type;
 
-        impl $name {
-            /// Wraps a value.
-            pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
-            }
-
-            /// The value. Never log it.
-            pub fn secret(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(concat!(stringify!($name), "([redacted])"))
-            }
-        }
-
-        impl PartialEq for $name {
-            fn eq(&self, other: &Self) -> bool {
-                crate::binding::constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
-            }
-        }
-
-        impl Eq for $name {}
-
-        impl From<&str> for $name {
-            fn from(value: &str) -> Self {
-                Self::new(value)
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(value: String) -> Self {
-                Self(value)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                String::deserialize(deserializer).map(Self)
-            }
-        }
-    };
-}
-
-secret_string!(
+secret_type!(wire
     /// A one-time code sent by SMS or e-mail.
     OtpCode
 );
 
-secret_string!(
+secret_type!(wire
     /// The token the carrier hands the device on the Magic Auth URL (response header `token`).
     MagicToken
 );
 
-secret_string!(
+secret_type!(wire
     /// An operator authorization code (the Number Verify redirect's `code`).
     AuthCode
 );

@@ -158,7 +158,7 @@ impl SessionId {
 
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionId(<redacted>)")
+        f.write_str("SessionId([redacted])")
     }
 }
 
@@ -627,7 +627,7 @@ mod tests {
     fn a_parsed_id_is_the_issued_one_and_redacted() {
         let id = SessionId::generate();
         let parsed = SessionId::parse(id.as_str()).unwrap();
-        assert_eq!(format!("{parsed:?}"), "SessionId(<redacted>)");
+        assert_eq!(format!("{parsed:?}"), "SessionId([redacted])");
         assert_eq!(parsed, id);
     }
 
@@ -643,7 +643,7 @@ mod tests {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             assert!(seen.insert(id.as_str().to_owned()), "id reused");
-            assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
+            assert_eq!(format!("{id:?}"), "SessionId([redacted])");
         }
         // The manager shows its store and lifetimes, and no session.
         let text = format!("{sessions:?}");
