@@ -151,6 +151,8 @@ impl CookieSpec {
                 .max_age(time::Duration::ZERO)
                 .expires(time::OffsetDateTime::UNIX_EPOCH);
         } else if let Some(max_age) = self.max_age {
+            // Relaxing is safe: only a configured age beyond i64 seconds saturates, and the
+            // server-side lifetime decides whether the cookie's value is still a session.
             let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
             builder = builder.max_age(time::Duration::seconds(secs));
         }

@@ -242,6 +242,8 @@ impl RateLimiter {
 }
 
 fn unix_millis(t: time::OffsetDateTime) -> u64 {
+    // Relaxing is safe: only a clock before 1970 reads as 0; each counter's TTL then still
+    // holds it for a whole window.
     u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
@@ -354,12 +356,14 @@ impl IpNet {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                // A /0 shifts by the full width: its mask is 0, the whole space, as written.
                 let mask = u32::MAX
                     .checked_shl(32 - u32::from(self.prefix))
                     .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                // A /0 shifts by the full width: its mask is 0, the whole space, as written.
                 let mask = u128::MAX
                     .checked_shl(128 - u32::from(self.prefix))
                     .unwrap_or(0);

@@ -455,6 +455,8 @@ impl MagicCodes {
             .check_phone("legacy_check", request, &record.phone)
             .await?;
 
+        // Fails closed: `check_input` above refused a missing code or token, and an empty one
+        // would only be a wrong code at Glide.
         let code = || OtpCode::new(body.code.clone().unwrap_or_default());
         let mut check = match (record.channel, &record.email) {
             (AuthType::Email, Some(email)) => VerifyAuthRequest::email(email.clone(), code()),

@@ -217,6 +217,8 @@ impl MagicalAuth {
         let session_key = prepared.session_key().to_owned();
         binding::validate_session_key(&session_key)?;
         let now = self.clock.now();
+        // Relaxing is safe: Glide ends its session on its side; 300 s (the binding cookie's
+        // lifetime) only bounds our record when an older server does not say.
         let lifetime = prepared
             .session_expires_in()
             .unwrap_or(Duration::from_secs(300));
@@ -618,6 +620,7 @@ fn confirms(
 
 /// Compares the cookie's code with the hash stored at prepare, in constant time.
 fn check_binding(record: &FlowRecord, fe_code: &FeCode) -> Result<(), Error> {
+    // Fails closed: a record without a hash compares against "", which no code's hash equals.
     let expected = record.fe_hash.as_deref().unwrap_or_default();
     if binding::constant_time_eq(fe_code.hash().as_str().as_bytes(), expected.as_bytes()) {
         Ok(())

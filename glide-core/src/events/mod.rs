@@ -74,6 +74,7 @@ pub trait FlowEvents: fmt::Debug + Send + Sync + 'static {
     /// their [`session_endings`](Self::session_endings). The default announces nothing (and
     /// [`session_endings`](Self::session_endings) is `None`): implement both or neither.
     async fn publish_sessions_ended(&self, hashes: &[SessionHash]) -> Result<(), StoreError> {
+        // Relaxing is safe: without `session_endings` a session cache asks the store on every hit.
         let _ = hashes;
         Ok(())
     }

@@ -43,6 +43,8 @@ impl FlowRepo {
 
     fn ttl(&self, record: &FlowRecord) -> Duration {
         let left = record.expires_at - self.clock.now();
+        // Relaxing is safe: the state machine refuses a flow past `expires_at` itself; a flow
+        // already past it only keeps the tombstone's TTL.
         let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
         left + TOMBSTONE
     }

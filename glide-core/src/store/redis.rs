@@ -219,6 +219,7 @@ impl RedisStore {
 
 /// The TTL in whole milliseconds, at least 1 (Redis refuses `PX 0`).
 fn ttl_millis(ttl: Duration) -> u64 {
+    // Saturates to the longest TTL; one beyond Redis's range is refused there (StoreError).
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 

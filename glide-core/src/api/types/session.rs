@@ -48,6 +48,7 @@ impl GlideSession {
         self.0
             .get("session_key")
             .and_then(Value::as_str)
+            // Fails closed: prepare refuses an empty key (`binding::validate_session_key`).
             .unwrap_or_default()
     }
 
