@@ -139,6 +139,13 @@ impl RateLimitConfig {
                 )));
             }
         }
+        if self.trusted_proxies.iter().any(|net| net.prefix == 0) {
+            return Err(Error::Config(
+                "RateLimitConfig::trusted_proxies: a /0 range would believe X-Forwarded-For from \
+                 every client"
+                    .into(),
+            ));
+        }
         for (share, total, field) in [
             (
                 self.prepare_per_phone,

@@ -54,7 +54,7 @@ impl Limits {
     /// The client's address: the peer, or `X-Forwarded-For` from a trusted proxy.
     pub(crate) fn client_ip(&self, request: &Incoming) -> Option<IpAddr> {
         self.config
-            .client_ip(request.peer, request.header(X_FORWARDED_FOR))
+            .client_ip(request.peer, forwarded_for(request).as_deref())
     }
 
     /// The bucket the client's requests are counted in: its address (IPv6 by /64), or the one
@@ -264,6 +264,26 @@ impl Limits {
             other => other,
         }
     }
+}
+
+/// Every `X-Forwarded-For` line of the request, joined with `,` as [`client_ip`] reads them: a
+/// proxy that adds a line of its own (rather than appending to the client's) must not leave the
+/// client's forged first line the only one read. A line that is not text gives `None` (the
+/// request then counts under the peer's own address).
+///
+/// [`client_ip`]: crate::ratelimit::client_ip
+fn forwarded_for(request: &Incoming) -> Option<std::borrow::Cow<'_, str>> {
+    let mut lines = request.headers.get_all(X_FORWARDED_FOR).iter();
+    let first = lines.next()?.to_str().ok()?;
+    let Some(second) = lines.next() else {
+        return Some(std::borrow::Cow::Borrowed(first));
+    };
+    let mut joined = format!("{first},{}", second.to_str().ok()?);
+    for line in lines {
+        joined.push(',');
+        joined.push_str(line.to_str().ok()?);
+    }
+    Some(std::borrow::Cow::Owned(joined))
 }
 
 /// The counter key of a number as seen from one source bucket: a stranger's requests use up

@@ -143,6 +143,9 @@ pub(crate) struct WaitingAnswer<'a> {
     message: String,
 }
 
+/// The longest a prepared flow lives, whatever Glide's answer says (its flows last minutes).
+const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(3600);
+
 /// How long after a lease's end a waiter tries to take it over (clocks of two instances).
 const LAPSE_MARGIN: std::time::Duration = std::time::Duration::from_millis(20);
 
@@ -219,9 +222,12 @@ impl MagicalAuth {
         let now = self.clock.now();
         // Relaxing is safe: Glide ends its session on its side; 300 s (the binding cookie's
         // lifetime) only bounds our record when an older server does not say.
+        // Capped: an answer naming an absurd lifetime must not keep a flow alive for ever (nor
+        // overflow the clock's arithmetic).
         let lifetime = prepared
             .session_expires_in()
-            .unwrap_or(Duration::from_secs(300));
+            .unwrap_or(Duration::from_secs(300))
+            .min(MAX_FLOW_LIFETIME);
         let record = FlowRecord {
             schema: FlowRecord::SCHEMA,
             session_key: session_key.clone(),

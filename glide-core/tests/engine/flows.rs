@@ -999,3 +999,66 @@ async fn a_session_whose_flow_cannot_be_ended_is_not_kept() {
         "the session stored for it was removed, not left in the store"
     );
 }
+
+/// A flow lives at most an hour, whatever lifetime Glide's prepare names: a Glide session of
+/// ten days still ends the engine's flow record after the hour.
+#[tokio::test]
+async fn a_flow_lives_at_most_an_hour_whatever_glide_says() {
+    use crate::endpoint_support::engine::{cookies, ANDROID, ORIGIN};
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_port(0)
+            .with_session_timeout(Duration::from_secs(10 * 24 * 3600)),
+    )
+    .await
+    .expect("sandbox starts");
+    let glide = Glide::builder("sandbox-client", "sandbox-secret")
+        .base_url(sandbox.base_url().as_str())
+        .build()
+        .expect("client");
+    let clock = glide_core::clock::ManualClock::new();
+    let shared: glide_core::clock::SharedClock = Arc::new(clock.clone());
+    let auth = GlideAuth::builder(glide)
+        .insecure_dev_cookies(true)
+        .clock(shared)
+        .build()
+        .expect("engine");
+    let ready = || async {
+        let body = json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550100",
+                          "client_info": {"user_agent": ANDROID}});
+        let (status, prepared, response) =
+            call(&auth, post("/api/magical-auth/prepare", body, "")).await;
+        assert_eq!(status, 200, "{prepared}");
+        let key = prepared["session"]["session_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let credential = sandbox
+            .control()
+            .ts43_credential(&key, ORIGIN, None)
+            .unwrap();
+        (key, credential, cookies(&response))
+    };
+    let process = |key: String, credential: String, cookie: String| {
+        let auth = &auth;
+        async move {
+            let body = json!({"session": {"session_key": key}, "credential": credential,
+                              "use_case": "VerifyPhoneNumber"});
+            call(auth, post("/api/magical-auth/process", body, &cookie)).await
+        }
+    };
+    // Within the hour the flow is there (and verifies).
+    let (key, credential, cookie) = ready().await;
+    clock.advance(time::Duration::minutes(59));
+    let (status, body, _) = process(key, credential, cookie).await;
+    assert_eq!(status, 200, "{body}");
+    // Past it the flow has ended, though Glide's session would live for days.
+    let (key, credential, cookie) = ready().await;
+    clock.advance(time::Duration::minutes(61));
+    let (status, body, _) = process(key, credential, cookie).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("SESSION_EXPIRED")),
+        "{body}"
+    );
+}

@@ -285,6 +285,10 @@ async fn unsafe_configurations_do_not_build() {
     limits.check_per_phone_total = Some(RateLimit::new(1, Duration::from_secs(600)));
     refused(builder(&sandbox).rate_limits(limits), "check_per_phone");
 
+    let limits =
+        RateLimitConfig::default().with_trusted_proxies(["0.0.0.0/0".parse().expect("range")]);
+    refused(builder(&sandbox).rate_limits(limits), "trusted_proxies");
+
     refused(
         builder(&sandbox).cors_origins(["*"]),
         "allowed origin \"*\"",

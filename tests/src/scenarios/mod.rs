@@ -162,6 +162,7 @@ macro_rules! for_each_scenario {
             no_way_around::server_auth_records_what_proved_the_number,
             no_way_around::a_damaged_session_index_fails_closed,
             no_way_around::a_damaged_session_index_fails_closed_with_redis,
+            no_way_around::forged_forwarded_lines_do_not_choose_the_source,
         }
     };
 }

@@ -487,3 +487,37 @@ async fn damaged_index(w: &World, store: Option<Arc<dyn Store>>) {
         w.ctx("no session")
     );
 }
+
+/// Issue 28's audit: behind a trusted proxy that adds an `X-Forwarded-For` line of its own (rather
+/// than appending to the client's), a client rotating a forged first line does not choose its
+/// source: every line is read, the right-most untrusted address counts.
+pub async fn forged_forwarded_lines_do_not_choose_the_source(w: &World) {
+    let (_app, b) = w
+        .start_app(|builder| {
+            builder.rate_limits(limits(|l| {
+                l.prepare_per_ip = Some(RateLimit::new(2, window()));
+            }))
+        })
+        .await;
+    let prepare = |forged: String| {
+        let b = &b;
+        async move {
+            b.call("POST", &World::route("prepare"))
+                .json(&World::prepare_body(ANDROID_UA, None))
+                .header("x-forwarded-for", &forged)
+                .header("x-forwarded-for", "198.51.100.4")
+                .send()
+                .await
+        }
+    };
+    for n in 0..2 {
+        prepare(format!("6.6.6.{n}"))
+            .await
+            .assert_status(200, &w.ctx(&format!("prepare {n}")));
+    }
+    prepare("6.6.6.99".to_owned()).await.assert_error(
+        429,
+        "RATE_LIMIT_EXCEEDED",
+        &w.ctx("a third prepare of the client the proxy saw"),
+    );
+}
