@@ -50,8 +50,11 @@ impl RedisTarget {
     /// [`GLIDE_REDIS_CLUSTER_URLS`]: REDIS_CLUSTER_URLS_VAR
     /// [`GLIDE_REDIS_URL`]: REDIS_URL_VAR
     pub fn from_env() -> Option<Self> {
-        let url = std::env::var(REDIS_URL_VAR).ok();
-        let cluster = std::env::var(REDIS_CLUSTER_URLS_VAR).ok();
+        // A value that is not UTF-8 is kept (lossily), so that it fails loudly at connect time
+        // instead of reading as unset, which would silently keep state per process.
+        let read = |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+        let url = read(REDIS_URL_VAR);
+        let cluster = read(REDIS_CLUSTER_URLS_VAR);
         Self::from_vars(url.as_deref(), cluster.as_deref())
     }
 
