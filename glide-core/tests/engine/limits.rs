@@ -357,3 +357,31 @@ async fn refused_starts_spend_none_of_the_numbers_budget() {
     );
     assert_eq!(prepare(&auth, 1, A).await, 200);
 }
+
+#[tokio::test]
+async fn a_source_stays_in_good_standing_for_thirty_days() {
+    let clock = glide_core::clock::ManualClock::new();
+    let shared: glide_core::clock::SharedClock = std::sync::Arc::new(clock.clone());
+    let mut limits = RateLimitConfig::disabled();
+    limits.prepare_per_phone_total = two();
+    let (sandbox, auth) = engine(move |b| {
+        b.store(glide_core::store::MemoryStore::new().with_clock(shared.clone()))
+            .clock(shared)
+            .rate_limits(limits)
+    })
+    .await;
+    let (status, body, _) = crate::endpoint_support::engine::verify_ts43(&sandbox, &auth, A).await;
+    assert_eq!(status, 200, "{body}");
+    for (days, owner) in [(29, 200), (2, 429)] {
+        clock.advance(time::Duration::days(days));
+        // Strangers spend the total of this window; then the owner's address asks.
+        assert_eq!(prepare(&auth, 2, A).await, 200);
+        assert_eq!(prepare(&auth, 3, A).await, 200);
+        assert_eq!(prepare(&auth, 4, A).await, 429, "the total is spent");
+        assert_eq!(
+            prepare(&auth, 1, A).await,
+            owner,
+            "the owner's address {days} days on"
+        );
+    }
+}

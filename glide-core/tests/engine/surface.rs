@@ -303,3 +303,46 @@ async fn unsafe_configurations_do_not_build() {
         .build()
         .is_ok());
 }
+
+/// The same-origin check a guard runs on an app's route (`GlideAuth::check_origin`): a
+/// state-changing request from another origin (or scheme), `null`, or marked cross-site /
+/// same-site is refused; safe methods and the app's own origin pass.
+#[tokio::test]
+async fn the_guards_origin_check_refuses_foreign_state_changes() {
+    let sandbox = sandbox().await;
+    let auth = builder(&sandbox)
+        .insecure_dev_cookies(true)
+        .build()
+        .expect("engine");
+    let check = |method: http::Method, headers: &[(&'static str, &'static str)]| {
+        let mut map = http::HeaderMap::new();
+        map.insert(
+            http::header::HOST,
+            http::HeaderValue::from_static("app.test"),
+        );
+        for (name, value) in headers {
+            map.insert(*name, http::HeaderValue::from_static(value));
+        }
+        let uri: http::Uri = "/transfer".parse().expect("uri");
+        auth.check_origin(&method, &uri, &map)
+            .map_err(|r| r.status().as_u16())
+    };
+    use http::Method;
+    assert_eq!(check(Method::POST, &[("origin", ORIGIN)]), Ok(()));
+    assert_eq!(check(Method::POST, &[]), Ok(()), "no browser headers");
+    for refused in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "https://app.test")],
+        &[("origin", "null")],
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "same-site")],
+    ] {
+        assert_eq!(check(Method::POST, refused), Err(403), "{refused:?}");
+        assert_eq!(check(Method::DELETE, refused), Err(403), "{refused:?}");
+        assert_eq!(
+            check(Method::GET, refused),
+            Ok(()),
+            "a safe method: {refused:?}"
+        );
+    }
+}
