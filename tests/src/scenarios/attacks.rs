@@ -435,7 +435,7 @@ async fn lockout_of_code_checks(w: &World, store: Option<Arc<dyn Store>>) {
 
 /// A fresh Redis server and a store on it (`None`, after a loud `SKIPPED`, where Redis cannot be
 /// started and `GLIDE_REQUIRE_EXTERNAL` is not set). Keep the server alive as long as the store.
-async fn redis_store() -> Option<(crate::redis_server::RedisServer, Arc<dyn Store>)> {
+pub(crate) async fn redis_store() -> Option<(crate::redis_server::RedisServer, Arc<dyn Store>)> {
     let redis = crate::redis_server::RedisServer::start()?;
     let store = RedisStore::connect_with_timeouts(
         &redis.url(),
@@ -447,7 +447,10 @@ async fn redis_store() -> Option<(crate::redis_server::RedisServer, Arc<dyn Stor
 }
 
 /// `builder` with every piece of state in `store`, when one is given.
-fn with_store(builder: GlideAuthBuilder, store: Option<Arc<dyn Store>>) -> GlideAuthBuilder {
+pub(crate) fn with_store(
+    builder: GlideAuthBuilder,
+    store: Option<Arc<dyn Store>>,
+) -> GlideAuthBuilder {
     match store {
         Some(store) => builder.shared_store(store),
         None => builder,
