@@ -718,7 +718,7 @@ async fn every_route_answers_as_documented() {
         &mut c,
         post(
             &api("verification/start"),
-            json!({"phone_number": "+15555550100", "client_info": {"user_agent": ANDROID}}),
+            json!({"phone_number": "+15555550106", "client_info": {"user_agent": ANDROID}}),
             "",
         ),
     )
@@ -739,6 +739,26 @@ async fn every_route_answers_as_documented() {
         4
     );
     let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    // Before the server saw Magical Auth end: refused.
+    let (status, body, _) = drive(
+        &auth,
+        &mut c,
+        post(&api("verification/advance"), failed.clone(), &chain),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    // This browser's prepare for the chain's number, which Glide refuses as not eligible.
+    let (status, body, _) = drive(
+        &auth,
+        &mut c,
+        post(
+            &api("prepare"),
+            json!({"use_case": "VerifyPhoneNumber", "phone_number": "+15555550106", "client_info": {"user_agent": ANDROID}}),
+            &chain,
+        ),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
     let (status, body, _) = drive(
         &auth,
         &mut c,

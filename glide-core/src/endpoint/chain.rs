@@ -9,17 +9,25 @@
 //! The chain drives the existing flows and never duplicates them:
 //! - the Magical Auth step is run by the browser through the existing `prepare` / `process`
 //!   routes; the chain only *reads* this browser's verified session (its number, issued after the
-//!   chain started) to call itself `verified`;
+//!   chain started) to call itself `verified`; it moves past the step on the browser's
+//!   `step_failed` only when the engine itself saw that attempt end (Glide answered this
+//!   browser's prepare, process or status for the chain's number with "not eligible", a failed
+//!   or unverified flow, or an outage: [`StepNotes`] writes it into the chain's record), with
+//!   the outcome the engine saw; else 409 `SESSION_NOT_ELIGIBLE` and the step runs on to its
+//!   timeout, so a browser cannot skip the signals Magical Auth asks (device swap);
 //! - the legacy steps send and check through [`MagicCodes`] (cooldowns, per-verification
 //!   counts, single use, the SIM-swap check and the risk policy all apply); the verification's
 //!   id stays in the chain's record, so no browser can check its codes around the chain;
 //! - a verified session only ever comes from [`SessionIssuer`](super::issue::SessionIssuer).
 //!
 //! Rules enforced here:
-//! - one attempt budget per number and client source ([`Store::increment`], one atomic step):
-//!   a start, every send or resend, every channel switch and every code or token checked draw
-//!   on it, and a new chain for the same number within the window continues it; exhausted: 429
-//!   `ATTEMPTS_EXHAUSTED`, nothing asked of Glide;
+//! - one attempt budget per number and client source ([`Store::increment`], one atomic step),
+//!   and a higher one per number from every source (rotating addresses does not buy tries; a
+//!   draw refused per source takes nothing from it): a start, every send or resend, every
+//!   channel switch and every code or token checked draw on them, and a new chain for the same
+//!   number within the window continues them; exhausted: 429 `ATTEMPTS_EXHAUSTED`, nothing
+//!   asked of Glide; every draw lowers the record's `attempts_left` by compare-and-set, so
+//!   racing advances leave it exact;
 //! - a risk denial of the number, by any flow, ends the chain (`failed`, reason `risk_denied`):
 //!   it never falls through to a weaker channel;
 //! - every advance names the step it acts on; the state changes by compare-and-set, so a
@@ -115,8 +123,15 @@ pub struct VerificationChain {
     deadline: Duration,
     falls_through: Vec<StepOutcome>,
     attempts: u32,
+    /// The budget of a number from every source together; `None`: [`TOTAL_PER_SOURCE`] times
+    /// `attempts`.
+    attempts_total: Option<u32>,
     window: Duration,
 }
+
+/// How many sources' budgets a number has in all, unless configured
+/// ([`VerificationChain::attempts_total`]).
+const TOTAL_PER_SOURCE: u32 = 3;
 
 impl Default for VerificationChain {
     /// Magical Auth (2 min) → legacy carrier check (1 min) → SMS (5 min) → e-mail (5 min), a
@@ -144,6 +159,7 @@ impl VerificationChain {
                 StepOutcome::Unavailable,
             ],
             attempts: 10,
+            attempts_total: None,
             window: Duration::from_secs(900),
         }
     }
@@ -175,6 +191,21 @@ impl VerificationChain {
         self
     }
 
+    /// The attempt budget per number from every client source together, over the same window:
+    /// a higher ceiling than [`attempts`](Self::attempts) (at least as high), so that rotating
+    /// addresses does not give unlimited tries, while one stranger still exhausts only their
+    /// own share. Default: three times the per-source budget.
+    pub fn attempts_total(mut self, max: u32) -> Self {
+        self.attempts_total = Some(max);
+        self
+    }
+
+    /// The budget of a number from every source.
+    fn total(&self) -> u32 {
+        self.attempts_total
+            .unwrap_or_else(|| self.attempts.saturating_mul(TOTAL_PER_SOURCE))
+    }
+
     /// Checks the configuration (at build time).
     pub(crate) fn validate(&self, email_on_file: bool) -> Result<(), Error> {
         let refuse = |why: &str| Err(Error::Config(format!("verification chain: {why}")));
@@ -199,6 +230,9 @@ impl VerificationChain {
             return refuse(
                 "the attempt budget needs at least one attempt and a window covering the deadline",
             );
+        }
+        if self.total() < self.attempts {
+            return refuse("a number's total budget must be at least its budget per source");
         }
         Ok(())
     }
@@ -256,9 +290,26 @@ struct ChainRecord {
     /// What Glide answered that send with.
     sent: Option<AuthType>,
     auth_url: Option<String>,
-    /// The attempt budget's counter key.
+    /// The attempt budget's counter key (the number and the client source).
     budget: String,
+    /// The counter key of the number's budget from every source (`None` without a number).
+    #[serde(default)]
+    total_budget: Option<String>,
+    /// The attempts left after the latest draw: only ever lowered within a chain, so that of
+    /// racing draws the last one (the lowest) stands.
     attempts_left: u32,
+    /// An outcome of the current step that the engine itself saw (what Glide answered this
+    /// browser's Magical Auth for the chain's number), and the index of the step it ends: the
+    /// only way past Magical Auth short of a session or its timeout.
+    #[serde(default)]
+    seen: Option<Seen>,
+}
+
+/// An outcome of a step, as the engine saw it happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen {
+    index: usize,
+    outcome: StepOutcome,
 }
 
 impl Record for ChainRecord {
@@ -420,6 +471,21 @@ impl Chain {
         self.clock.now().unix_timestamp()
     }
 
+    /// Where the Magical Auth routes note how this chain's Magical Auth ended (`None` for a
+    /// chain without that step).
+    pub(crate) fn notes(&self) -> Option<StepNotes> {
+        Some(StepNotes {
+            records: Records::new(self.store.clone()),
+            cookie: self.cookie.name.to_string(),
+            index: self
+                .config
+                .steps
+                .iter()
+                .position(|(s, _)| *s == ChainStep::MagicalAuth)?,
+            clock: self.clock.clone(),
+        })
+    }
+
     /// `POST {base}/verification/start`: a new chain for this browser, drawing one attempt.
     pub(crate) async fn start(&self, request: &Incoming) -> Result<EndpointResponse, Error> {
         let body: StartBody = self.door.json(request)?;
@@ -449,7 +515,8 @@ impl Chain {
             Some(phone) => phone_and_source(phone, &source),
             None => format!("|{source}"),
         });
-        let attempts_left = self.draw(&budget).await?;
+        let total_budget = phone.as_ref().map(|p| budget_key(p.as_str()));
+        let attempts_left = self.draw_budget(&budget, total_budget.as_deref()).await?;
         let facts = Facts {
             verified: None,
             risk_denied: self.risk_denied(phone.as_ref()).await?,
@@ -468,7 +535,9 @@ impl Chain {
             sent: None,
             auth_url: None,
             budget,
+            total_budget,
             attempts_left,
+            seen: None,
         };
         self.settle(&mut record, now, &facts);
         let id = self.records.create(&record).await?;
@@ -510,7 +579,8 @@ impl Chain {
                 }
                 let record = self
                     .update(&id, now, &facts, step, |chain, r| {
-                        chain.fall(r, reason, now);
+                        let outcome = chain.step_outcome(r, step, reason)?;
+                        chain.fall(r, outcome, now);
                         Ok(())
                     })
                     .await?;
@@ -529,10 +599,9 @@ impl Chain {
                     )
                     .into());
                 };
-                let left = self.draw(&record.budget).await?;
+                self.draw(&id, &record).await?;
                 let record = self
                     .update(&id, now, &facts, step, |_, r| {
-                        r.attempts_left = left;
                         r.index = to;
                         r.step_started = now;
                         r.reason = Some(Reason::ChannelChosen);
@@ -542,21 +611,19 @@ impl Chain {
                     .await?;
                 Ok(self.answer(&record, now, StatusCode::OK))
             }
-            Event::Code { step, code } => {
+            Event::Code { code, .. } => {
                 let body = VerifyBody {
                     code: Some(code),
                     token: None,
                 };
-                self.check(request, codes, &id, record, step, &facts, &body)
-                    .await
+                self.check(request, codes, &id, record, &body).await
             }
-            Event::Token { step, token } => {
+            Event::Token { token, .. } => {
                 let body = VerifyBody {
                     code: None,
                     token: Some(token),
                 };
-                self.check(request, codes, &id, record, step, &facts, &body)
-                    .await
+                self.check(request, codes, &id, record, &body).await
             }
         }
     }
@@ -586,7 +653,7 @@ impl Chain {
         let phone = record.phone.clone().ok_or(FlowError::InvalidTransition(
             "this chain has no number".into(),
         ))?;
-        let left = self.draw(&record.budget).await?;
+        self.draw(id, &record).await?;
         let input = codes.input_for(phone, Some(channel)).await?;
         let sent = codes
             .send(request, input, record.legacy_id.as_deref())
@@ -596,7 +663,6 @@ impl Chain {
         let record = match (sent, outcome) {
             (_, Some(outcome)) => {
                 self.update(id, now, facts, step, |chain, r| {
-                    r.attempts_left = left;
                     chain.fall(r, outcome, now);
                     Ok(())
                 })
@@ -604,7 +670,6 @@ impl Chain {
             }
             (Ok(sent), None) => {
                 self.update(id, now, facts, step, |_, r| {
-                    r.attempts_left = left;
                     r.legacy_id = Some(sent.id.clone());
                     r.sent = Some(sent.auth_type);
                     r.auth_url = sent.auth_url.clone();
@@ -619,15 +684,12 @@ impl Chain {
 
     /// `code` / `token`: draws an attempt, then checks through [`MagicCodes::check`]; the session
     /// comes from there (SIM-swap check, risk policy, issuer) or not at all.
-    #[allow(clippy::too_many_arguments)]
     async fn check(
         &self,
         request: &Incoming,
         codes: &MagicCodes,
         id: &str,
         record: ChainRecord,
-        step: ChainStep,
-        facts: &Facts,
         body: &VerifyBody,
     ) -> Result<EndpointResponse, Error> {
         let expected = if body.token.is_some() {
@@ -646,15 +708,10 @@ impl Chain {
             );
         };
         self.limits.check(request).await?;
-        let left = self.draw(&record.budget).await?;
+        let left = self.draw(id, &record).await?;
         let (phone, _, checked) = match codes.check(request, &legacy_id, body).await {
             Ok(checked) => checked,
             Err(Error::Request(RequestError::InvalidCode { .. })) => {
-                self.update(id, self.now(), facts, step, |_, r| {
-                    r.attempts_left = left;
-                    Ok(())
-                })
-                .await?;
                 return Err(RequestError::InvalidCode {
                     attempts_left: left,
                 }
@@ -673,7 +730,6 @@ impl Chain {
                 let record = self
                     .records
                     .update(id, now, |r| {
-                        r.attempts_left = left;
                         r.status = Status::Verified;
                         r.reason = None;
                         clear_sent(r);
@@ -690,7 +746,6 @@ impl Chain {
                 let record = self
                     .records
                     .update(id, now, |r| {
-                        r.attempts_left = left;
                         clear_sent(r);
                         if denied && r.status == Status::Active {
                             r.status = Status::Failed;
@@ -867,10 +922,41 @@ impl Chain {
             .0)
     }
 
-    /// Draws one attempt from the budget `key`: the attempts left, or 429
-    /// `ATTEMPTS_EXHAUSTED` (nothing counted).
-    async fn draw(&self, key: &str) -> Result<u32, Error> {
-        let max = self.config.attempts;
+    /// Draws one attempt for chain `id` and records what is left in its record (lowering it
+    /// only: of racing draws the last, lowest, stands, whatever order their writes land in),
+    /// also when the budget is spent: the attempts left, or 429 `ATTEMPTS_EXHAUSTED`.
+    async fn draw(&self, id: &str, record: &ChainRecord) -> Result<u32, Error> {
+        let drawn = self
+            .draw_budget(&record.budget, record.total_budget.as_deref())
+            .await;
+        let left = match &drawn {
+            Ok(left) => *left,
+            Err(Error::Flow(FlowError::AttemptsExhausted)) => 0,
+            Err(_) => return drawn,
+        };
+        self.records
+            .update(id, self.now(), |r| {
+                r.attempts_left = r.attempts_left.min(left);
+                Ok(())
+            })
+            .await?;
+        drawn
+    }
+
+    /// Draws one attempt from the budget of the number and source (`source`), then from the
+    /// number's budget from every source (`total`): the attempts left (the lower of the two),
+    /// or 429 `ATTEMPTS_EXHAUSTED`. A draw refused per source takes nothing from the total, so
+    /// one stranger spends only their own share.
+    async fn draw_budget(&self, source: &str, total: Option<&str>) -> Result<u32, Error> {
+        let left = self.draw_from(source, self.config.attempts).await?;
+        match total {
+            Some(total) => Ok(left.min(self.draw_from(total, self.config.total()).await?)),
+            None => Ok(left),
+        }
+    }
+
+    /// Draws one attempt from the counter `key` of `max`.
+    async fn draw_from(&self, key: &str, max: u32) -> Result<u32, Error> {
         match self
             .store
             .increment(key, u64::from(max), self.config.window)
@@ -882,6 +968,33 @@ impl Chain {
                 Err(FlowError::AttemptsExhausted.into())
             }
         }
+    }
+
+    /// The outcome that ends `step` of `r` on a `step_failed` the browser sent saying
+    /// `claimed`: for Magical Auth only what the engine itself saw (Glide's answer to this
+    /// browser's Magical Auth for the chain's number), never the browser's word; 409
+    /// `SESSION_NOT_ELIGIBLE` when it saw nothing. The legacy carrier check is run through the
+    /// same code flow as the code steps, with the same checks, so its end is the browser's.
+    fn step_outcome(
+        &self,
+        r: &ChainRecord,
+        step: ChainStep,
+        claimed: StepOutcome,
+    ) -> Result<StepOutcome, Error> {
+        if step != ChainStep::MagicalAuth {
+            return Ok(claimed);
+        }
+        r.seen
+            .filter(|seen| seen.index == r.index)
+            .map(|seen| seen.outcome)
+            .ok_or_else(|| {
+                FlowError::InvalidTransition(
+                    "the server saw no end of this chain's Magical Auth: it ends with a session, \
+                     an answer from Glide or its timeout"
+                        .into(),
+                )
+                .into()
+            })
     }
 
     /// The code steps of the chain, with their index.
@@ -933,6 +1046,89 @@ impl Chain {
                 reason: r.reason,
             },
         )
+    }
+}
+
+/// Where the Magical Auth routes write down, in this browser's chain, how its Magical Auth for
+/// the chain's number ended without a session, as Glide answered it (a prepare answered
+/// `CARRIER_NOT_ELIGIBLE`, a flow that ended failed or not verified, Glide unavailable): what
+/// a `step_failed` of the Magical Auth step then moves on (see [`Chain::notes`]).
+#[derive(Debug)]
+pub(crate) struct StepNotes {
+    records: Records<ChainRecord>,
+    /// The chain cookie's name.
+    cookie: String,
+    /// The index of the chain's Magical Auth step.
+    index: usize,
+    clock: SharedClock,
+}
+
+impl StepNotes {
+    /// Notes `outcome` of a Magical Auth attempt by `request`'s browser for `phone` and
+    /// `use_case` (of a flow prepared at `prepared`, unix seconds; `None`: now) in that
+    /// browser's chain, if it has one that is at its Magical Auth step, for that number and use
+    /// case, and began before the flow. Never fails the route it is called from: a note that
+    /// cannot be written leaves the chain where it was (it then waits for the step's timeout).
+    pub(crate) async fn saw(
+        &self,
+        request: &Incoming,
+        use_case: UseCase,
+        phone: Option<&PhoneNumber>,
+        prepared: Option<i64>,
+        outcome: StepOutcome,
+    ) {
+        let Some(id) = request.cookies.get(&self.cookie).filter(|id| is_id(id)) else {
+            return;
+        };
+        let applies = |r: &ChainRecord| {
+            r.status == Status::Active
+                && r.index == self.index
+                && r.use_case == use_case
+                && r.phone.as_ref() == phone
+                && prepared.is_none_or(|at| at >= r.created)
+        };
+        match self.records.load(id).await {
+            Ok(Some((record, _))) if applies(&record) => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read a chain to note a Magical Auth outcome");
+                return;
+            }
+        }
+        let noted = self
+            .records
+            .update(id, self.clock.now().unix_timestamp(), |r| {
+                if !applies(r) {
+                    return Err(FlowError::InvalidTransition("the chain moved on".into()).into());
+                }
+                r.seen = Some(Seen {
+                    index: self.index,
+                    outcome,
+                });
+                Ok(())
+            })
+            .await;
+        match noted {
+            Ok(_) | Err(Error::Flow(FlowError::InvalidTransition(_))) => {}
+            Err(e) => tracing::warn!(error = %e, "could not note a Magical Auth outcome"),
+        }
+    }
+}
+
+/// What Glide's refusal of a Magical Auth call (prepare, process) says of the step: a carrier
+/// or session not eligible, a verification refused, a session gone, Glide unreachable or
+/// failing; `None` for anything else (a refusal of the request itself, by this engine too).
+pub(crate) fn magical_outcome(error: &Error) -> Option<StepOutcome> {
+    match error {
+        Error::Api(api) => match api.code.as_str() {
+            "CARRIER_NOT_ELIGIBLE" | "SESSION_NOT_ELIGIBLE" => Some(StepOutcome::NotEligible),
+            "INVALID_VERIFICATION" => Some(StepOutcome::Denied),
+            "SESSION_EXPIRED" | "SESSION_NOT_FOUND" => Some(StepOutcome::TimedOut),
+            _ if api.status >= 500 => Some(StepOutcome::Unavailable),
+            _ => None,
+        },
+        Error::Transport(_) | Error::Decode { .. } => Some(StepOutcome::Unavailable),
+        _ => None,
     }
 }
 
@@ -1029,6 +1225,13 @@ mod tests {
             .step(ChainStep::Sms, Duration::from_secs(60))
             .attempts(5, Duration::from_secs(60));
         assert!(short_window.validate(true).is_err());
+        let below_its_share = VerificationChain::new()
+            .step(ChainStep::Sms, Duration::from_secs(60))
+            .attempts(5, Duration::from_secs(900))
+            .attempts_total(4);
+        assert!(below_its_share.validate(true).is_err());
+        assert!(below_its_share.attempts_total(5).validate(true).is_ok());
+        assert_eq!(VerificationChain::default().total(), 30);
         let long = VerificationChain::new()
             .step(ChainStep::Sms, Duration::from_secs(60))
             .deadline(MAX_CHAIN_DEADLINE + Duration::from_secs(1));

@@ -520,7 +520,7 @@ impl GlideAuthBuilder {
         };
         #[cfg(not(feature = "openapi"))]
         let openapi = None;
-        let magical = MagicalAuth {
+        let mut magical = MagicalAuth {
             glide: self.glide.clone(),
             flows: FlowRepo::new(pending.clone(), clock.clone()),
             events,
@@ -532,6 +532,7 @@ impl GlideAuthBuilder {
             lease: self.flow_lease,
             busy_wait: self.busy_wait,
             status_prefix: format!("{}/", self.routes.route("status")),
+            chain_notes: None,
         };
         let codes = MagicCodes::new(
             legacy.clone(),
@@ -549,6 +550,7 @@ impl GlideAuthBuilder {
                 (issuer.clone(), limits.clone(), door.clone(), clock.clone()),
             )
         });
+        magical.chain_notes = chain.as_ref().and_then(Chain::notes);
         let number_verify = number_verify.map(|settings| {
             NumberVerify::new(
                 legacy,

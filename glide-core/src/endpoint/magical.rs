@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::binding_cookie::BindingCookies;
+use super::chain::{magical_outcome, StepNotes, StepOutcome};
 use super::door::Door;
 use super::hook::VerificationEvent;
 use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
@@ -49,6 +50,9 @@ pub(crate) struct MagicalAuth {
     pub(crate) busy_wait: Duration,
     /// The prefix of the status route, to read the key from the path.
     pub(crate) status_prefix: String,
+    /// Where a verification chain learns how its Magical Auth ended without a session (`None`
+    /// without a chain, or one without that step).
+    pub(crate) chain_notes: Option<StepNotes>,
 }
 
 /// The prepare body of Glide's browser SDK.
@@ -213,7 +217,22 @@ impl MagicalAuth {
             .start("prepare", request, phone.as_ref())
             .await?;
 
-        let mut prepared = self.glide.prepare(&glide_request).await?;
+        let mut prepared = match self.glide.prepare(&glide_request).await {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                // Glide's word that this number cannot do Magical Auth now: this browser's
+                // chain may move on by it.
+                self.note(
+                    request,
+                    use_case,
+                    phone.as_ref(),
+                    None,
+                    magical_outcome(&error),
+                )
+                .await;
+                return Err(error);
+            }
+        };
         // A server-chosen fe_code (legacy) must never reach the browser.
         let _ = prepared.take_fe_code();
         let strategy = prepared.authentication_strategy;
@@ -503,6 +522,8 @@ impl MagicalAuth {
                 if let Err(release) = self.flows.apply(key, &event).await {
                     tracing::warn!(error = %release, "could not record a failed process; its lease will lapse");
                 }
+                self.note_flow(request, record, magical_outcome(&error))
+                    .await;
                 return Err(error);
             }
         };
@@ -521,6 +542,8 @@ impl MagicalAuth {
                         }),
                     )
                     .await?;
+                self.note_flow(request, record, Some(StepOutcome::Denied))
+                    .await;
                 return Err(error);
             }
         }
@@ -533,6 +556,8 @@ impl MagicalAuth {
             self.flows
                 .apply(key, &Event::End(Terminal::NotVerified))
                 .await?;
+            self.note_flow(request, record, Some(StepOutcome::Denied))
+                .await;
             telemetry::verification(record.strategy, telemetry::Outcome::NotVerified);
             self.issuer
                 .hook
@@ -590,7 +615,47 @@ impl MagicalAuth {
             SessionStatus::Expired => StatusCode::GONE,
             _ => StatusCode::OK,
         };
+        let ended = match &status.status {
+            SessionStatus::Failed => Some(StepOutcome::Denied),
+            SessionStatus::Expired => Some(StepOutcome::TimedOut),
+            _ => None,
+        };
+        self.note_flow(request, &record, ended).await;
         Ok(io::json(code, &status))
+    }
+}
+
+impl MagicalAuth {
+    /// Notes in this browser's chain, if any, how its Magical Auth for `phone` ended without a
+    /// session (`outcome`, as Glide answered it), for a flow prepared at `prepared`.
+    async fn note(
+        &self,
+        request: &Incoming,
+        use_case: UseCase,
+        phone: Option<&PhoneNumber>,
+        prepared: Option<i64>,
+        outcome: Option<StepOutcome>,
+    ) {
+        if let (Some(notes), Some(outcome)) = (&self.chain_notes, outcome) {
+            notes.saw(request, use_case, phone, prepared, outcome).await;
+        }
+    }
+
+    /// [`note`](Self::note) for the flow `record`.
+    async fn note_flow(
+        &self,
+        request: &Incoming,
+        record: &FlowRecord,
+        outcome: Option<StepOutcome>,
+    ) {
+        self.note(
+            request,
+            record.use_case,
+            record.phone_number.as_ref(),
+            Some(record.created_at.unix_timestamp()),
+            outcome,
+        )
+        .await;
     }
 }
 

@@ -115,8 +115,49 @@ async fn advance(auth: &GlideAuth, jar: &mut Jar, event: Value) -> (u16, Value) 
     .await
 }
 
-/// The browser holding `jar` says Magical Auth is not eligible: the chain's answer.
+/// The browser holding `jar` runs Magical Auth's prepare for `phone` (none: GetPhoneNumber):
+/// the status and body of the answer.
+async fn prepare(auth: &GlideAuth, jar: &mut Jar, phone: Option<&str>) -> (u16, Value) {
+    let mut body = json!({"use_case": "GetPhoneNumber", "client_info": {"user_agent": ANDROID}});
+    if let Some(phone) = phone {
+        body["use_case"] = json!("VerifyPhoneNumber");
+        body["phone_number"] = json!(phone);
+    }
+    send(auth, jar, "/api/magical-auth/prepare", Some(body)).await
+}
+
+/// The browser holding `jar` runs Magical Auth for the not-eligible number (Glide answers its
+/// prepare 422 `CARRIER_NOT_ELIGIBLE`), then says so: the chain's answer.
 async fn past_magical_auth(auth: &GlideAuth, jar: &mut Jar) -> Value {
+    past_magical_auth_for(auth, jar, NOT_ELIGIBLE).await
+}
+
+/// [`past_magical_auth`] for `phone`, another number not eligible for Magical Auth.
+async fn past_magical_auth_for(auth: &GlideAuth, jar: &mut Jar, phone: &str) -> Value {
+    let (status, body) = prepare(auth, jar, Some(phone)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("CARRIER_NOT_ELIGIBLE")),
+        "{body}"
+    );
+    let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
+    advance(auth, jar, failed).await.1
+}
+
+/// The browser holding `jar` runs Magical Auth for `phone` while Glide fails (500), then says
+/// so: the chain's answer.
+async fn past_magical_auth_unavailable(
+    sandbox: &Sandbox,
+    auth: &GlideAuth,
+    jar: &mut Jar,
+    phone: Option<&str>,
+) -> Value {
+    sandbox.control().add_fault(glide_sandbox::Fault::status(
+        "/magic-auth/v2/auth/prepare",
+        500,
+    ));
+    let (status, body) = prepare(auth, jar, phone).await;
+    assert_eq!(status, 503, "Glide failed: {body}");
     let failed = json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"});
     advance(auth, jar, failed).await.1
 }
@@ -139,12 +180,7 @@ async fn a_not_eligible_number_goes_from_start_to_a_session_by_code() {
     assert_eq!(s["expires_in_seconds"], 900, "{s}");
     assert!(jar.0.contains_key("glide_chain"), "the chain's cookie");
 
-    let (_, s) = advance(
-        &auth,
-        &mut jar,
-        json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"}),
-    )
-    .await;
+    let s = past_magical_auth(&auth, &mut jar).await;
     assert_eq!(
         (s["step"].as_str(), s["next"]["action"].as_str()),
         (Some("sms"), Some("send")),
@@ -215,12 +251,7 @@ async fn the_attempt_budget_runs_out_for_every_kind_of_try() {
     let mut jar = Jar::default();
     let (_, s) = start(&auth, &mut jar, NOT_ELIGIBLE).await;
     assert_eq!(s["attempts_left"], 2, "{s}");
-    advance(
-        &auth,
-        &mut jar,
-        json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"}),
-    )
-    .await;
+    past_magical_auth(&auth, &mut jar).await;
     let (_, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
     assert_eq!(s["attempts_left"], 1, "{s}");
     let code = sandbox.control().legacy_otp(NOT_ELIGIBLE).unwrap();
@@ -300,12 +331,7 @@ async fn glide_unavailable_for_a_send_moves_the_chain_on() {
     let (sandbox, auth) = chain_engine(codes_chain()).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, NOT_ELIGIBLE).await;
-    advance(
-        &auth,
-        &mut jar,
-        json!({"event": "step_failed", "step": "magical_auth", "reason": "not_eligible"}),
-    )
-    .await;
+    past_magical_auth(&auth, &mut jar).await;
     sandbox.control().add_fault(glide_sandbox::Fault::status(
         "/magic-auth/verification/start",
         500,
@@ -601,11 +627,15 @@ async fn the_carrier_check_step_takes_the_devices_token_never_a_code() {
         .step(ChainStep::MagicalAuth, Duration::from_secs(120))
         .step(ChainStep::Magic, Duration::from_secs(60))
         .step(ChainStep::Sms, Duration::from_secs(300));
-    let (_sandbox, auth) = chain_engine(chain).await;
+    let (sandbox, auth) = chain_engine(chain).await;
     let mut jar = Jar::default();
     start(&auth, &mut jar, MAGIC).await;
-    let s = past_magical_auth(&auth, &mut jar).await;
-    assert_eq!(s["step"], "magic", "{s}");
+    let s = past_magical_auth_unavailable(&sandbox, &auth, &mut jar, Some(MAGIC)).await;
+    assert_eq!(
+        (s["step"].as_str(), s["reason"].as_str()),
+        (Some("magic"), Some("unavailable")),
+        "the outcome Glide gave, not the browser's word: {s}"
+    );
     let (_, s) = advance(&auth, &mut jar, json!({"event": "send", "step": "magic"})).await;
     assert_eq!(s["next"]["action"], "carrier_check", "{s}");
     let auth_url = s["next"]["auth_url"].as_str().unwrap().to_owned();
@@ -714,7 +744,7 @@ async fn a_chain_past_its_deadline_reads_as_expired_even_when_its_step_ends_with
 
 #[tokio::test]
 async fn a_chain_without_a_number_cannot_fall_to_a_code_step() {
-    let (_sandbox, auth) = chain_engine(codes_chain()).await;
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
     let mut jar = Jar::default();
     let body = json!({"client_info": {"user_agent": ANDROID}});
     let (status, s) = send(
@@ -729,7 +759,7 @@ async fn a_chain_without_a_number_cannot_fall_to_a_code_step() {
         (200, Some("magical_auth")),
         "{s}"
     );
-    let s = past_magical_auth(&auth, &mut jar).await;
+    let s = past_magical_auth_unavailable(&sandbox, &auth, &mut jar, None).await;
     assert_eq!(
         (s["step"].as_str(), s["reason"].as_str()),
         (Some("failed"), Some("phone_number_required")),
@@ -836,7 +866,7 @@ async fn a_right_code_for_a_swapped_sim_ends_the_chain_an_outage_of_the_check_do
         async move {
             let mut jar = Jar::default();
             start(auth, &mut jar, phone).await;
-            past_magical_auth(auth, &mut jar).await;
+            past_magical_auth_for(auth, &mut jar, phone).await;
             advance(auth, &mut jar, json!({"event": "send", "step": "sms"})).await;
             jar
         }
@@ -867,4 +897,104 @@ async fn a_right_code_for_a_swapped_sim_ends_the_chain_an_outage_of_the_check_do
         "{s}"
     );
     assert!(!jar.0.contains_key("glide_session"));
+}
+
+/// Issue 33 item 2, through the engine: Magical Auth ends on what the engine saw of this
+/// browser's Magical Auth for the chain's number, never on the browser's word. Glide's answer
+/// from before the chain began does not count; the outcome is Glide's, whatever the browser
+/// claims; a flow that ends not verified (the SIM holds another number), or that Glide reports
+/// failed (the person denied on the phone), ends the step as `denied`.
+#[tokio::test]
+async fn magical_auth_ends_only_on_an_outcome_the_engine_saw() {
+    let (sandbox, auth) = chain_engine(codes_chain()).await;
+    let step_failed =
+        |reason: &str| json!({"event": "step_failed", "step": "magical_auth", "reason": reason});
+
+    // Glide said "not eligible" before the chain began: the chain has not seen it.
+    let mut jar = Jar::default();
+    let (status, _) = prepare(&auth, &mut jar, Some(NOT_ELIGIBLE)).await;
+    assert_eq!(status, 422);
+    start(&auth, &mut jar, NOT_ELIGIBLE).await;
+    let (status, body) = advance(&auth, &mut jar, step_failed("not_eligible")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("SESSION_NOT_ELIGIBLE")),
+        "{body}"
+    );
+    // Now it sees it; the outcome is Glide's, not the one the browser claims.
+    let (status, _) = prepare(&auth, &mut jar, Some(NOT_ELIGIBLE)).await;
+    assert_eq!(status, 422);
+    let (status, s) = advance(&auth, &mut jar, step_failed("timed_out")).await;
+    assert_eq!(
+        (status, s["step"].as_str(), s["reason"].as_str()),
+        (200, Some("sms"), Some("not_eligible")),
+        "{s}"
+    );
+
+    // TS43 for a number whose SIM holds another: process answers not verified.
+    let wrong_sim = "+15555550105";
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, wrong_sim).await;
+    let (status, prepared) = prepare(&auth, &mut jar, Some(wrong_sim)).await;
+    assert_eq!(status, 200, "{prepared}");
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let credential = sandbox
+        .control()
+        .ts43_credential(&key, crate::endpoint_support::engine::ORIGIN, None)
+        .unwrap();
+    let process = json!({"session": {"session_key": key}, "credential": credential, "use_case": "VerifyPhoneNumber"});
+    let (status, body) = send(&auth, &mut jar, "/api/magical-auth/process", Some(process)).await;
+    assert_eq!(
+        (status, body["verified"].as_bool()),
+        (200, Some(false)),
+        "{body}"
+    );
+    let (status, s) = advance(&auth, &mut jar, step_failed("not_eligible")).await;
+    assert_eq!(
+        (status, s["step"].as_str(), s["reason"].as_str()),
+        (200, Some("sms"), Some("denied")),
+        "{s}"
+    );
+
+    // Desktop, the person denies on the phone: Glide's status says failed.
+    let denier = "+15555550108";
+    let mut jar = Jar::default();
+    start(&auth, &mut jar, denier).await;
+    let mut body = json!({
+        "use_case": "VerifyPhoneNumber",
+        "phone_number": denier,
+        "authentication_strategy": "desktop",
+        "client_info": {"user_agent": ANDROID},
+    });
+    body["client_info"]["platform"] = json!("test");
+    let (status, prepared) = send(&auth, &mut jar, "/api/magical-auth/prepare", Some(body)).await;
+    assert_eq!(status, 200, "{prepared}");
+    let key = prepared["session"]["session_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = advance(&auth, &mut jar, step_failed("denied")).await;
+    assert_eq!(status, 409, "not before Glide says so: {body}");
+    sandbox.control().desktop_deny(&key).unwrap();
+    let (status, body) = send(
+        &auth,
+        &mut jar,
+        &format!("/api/magical-auth/status/{key}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (422, Some("failed")),
+        "{body}"
+    );
+    let (status, s) = advance(&auth, &mut jar, step_failed("not_eligible")).await;
+    assert_eq!(
+        (status, s["step"].as_str(), s["reason"].as_str()),
+        (200, Some("sms"), Some("denied")),
+        "{s}"
+    );
 }

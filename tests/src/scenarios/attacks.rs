@@ -447,7 +447,10 @@ pub(crate) async fn redis_store() -> Option<(crate::redis_server::RedisServer, A
 }
 
 /// `builder` with every piece of state in `store`, when one is given.
-fn with_store(builder: GlideAuthBuilder, store: Option<Arc<dyn Store>>) -> GlideAuthBuilder {
+pub(crate) fn with_store(
+    builder: GlideAuthBuilder,
+    store: Option<Arc<dyn Store>>,
+) -> GlideAuthBuilder {
     match store {
         Some(store) => builder.shared_store(store),
         None => builder,

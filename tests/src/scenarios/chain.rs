@@ -9,9 +9,11 @@ use std::time::Duration;
 use glide_core::clock::{ManualClock, SharedClock};
 use glide_core::endpoint::{ChainStep, StepOutcome, VerificationChain};
 use glide_core::ratelimit::{IpNet, RateLimitConfig};
+use glide_core::store::Store;
 use serde_json::{json, Value};
 
 use crate::harness::{Browser, Reply, RunningApp, World, DESKTOP_UA, SESSION_COOKIE};
+use crate::scenarios::attacks::{redis_store, with_store};
 use crate::scenarios::flows::{assert_me, assert_session_cookie};
 use crate::scenarios::legacy::{device_token, wrong_code, FALLBACK, LEGACY_COOKIE, MAGIC};
 
@@ -88,6 +90,16 @@ async fn start_ok(w: &World, b: &Browser, phone: &str, step: &str) -> Value {
 
 fn failed(step: &str, reason: &str) -> Value {
     json!({ "event": "step_failed", "step": step, "reason": reason })
+}
+
+/// This browser runs Magical Auth for `phone`, a number not eligible for it: Glide answers its
+/// prepare 422 `CARRIER_NOT_ELIGIBLE` (the server sees it), then the browser says so. The
+/// chain's answer.
+async fn not_eligible(w: &World, b: &Browser, phone: &str) -> Reply {
+    w.prepare_raw(b, &World::prepare_body(DESKTOP_UA, Some(phone)))
+        .await
+        .assert_error(422, "CARRIER_NOT_ELIGIBLE", &w.ctx("prepare, not eligible"));
+    advance(b, &failed("magical_auth", "not_eligible")).await
 }
 
 /// Asserts `/me` answers 401: no verified session.
@@ -220,12 +232,7 @@ pub async fn chain_budget_is_shared_by_resends_switches_and_new_chains(w: &World
     let (_app, b) = chain_app(w, chain, &clock).await;
     let s = start_ok(w, &b, FALLBACK, "magical_auth").await;
     assert_eq!(s["attempts_left"], 5, "{}", w.ctx("start"));
-    at(
-        w,
-        &advance(&b, &failed("magical_auth", "not_eligible")).await,
-        "sms",
-        "fall",
-    );
+    at(w, &not_eligible(w, &b, FALLBACK).await, "sms", "fall");
     let s = at(
         w,
         &advance(&b, &json!({"event":"send","step":"sms"})).await,
@@ -282,12 +289,7 @@ pub async fn chain_budget_is_shared_by_resends_switches_and_new_chains(w: &World
         "{}: {s}",
         w.ctx("new chain, same budget")
     );
-    at(
-        w,
-        &advance(&b, &failed("magical_auth", "not_eligible")).await,
-        "sms",
-        "fall again",
-    );
+    at(w, &not_eligible(w, &b, FALLBACK).await, "sms", "fall again");
     let before = w.sandbox.control().legacy_otp(FALLBACK);
     clock.advance(time::Duration::seconds(31));
     advance(&b, &json!({"event":"send","step":"sms"}))
@@ -432,7 +434,7 @@ pub async fn chain_risk_denial_never_falls_through(w: &World) {
     start_ok(w, &other, RISKY_NOT_ELIGIBLE, "magical_auth").await;
     at(
         w,
-        &advance(&other, &failed("magical_auth", "not_eligible")).await,
+        &not_eligible(w, &other, RISKY_NOT_ELIGIBLE).await,
         "sms",
         "fall",
     );
@@ -512,12 +514,7 @@ pub async fn chain_skipping_a_step_is_refused(w: &World) {
         "{}",
         w.ctx("nothing was sent")
     );
-    at(
-        w,
-        &advance(&b, &failed("magical_auth", "not_eligible")).await,
-        "magic",
-        "fall",
-    );
+    at(w, &not_eligible(w, &b, FALLBACK).await, "magic", "fall");
     at(
         w,
         &advance(&b, &failed("magic", "not_eligible")).await,
@@ -553,7 +550,7 @@ pub async fn chain_replayed_advance_is_refused(w: &World) {
     let (_app, b) = chain_app(w, VerificationChain::default(), &clock).await;
     start_ok(w, &b, FALLBACK, "magical_auth").await;
     let event = failed("magical_auth", "not_eligible");
-    at(w, &advance(&b, &event).await, "magic", "first");
+    at(w, &not_eligible(w, &b, FALLBACK).await, "magic", "first");
     advance(&b, &event)
         .await
         .assert_error(409, "SESSION_NOT_ELIGIBLE", &w.ctx("replayed"));
@@ -566,6 +563,9 @@ pub async fn chain_racing_advances_one_wins(w: &World) {
     let (_app, b) = chain_app(w, VerificationChain::default(), &clock).await;
     for round in 0..4 {
         start_ok(w, &b, FALLBACK, "magical_auth").await;
+        w.prepare_raw(&b, &World::prepare_body(DESKTOP_UA, Some(FALLBACK)))
+            .await
+            .assert_error(422, "CARRIER_NOT_ELIGIBLE", &w.ctx("prepare"));
         let event = failed("magical_auth", "not_eligible");
         let (one, two) = tokio::join!(advance(&b, &event), advance(&b, &event));
         let mut statuses = [one.status, two.status];
@@ -609,7 +609,7 @@ pub async fn chain_of_another_browser_cannot_be_touched(w: &World) {
     start_ok(w, &stranger, FALLBACK, "magical_auth").await;
     at(
         w,
-        &advance(&stranger, &failed("magical_auth", "not_eligible")).await,
+        &not_eligible(w, &stranger, FALLBACK).await,
         "magic",
         "own chain",
     );
@@ -634,12 +634,7 @@ pub async fn chain_code_for_another_number_is_refused(w: &World) {
     let clock = ManualClock::new();
     let (app, b) = chain_app(w, codes_chain(), &clock).await;
     start_ok(w, &b, FALLBACK, "magical_auth").await;
-    at(
-        w,
-        &advance(&b, &failed("magical_auth", "not_eligible")).await,
-        "sms",
-        "fall",
-    );
+    at(w, &not_eligible(w, &b, FALLBACK).await, "sms", "fall");
     at(
         w,
         &advance(&b, &json!({"event":"send","step":"sms"})).await,
@@ -665,18 +660,15 @@ pub async fn chain_code_for_another_number_is_refused(w: &World) {
     assert_not_verified(w, &other, "/me of the other browser").await;
 }
 
-/// The legacy carrier step of an eligible number: the chain starts the carrier check and the
-/// device's token verifies through it.
+/// The legacy carrier step of an eligible number: once Magical Auth timed out, the chain starts
+/// the carrier check and the device's token verifies through it.
 pub async fn chain_carrier_check_step_verifies_with_the_token(w: &World) {
     let clock = ManualClock::new();
     let (_app, b) = chain_app(w, VerificationChain::default(), &clock).await;
     start_ok(w, &b, MAGIC, "magical_auth").await;
-    at(
-        w,
-        &advance(&b, &failed("magical_auth", "not_eligible")).await,
-        "magic",
-        "fall",
-    );
+    clock.advance(time::Duration::seconds(120));
+    let s = at(w, &state(&b).await, "magic", "magical auth timed out");
+    assert_eq!(s["reason"], "timed_out", "{}: {s}", w.ctx("reason"));
     let s = at(
         w,
         &advance(&b, &json!({"event":"send","step":"magic"})).await,
@@ -705,4 +697,222 @@ pub async fn chain_carrier_check_step_verifies_with_the_token(w: &World) {
     at(w, &reply, "verified", "token");
     assert_session_cookie(w, &reply);
     assert_me(w, &b, MAGIC, "VerifyPhoneNumber", "magic").await;
+}
+
+/// Its device changed 1–2 days ago: Magical Auth reports `device_swap` `RISK_LEVEL_HIGH`.
+const DEVICE_SWAPPED: &str = "+15555550102";
+
+/// An app running `chain` on `clock`, every piece of state in `store` when one is given, behind
+/// a trusted proxy at 127.0.0.1 (so `X-Forwarded-For` names the client).
+async fn chain_app_in(
+    w: &World,
+    chain: VerificationChain,
+    clock: &ManualClock,
+    store: Option<Arc<dyn Store>>,
+) -> (RunningApp, Browser) {
+    let shared: SharedClock = Arc::new(clock.clone());
+    w.start_app(move |b| {
+        let b = b.verification_chain(chain).clock(shared).rate_limits(
+            RateLimitConfig::default()
+                .with_trusted_proxies([IpNet::new([127, 0, 0, 1].into(), 32)]),
+        );
+        with_store(b, store)
+    })
+    .await
+}
+
+/// Issue 33 item 2: the browser's word that Magical Auth failed does not move the chain past
+/// it. `+15555550102` (device swapped a day ago) cannot reach the carrier check or a code by
+/// saying "not eligible" (or any other outcome); Glide's answers for another number in this
+/// browser, or for this number in another browser, do not count either; the chain stays at
+/// Magical Auth with nothing drawn or sent, and Magical Auth itself then asks the device-swap
+/// signal: denied, and the chain ends.
+pub async fn chain_magical_auth_is_not_skipped_on_the_browsers_word(w: &World) {
+    magical_auth_not_skipped(w, None).await;
+}
+
+/// [`chain_magical_auth_is_not_skipped_on_the_browsers_word`] with the chain in Redis.
+pub async fn chain_magical_auth_is_not_skipped_on_the_browsers_word_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    magical_auth_not_skipped(w, Some(store)).await;
+}
+
+async fn magical_auth_not_skipped(w: &World, store: Option<Arc<dyn Store>>) {
+    let clock = ManualClock::new();
+    let (app, b) = chain_app_in(w, VerificationChain::default(), &clock, store).await;
+    start_ok(w, &b, DEVICE_SWAPPED, "magical_auth").await;
+    for reason in ["not_eligible", "denied", "timed_out", "unavailable"] {
+        advance(&b, &failed("magical_auth", reason))
+            .await
+            .assert_error(
+                409,
+                "SESSION_NOT_ELIGIBLE",
+                &w.ctx(&format!("the browser says magical auth ended: {reason}")),
+            );
+    }
+    // Glide's answer for another number, in this browser.
+    not_eligible(w, &b, FALLBACK).await.assert_error(
+        409,
+        "SESSION_NOT_ELIGIBLE",
+        &w.ctx("another number not eligible"),
+    );
+    // Glide failing for the chain's number, in another browser.
+    let other = Browser::new(&app.base_url, DESKTOP_UA);
+    w.sandbox.control().add_fault(glide_sandbox::Fault::status(
+        "/magic-auth/v2/auth/prepare",
+        500,
+    ));
+    w.prepare_raw(
+        &other,
+        &World::prepare_body(DESKTOP_UA, Some(DEVICE_SWAPPED)),
+    )
+    .await
+    .assert_status(503, &w.ctx("Glide fails another browser's prepare"));
+    advance(&b, &failed("magical_auth", "unavailable"))
+        .await
+        .assert_error(
+            409,
+            "SESSION_NOT_ELIGIBLE",
+            &w.ctx("another browser's outage"),
+        );
+    for (event, what) in [
+        (json!({"event":"send","step":"magic"}), "carrier check"),
+        (json!({"event":"send","step":"sms"}), "sms"),
+    ] {
+        advance(&b, &event)
+            .await
+            .assert_error(409, "SESSION_NOT_ELIGIBLE", &w.ctx(what));
+    }
+    let s = at(w, &state(&b).await, "magical_auth", "still at magical auth");
+    assert_eq!(s["attempts_left"], 9, "{}: {s}", w.ctx("nothing drawn"));
+    assert!(
+        w.sandbox.control().legacy_otp(DEVICE_SWAPPED).is_none(),
+        "{}",
+        w.ctx("no code sent")
+    );
+    assert_not_verified(w, &b, "/me after the claims").await;
+    // Magical Auth asks the device-swap signal: the policy denies, the chain ends.
+    w.verify_ts43(&b, DEVICE_SWAPPED).await.assert_error(
+        403,
+        "RISK_POLICY_DENIED",
+        &w.ctx("magical auth, device swapped"),
+    );
+    let s = at(w, &state(&b).await, "failed", "after the denial");
+    assert_eq!(s["reason"], "risk_denied", "{}: {s}", w.ctx("reason"));
+    assert_not_verified(w, &b, "/me after the denial").await;
+}
+
+/// Issue 33 item 10: a number's attempt budget has a total over every source. Two attempts
+/// per source, twelve in all: six addresses spend it (a third try from the first, refused by
+/// its own share, takes nothing from the total), and a seventh address is refused with 429
+/// `ATTEMPTS_EXHAUSTED`.
+pub async fn chain_budget_of_a_number_holds_across_sources(w: &World) {
+    budget_across_sources(w, None).await;
+}
+
+/// [`chain_budget_of_a_number_holds_across_sources`] with the counters in Redis.
+pub async fn chain_budget_of_a_number_holds_across_sources_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    budget_across_sources(w, Some(store)).await;
+}
+
+async fn budget_across_sources(w: &World, store: Option<Arc<dyn Store>>) {
+    let clock = ManualClock::new();
+    let chain = codes_chain()
+        .attempts(2, Duration::from_secs(900))
+        .attempts_total(12);
+    let (_app, b) = chain_app_in(w, chain, &clock, store).await;
+    for source in 1..=6 {
+        let ip = format!("203.0.113.{source}");
+        for n in 0..2 {
+            start_from(&b, &ip)
+                .await
+                .assert_status(200, &w.ctx(&format!("start {n} from {ip}")));
+        }
+        if source == 1 {
+            start_from(&b, &ip).await.assert_error(
+                429,
+                "ATTEMPTS_EXHAUSTED",
+                &w.ctx("the first source's own share is spent"),
+            );
+        }
+    }
+    start_from(&b, "198.51.100.7").await.assert_error(
+        429,
+        "ATTEMPTS_EXHAUSTED",
+        &w.ctx("a seventh source, the number's total spent"),
+    );
+}
+
+/// Issue 33 item 11: after racing advances that each draw an attempt (wrong codes, resends
+/// refused by their cooldown), the chain's state shows exactly what the budget has left, as
+/// the next draw (a new chain's start) confirms.
+pub async fn chain_attempts_left_is_exact_after_racing_advances(w: &World) {
+    attempts_after_a_race(w, None).await;
+}
+
+/// [`chain_attempts_left_is_exact_after_racing_advances`] with the chain in Redis.
+pub async fn chain_attempts_left_is_exact_after_racing_advances_with_redis(w: &World) {
+    let Some((_redis, store)) = redis_store().await else {
+        return;
+    };
+    attempts_after_a_race(w, Some(store)).await;
+}
+
+async fn attempts_after_a_race(w: &World, store: Option<Arc<dyn Store>>) {
+    const RACERS: u64 = 6;
+    let clock = ManualClock::new();
+    let chain = codes_chain().attempts(20, Duration::from_secs(900));
+    let (_app, b) = chain_app_in(w, chain, &clock, store).await;
+    start_ok(w, &b, FALLBACK, "magical_auth").await;
+    at(w, &not_eligible(w, &b, FALLBACK).await, "sms", "fall");
+    let s = at(
+        w,
+        &advance(&b, &json!({"event":"send","step":"sms"})).await,
+        "sms",
+        "send",
+    );
+    assert_eq!(s["attempts_left"], 18, "{}: {s}", w.ctx("start and send"));
+    let code = w.legacy_otp(FALLBACK);
+    let events: Vec<Value> = (0..RACERS)
+        .map(|n| {
+            if n % 2 == 0 {
+                json!({"event":"code","step":"sms","code": wrong_code(&code)})
+            } else {
+                json!({"event":"send","step":"sms"})
+            }
+        })
+        .collect();
+    let replies = futures_util::future::join_all(events.iter().map(|e| advance(&b, e))).await;
+    for (n, reply) in replies.iter().enumerate() {
+        assert!(
+            matches!(reply.status, 401 | 429),
+            "{}: {} {}",
+            w.ctx(&format!(
+                "racer {n}: a wrong code or a resend in its cooldown"
+            )),
+            reply.status,
+            reply.text()
+        );
+    }
+    let left = 18 - RACERS;
+    let s = at(w, &state(&b).await, "sms", "after the race");
+    assert_eq!(
+        s["attempts_left"],
+        left,
+        "{}: {s}",
+        w.ctx("every racer drew one, and the state says so")
+    );
+    // The budget agrees: the next draw (a new chain for the number) leaves one fewer.
+    let s = start_ok(w, &b, FALLBACK, "magical_auth").await;
+    assert_eq!(
+        s["attempts_left"],
+        left - 1,
+        "{}: {s}",
+        w.ctx("the budget's own count")
+    );
 }

@@ -170,6 +170,17 @@
     if (options.phoneNumber) start.phone_number = options.phoneNumber;
     if (options.useCase) start.use_case = options.useCase;
     var state = (await post(base + "/verification/start", start)).body;
+    // The server moves past Magical Auth only on an outcome it saw itself (Glide's answer) or at
+    // the step's timeout: when it saw none (the person closed the prompt), the attempt's own
+    // error is the answer.
+    var magicalAuthFailed = async function (reason, cause) {
+      try {
+        return await advance({ event: "step_failed", step: state.step, reason: reason });
+      } catch (err) {
+        if (cause && err && err.code === "SESSION_NOT_ELIGIBLE") throw cause;
+        throw err;
+      }
+    };
     var last = {};
     var codeError = null;
     for (;;) {
@@ -189,13 +200,13 @@
             chain: false, phoneNumber: next.phone_number, useCase: next.use_case
           }));
           if (last.verified === false) {
-            state = await advance({ event: "step_failed", step: state.step, reason: "denied" });
+            state = await magicalAuthFailed("denied", null);
           } else {
             state = (await get(base + "/verification")).body;
           }
         } catch (e) {
           if (e && e.code === "RISK_POLICY_DENIED") throw e;
-          state = await advance({ event: "step_failed", step: state.step, reason: stepOutcome(e) });
+          state = await magicalAuthFailed(stepOutcome(e), e);
         }
       } else if (next.action === "send") {
         state = await advance({ event: "send", step: state.step });
