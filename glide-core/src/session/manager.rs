@@ -220,7 +220,7 @@ fn raw_hash(hex_hash: &str) -> Option<SessionHash> {
 
 /// What is stored per session.
 #[derive(Serialize, Deserialize)]
-struct Record {
+struct StoredSession {
     phone: VerifiedPhone,
     /// Unix milliseconds of creation (the absolute lifetime counts from here).
     created_ms: i64,
@@ -371,7 +371,7 @@ impl SessionManager {
         let now = self.now_ms();
         let ends = now.saturating_add(millis(self.config.absolute_timeout));
         let number = phone.phone_number.clone();
-        let record = to_json(&Record {
+        let record = to_json(&StoredSession {
             phone,
             created_ms: now,
             seen_ms: now,
@@ -462,7 +462,7 @@ impl SessionManager {
                 self.forget(hash);
                 return Ok(None);
             };
-            let Ok(mut record) = serde_json::from_slice::<Record>(&stored.value) else {
+            let Ok(mut record) = serde_json::from_slice::<StoredSession>(&stored.value) else {
                 tracing::warn!("undecodable verified session removed");
                 self.store.delete(key).await?;
                 self.forget(hash);
@@ -526,14 +526,14 @@ impl SessionManager {
             return Ok(None);
         };
         self.announce_ended(&[digest(id.as_str())]).await;
-        let live = serde_json::from_slice::<Record>(&taken.value)
+        let live = serde_json::from_slice::<StoredSession>(&taken.value)
             .ok()
             .filter(|record| self.is_live(record, self.now_ms()));
         Ok(live.map(|record| record.phone.phone_number))
     }
 
     /// Whether `record` is within both its lifetimes at `now`.
-    fn is_live(&self, record: &Record, now: i64) -> bool {
+    fn is_live(&self, record: &StoredSession, now: i64) -> bool {
         self.within_lifetimes(record.created_ms, record.seen_ms, now)
     }
 

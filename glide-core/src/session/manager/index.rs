@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    contention, from_millis, raw_hash, session_key, until, Record, SessionId, SessionManager,
-    EMPTY_INDEX_TTL, INDEX_ROUNDS,
+    contention, from_millis, raw_hash, session_key, until, SessionId, SessionManager,
+    StoredSession, EMPTY_INDEX_TTL, INDEX_ROUNDS,
 };
 use crate::binding::constant_time_eq;
 use crate::error::Error;
@@ -111,7 +111,7 @@ impl SessionManager {
                 continue;
             };
             // A damaged session record makes the listing an error, not a partial list.
-            let record = serde_json::from_slice::<Record>(&stored.value)
+            let record = serde_json::from_slice::<StoredSession>(&stored.value)
                 .map_err(|e| Error::Store(StoreError::Decode(Box::new(e))))?;
             if !self.is_live(&record, now) || record.phone.phone_number != *phone {
                 continue;
