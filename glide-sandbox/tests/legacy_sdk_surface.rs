@@ -718,6 +718,66 @@ async fn device_swap_refuses_other_tokens_and_bad_input() {
     );
 }
 
+/// `with_code_only_numbers`: the legacy starts offer codes instead of the carrier link for the
+/// numbers named, whose other behaviour stays their fixture's (`+15555550102`: its device
+/// change); other numbers still get the link.
+#[tokio::test]
+async fn code_only_numbers_fall_back_to_codes_and_keep_their_signals() {
+    let env = Env::with(fast_config().with_code_only_numbers(["+15555550102"])).await;
+    let token = client_credentials(&env, "magic-auth").await;
+    for (number, fallback, expected) in [
+        ("+15555550102", "SMS", "SMS"),
+        ("+15555550102", "EMAIL", "EMAIL"),
+        ("+15555550100", "SMS", "MAGIC"),
+    ] {
+        let (status, started) = api(
+            &env,
+            "POST",
+            "/magic-auth/verification/start",
+            &token,
+            Some(json!({"phoneNumber": number, "fallbackChannel": fallback})),
+        )
+        .await;
+        assert_eq!(
+            (status, started["type"].as_str()),
+            (200, Some(expected)),
+            "{number} {fallback}: {started}"
+        );
+    }
+    let (status, refused) = api(
+        &env,
+        "POST",
+        "/magic-auth/verification/start-server-auth",
+        &token,
+        Some(json!({"phoneNumber": "+15555550102", "fallbackChannel": "NO_FALLBACK"})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("CARRIER_NOT_ELIGIBLE"))
+    );
+    let code = otp(&env, json!({"phone_number": "+15555550102"})).await;
+    let (status, checked) = api(
+        &env,
+        "POST",
+        "/magic-auth/verification/check",
+        &token,
+        Some(json!({"phoneNumber": "+15555550102", "code": code})),
+    )
+    .await;
+    assert_eq!((status, checked), (200, json!({"verified": true})));
+    let device = ciba(&env, "device-swap", "tel:+15555550102").await;
+    let (_, body) = api(
+        &env,
+        "POST",
+        "/device-swap/v1/check",
+        &device,
+        Some(json!({"maxAge": 48})),
+    )
+    .await;
+    assert_eq!(body, json!({"swapped": true}));
+}
+
 #[tokio::test]
 async fn telco_finder_resolves_and_searches() {
     let env = Env::start().await;
