@@ -838,26 +838,7 @@ async fn device_swap_is_asked_on_every_code_path_and_high_risk_is_denied() {
     assert_eq!(device_swap_calls(&w), 2, "one device-swap check per code");
     // The carrier link.
     let w = world().await;
-    let (_, body, response) = start(&w, CHANGED, "").await;
-    assert_eq!(body["type"], "MAGIC", "{body}");
-    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
-    let device = w
-        .http
-        .get(body["auth_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let token = device.headers()["token"].to_str().unwrap().to_owned();
-    let (status, body, response) = call(
-        &w.auth,
-        request(
-            "POST",
-            "/api/magical-auth/magic-auth/verify",
-            Some(json!({ "token": token })),
-            &legacy,
-        ),
-    )
-    .await;
+    let (status, body, response) = carrier_link(&w, CHANGED).await;
     assert_denied(status, &body, &response, "carrier link");
     assert_eq!(device_swap_calls(&w), 1, "one device-swap check");
 
@@ -1173,10 +1154,10 @@ async fn the_send_cooldown_is_per_channel_and_held_only_when_a_code_went_out() {
     }
 }
 
-#[tokio::test]
-async fn the_carrier_link_verifies_with_the_device_token() {
-    let w = world().await;
-    let (status, body, response) = start(&w, "+15555550100", "").await;
+/// The legacy carrier link of `phone`: start (it must offer the link), open the link as the
+/// device does, verify with its token. Returns the verify answer.
+async fn carrier_link(w: &World, phone: &str) -> (u16, Value, EndpointResponse) {
+    let (status, body, response) = start(w, phone, "").await;
     assert_eq!(
         (status, body["type"].as_str()),
         (200, Some("MAGIC")),
@@ -1190,7 +1171,7 @@ async fn the_carrier_link_verifies_with_the_device_token() {
         .await
         .unwrap();
     let token = device.headers()["token"].to_str().unwrap().to_owned();
-    let (status, body, response) = call(
+    call(
         &w.auth,
         request(
             "POST",
@@ -1199,7 +1180,13 @@ async fn the_carrier_link_verifies_with_the_device_token() {
             &legacy,
         ),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_carrier_link_verifies_with_the_device_token() {
+    let w = world().await;
+    let (status, body, response) = carrier_link(&w, "+15555550100").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         session_phone(&w, &response).await.strategy.as_str(),

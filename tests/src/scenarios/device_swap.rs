@@ -17,8 +17,9 @@ use crate::faults::assert_opaque_error;
 use crate::harness::{Browser, Reply, World, SESSION_COOKIE};
 use crate::scenarios::flows::{assert_me, assert_session_cookie};
 use crate::scenarios::legacy::{device_token, start_ok, verify, FALLBACK};
-use crate::scenarios::legacy_number_verify::callback_path;
-use crate::scenarios::sim_swap::{assert_consumed, server_auth_approved};
+use crate::scenarios::sim_swap::{
+    assert_consumed, assert_number_verify_denied, server_auth_approved,
+};
 
 /// Device changed 1-2 days ago (`RISK_LEVEL_HIGH` on `device_swap`), SIM never swapped.
 const CHANGED: &str = "+15555550102";
@@ -141,25 +142,7 @@ pub async fn device_swap_denies_server_auth(w: &World) {
 /// `+15555550102` through Number Verify: the callback redirects to the failure return path and
 /// issues no session.
 pub async fn device_swap_denies_number_verify(w: &World) {
-    let b = &w.browser;
-    let path = callback_path(w, b, CHANGED).await;
-    let reply = b.get(&path).await;
-    reply.assert_status(302, &w.ctx("Number Verify callback of a changed device"));
-    assert_eq!(
-        reply.header("location"),
-        Some("/?verification=failed"),
-        "{}",
-        w.ctx("failure redirect")
-    );
-    assert!(
-        reply.set_cookie(SESSION_COOKIE).is_none(),
-        "{}: {:?}",
-        w.ctx("no session"),
-        reply.set_cookies()
-    );
-    w.me(b)
-        .await
-        .assert_error(401, "NOT_VERIFIED", &w.ctx("/me after Number Verify"));
+    assert_number_verify_denied(w, &w.browser, CHANGED).await;
     assert_eq!(
         device_swap_calls(&w.sandbox),
         1,
@@ -275,18 +258,5 @@ pub async fn device_swap_not_supported_is_recorded_and_can_be_required(w: &World
             builder.risk_policy(RiskPolicy::default().require_device_swap_checked(true))
         })
         .await;
-    let path = callback_path(w, &strict, NOT_SUPPORTED).await;
-    let reply = strict.get(&path).await;
-    reply.assert_status(302, &w.ctx("Number Verify, signal required"));
-    assert_eq!(
-        reply.header("location"),
-        Some("/?verification=failed"),
-        "{}",
-        w.ctx("required signal missing: failure redirect")
-    );
-    assert!(
-        reply.set_cookie(SESSION_COOKIE).is_none(),
-        "{}",
-        w.ctx("no session")
-    );
+    assert_number_verify_denied(w, &strict, NOT_SUPPORTED).await;
 }

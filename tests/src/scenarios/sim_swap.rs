@@ -220,10 +220,16 @@ pub async fn sim_swap_denies_server_auth(w: &World) {
 /// `+15555550101` through Number Verify: the callback redirects to the failure return path and
 /// issues no session.
 pub async fn sim_swap_denies_number_verify(w: &World) {
-    let b = &w.browser;
-    let path = callback_path(w, b, SWAPPED).await;
+    assert_number_verify_denied(w, &w.browser, SWAPPED).await;
+    assert_eq!(calls(w, CIBA_PATH), 1, "{}", w.ctx("one SIM-swap check"));
+}
+
+/// Number Verify of `phone` in `browser` is denied: the callback redirects to the failure
+/// return path, no session cookie, `/me` 401.
+pub(crate) async fn assert_number_verify_denied(w: &World, b: &Browser, phone: &str) {
+    let path = callback_path(w, b, phone).await;
     let reply = b.get(&path).await;
-    reply.assert_status(302, &w.ctx("Number Verify callback of a swapped SIM"));
+    reply.assert_status(302, &w.ctx(&format!("Number Verify callback of {phone}")));
     assert_eq!(
         reply.header("location"),
         Some("/?verification=failed"),
@@ -239,7 +245,6 @@ pub async fn sim_swap_denies_number_verify(w: &World) {
     w.me(b)
         .await
         .assert_error(401, "NOT_VERIFIED", &w.ctx("/me after Number Verify"));
-    assert_eq!(calls(w, CIBA_PATH), 1, "{}", w.ctx("one SIM-swap check"));
 }
 
 /// A never-swapped SIM in a never-changed device through every code-based path gets its
