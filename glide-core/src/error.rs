@@ -56,11 +56,12 @@ pub enum Error {
     /// An HTTP request to one of our routes was refused before any flow logic ran.
     #[error(transparent)]
     Request(#[from] RequestError),
-    /// A check that must pass before a session is issued (the SIM-swap check of the code-based
-    /// flows) could not be made: 503 with an opaque body, whatever Glide answered.
+    /// A check that must pass before a session is issued (the SIM-swap and device-swap checks
+    /// of the code-based flows) could not be made: 503 with an opaque body, whatever Glide
+    /// answered.
     #[error("the {check} check failed")]
     CheckFailed {
-        /// Which check (`SIM swap`).
+        /// Which check (`SIM swap`, `device swap`).
         check: &'static str,
         /// Why it failed.
         #[source]

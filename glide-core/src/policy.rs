@@ -560,6 +560,79 @@ mod tests {
         );
     }
 
+    /// The device-swap rules apply to a verification whatever proved it: a HIGH device swap is
+    /// denied by default on every strategy, and `require_device_swap_checked` denies an absent,
+    /// not-supported or failed device-swap check on every strategy (issue 33, items 3–5).
+    #[test]
+    fn device_swap_rules_hold_on_every_strategy() {
+        let high = SwapInfo {
+            age_band: Some("1-2 days".into()),
+            ..signal(Some(RiskLevel::High))
+        };
+        let unchecked = |reason: &str| SwapInfo {
+            checked: false,
+            reason: Some(reason.into()),
+            ..SwapInfo::default()
+        };
+        let low = Some(signal(Some(RiskLevel::Low)));
+        let strict = RiskPolicy::default().require_device_swap_checked(true);
+        // (policy, device_swap, expected denial reason or None for allowed)
+        let table: [(&RiskPolicy, Option<SwapInfo>, Option<&str>); 8] = [
+            (
+                &RiskPolicy::default(),
+                Some(high.clone()),
+                Some("device_swap RISK_LEVEL_HIGH (1-2 days)"),
+            ),
+            (&RiskPolicy::default(), low.clone(), None),
+            (&RiskPolicy::default(), None, None),
+            (
+                &RiskPolicy::default(),
+                Some(unchecked("carrier_not_supported")),
+                None,
+            ),
+            (
+                &RiskPolicy::default(),
+                Some(unchecked("check_failed")),
+                None,
+            ),
+            (&strict, None, Some("device_swap missing")),
+            (
+                &strict,
+                Some(unchecked("carrier_not_supported")),
+                Some("device_swap not checked (carrier_not_supported)"),
+            ),
+            (
+                &strict,
+                Some(unchecked("check_failed")),
+                Some("device_swap not checked (check_failed)"),
+            ),
+        ];
+        for strategy in [
+            Strategy::Ts43,
+            Strategy::Link,
+            Strategy::Desktop,
+            Strategy::Magic,
+            Strategy::Sms,
+            Strategy::Email,
+            Strategy::NumberVerify,
+        ] {
+            for (policy, device, expected) in &table {
+                let mut p = phone(low.clone(), device.clone());
+                p.strategy = strategy;
+                let decision = policy.evaluate(&p);
+                let expected = match expected {
+                    Some(reason) => RiskDecision::denied_by(RiskRule::DeviceSwap, *reason),
+                    None => RiskDecision::Allow,
+                };
+                assert_eq!(decision, expected, "{strategy:?} device={device:?}");
+            }
+            // A strict device rule leaves a checked low device signal allowed.
+            let mut p = phone(low.clone(), low.clone());
+            p.strategy = strategy;
+            assert!(strict.evaluate(&p).is_allowed(), "{strategy:?}");
+        }
+    }
+
     #[test]
     fn missing_or_unchecked_signals() {
         let unchecked = SwapInfo {

@@ -850,6 +850,73 @@ async fn signal_against_the_sandbox_fixtures() {
     sandbox.shutdown();
 }
 
+/// The Device Swap client against the sandbox: its own CIBA scope (`device-swap`, a token of
+/// its own beside the SIM swap one), `/device-swap/v1/*`, and the signal read as the SIM swap
+/// one with the same default mapping, so `+15555550102` (device changed 1-2 days ago) is high
+/// risk as its Magical Auth `device_swap` says.
+#[tokio::test]
+async fn device_swap_signal_against_the_sandbox_fixtures() {
+    let sandbox =
+        glide_sandbox::Sandbox::start(glide_sandbox::SandboxConfig::default().with_port(0))
+            .await
+            .unwrap();
+    let http: Arc<dyn glide_core::api::HttpClient> =
+        Arc::new(glide_core::api::ReqwestClient::new().unwrap());
+    let client = LegacyClient::from_parts(
+        "sandbox-client",
+        "sandbox-secret",
+        &sandbox.base_url(),
+        http,
+    )
+    .unwrap();
+    let device = client.device_swap();
+    let mapping = SimSwapRiskMapping::default();
+    for (number, risk, band) in [
+        ("+15555550102", RiskLevel::High, "1-2 days"),
+        // its SIM changed, not its device
+        ("+15555550101", RiskLevel::Low, "more than 3 years"),
+        ("+15555550100", RiskLevel::Low, "more than 3 years"),
+    ] {
+        let signal = device.signal(&phone(number), &mapping).await.unwrap();
+        assert!(signal.checked, "{number}");
+        assert_eq!(signal.risk_level, Some(risk), "{number}");
+        assert_eq!(signal.age_band.as_deref(), Some(band), "{number}");
+        assert!(signal.checked_at.is_some(), "{number}");
+    }
+    let unsupported = device
+        .signal(&phone("+15555550104"), &mapping)
+        .await
+        .unwrap();
+    assert_eq!(
+        (unsupported.checked, unsupported.reason.as_deref()),
+        (false, Some("carrier_not_supported"))
+    );
+    let changed = phone("+15555550102");
+    assert!(device.check(&changed, Some(48)).await.unwrap().swapped);
+    assert!(!device.check(&changed, Some(24)).await.unwrap().swapped);
+    let date = device.retrieve_date(&changed).await.unwrap();
+    assert!(date.latest_device_change.is_some());
+    assert!(matches!(
+        device.check(&changed, Some(0)).await,
+        Err(Error::Validation { .. })
+    ));
+    // The SIM swap signal of the same number is asked with a token of its own scope.
+    let sim = client.sim_swap().signal(&changed, &mapping).await.unwrap();
+    assert_eq!(sim.risk_level, Some(RiskLevel::Low));
+    let requests = sandbox.control().requests();
+    let scopes: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.path == "/oauth2/backchannel-authentication")
+        .filter(|r| r.body["login_hint"] == "tel:+15555550102")
+        .filter_map(|r| r.body["scope"].as_str())
+        .collect();
+    assert_eq!(scopes, ["device-swap", "sim-swap"], "{requests:?}");
+    assert!(requests
+        .iter()
+        .any(|r| r.path == "/device-swap/v1/retrieve-date"));
+    sandbox.shutdown();
+}
+
 #[tokio::test]
 async fn bad_credentials_map_to_unauthorized() {
     let (_, _, base) = server().await;

@@ -61,6 +61,12 @@ pub struct SandboxConfig {
     /// unrecognised parameters are (RFC 6749 §3.1), and only the ID token's `nonce` tells a
     /// client which of its flows a code answers.
     pub number_verify_pkce: bool,
+    /// Numbers whose carrier the legacy Magic Auth starts (`/magic-auth/verification/start`,
+    /// `start-server-auth`) treat as not eligible for the carrier link, on top of the fixture
+    /// table: `start` answers with the requested code channel, as for `+15555550106`. Every
+    /// other behaviour of these numbers stays their fixture's (e.g. `+15555550102`'s device
+    /// change), so tests can take a fixture's signals through the code paths (default: none).
+    pub code_only_numbers: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -82,6 +88,7 @@ impl Default for SandboxConfig {
                 "http://127.0.0.1:3000/api/magical-auth/number-verify/callback".to_owned(),
             legacy_code_lifetime: Duration::from_secs(300),
             number_verify_pkce: true,
+            code_only_numbers: Vec::new(),
         }
     }
 }
@@ -191,6 +198,17 @@ impl SandboxConfig {
         self.number_verify_pkce = supported;
         self
     }
+
+    /// Sets [`SandboxConfig::code_only_numbers`].
+    #[must_use]
+    pub fn with_code_only_numbers<I, S>(mut self, numbers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.code_only_numbers = numbers.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 impl fmt::Debug for SandboxConfig {
@@ -214,6 +232,7 @@ impl fmt::Debug for SandboxConfig {
             )
             .field("legacy_code_lifetime", &self.legacy_code_lifetime)
             .field("number_verify_pkce", &self.number_verify_pkce)
+            .field("code_only_numbers", &self.code_only_numbers)
             .finish()
     }
 }

@@ -19,6 +19,10 @@
 //! `+15555550101` and `+15555550109` swapped 2 hours ago, `+15555550103` 20 days ago,
 //! `+15555550104` carrier not supported, every other number never swapped (its SIM active since
 //! [`SIM_ACTIVATION_DATE`]).
+//!
+//! So does the Device Swap API: `+15555550102`'s device changed 36 hours ago (`1-2 days`),
+//! `+15555550104` carrier not supported, every other number never changed device (in the same
+//! device since [`DEVICE_FIRST_SEEN_DATE`]).
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -59,18 +63,22 @@ const LOW: SignalSpec = SignalSpec::Checked {
 /// `retrieve-date` answers for them).
 pub const SIM_ACTIVATION_DATE: &str = "2019-06-03T09:30:00Z";
 
-/// What the legacy SIM Swap API knows about a number's SIM.
+/// Since when a number whose device never changed has been in that device (what the Device Swap
+/// API's `retrieve-date` answers for it).
+pub const DEVICE_FIRST_SEEN_DATE: &str = "2021-03-14T10:00:00Z";
+
+/// What the SIM Swap (or Device Swap) API knows about a number's SIM (or device).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SimChange {
-    /// Never changed since [`SIM_ACTIVATION_DATE`].
+pub(crate) enum SwapChange {
+    /// Never changed since [`SIM_ACTIVATION_DATE`] (device: [`DEVICE_FIRST_SEEN_DATE`]).
     Never,
     /// Changed this many hours ago.
     HoursAgo(u64),
-    /// The carrier gives no SIM swap signal.
+    /// The carrier gives no signal.
     NotSupported,
 }
 
-const TWO_HOURS_AGO: SimChange = SimChange::HoursAgo(2);
+const TWO_HOURS_AGO: SwapChange = SwapChange::HoursAgo(2);
 
 /// How the simulated carrier treats one number.
 #[derive(Debug, Clone, Copy)]
@@ -79,8 +87,10 @@ pub(crate) struct Fixture {
     pub device_number: Option<&'static str>,
     pub sim_swap: SignalSpec,
     /// The SIM Swap API's view, consistent with `sim_swap`.
-    pub sim_change: SimChange,
+    pub sim_change: SwapChange,
     pub device_swap: Option<SignalSpec>,
+    /// The Device Swap API's view, consistent with `device_swap` (`None` there: not supported).
+    pub device_change: SwapChange,
     pub eligible: bool,
     pub slow: bool,
     pub denies: bool,
@@ -94,8 +104,9 @@ const HIGH_0_4_HOURS: SignalSpec = SignalSpec::Checked {
 const DEFAULT: Fixture = Fixture {
     device_number: None,
     sim_swap: LOW,
-    sim_change: SimChange::Never,
+    sim_change: SwapChange::Never,
     device_swap: Some(LOW),
+    device_change: SwapChange::Never,
     eligible: true,
     slow: false,
     denies: false,
@@ -114,6 +125,7 @@ pub(crate) fn fixture(number: Option<&str>) -> Fixture {
                 risk: "RISK_LEVEL_HIGH",
                 age_band: "1-2 days",
             }),
+            device_change: SwapChange::HoursAgo(36),
             ..DEFAULT
         },
         "+15555550103" => Fixture {
@@ -121,15 +133,16 @@ pub(crate) fn fixture(number: Option<&str>) -> Fixture {
                 risk: "RISK_LEVEL_MEDIUM",
                 age_band: "14-30 days",
             },
-            sim_change: SimChange::HoursAgo(20 * 24),
+            sim_change: SwapChange::HoursAgo(20 * 24),
             ..DEFAULT
         },
         "+15555550104" => Fixture {
             sim_swap: SignalSpec::NotChecked {
                 reason: "carrier_not_supported",
             },
-            sim_change: SimChange::NotSupported,
+            sim_change: SwapChange::NotSupported,
             device_swap: None,
+            device_change: SwapChange::NotSupported,
             ..DEFAULT
         },
         "+15555550105" => Fixture {

@@ -2,8 +2,9 @@
 //! the SDK's endpoint table, with the SDK's exact request shapes — auth base and API base on
 //! the sandbox, HTTP Basic client authentication, form bodies for the OAuth endpoints,
 //! camelCase JSON bodies, `Authorization: Bearer` — and checks that every answer carries what
-//! the SDK's pydantic models require. Plus the SIM swap, Telco Finder and KYC fixtures and the
-//! refusals around the CIBA token.
+//! the SDK's pydantic models require. Plus the SIM swap, Device Swap (CAMARA `device-swap` v1,
+//! which the SDK does not call), Telco Finder and KYC fixtures and the refusals around the CIBA
+//! token.
 
 mod common;
 
@@ -543,6 +544,238 @@ async fn sim_swap_refuses_other_tokens_and_bad_input() {
     )
     .await;
     assert_eq!(status, 200);
+}
+
+/// The Device Swap API (`/device-swap/v1/*`, CIBA scope `device-swap`) answers each fixture
+/// consistently with its Magical Auth `device_swap` signal: `+15555550102` changed 36 hours ago
+/// (`1-2 days`, high risk on Magical Auth), `+15555550104` not supported (no `device_swap` on
+/// Magical Auth: 422, as the SIM swap routes answer), every other number never.
+#[tokio::test]
+async fn device_swap_with_ciba_answers_every_fixture() {
+    let env = Env::start().await;
+    let now = time::OffsetDateTime::now_utc();
+    // number, hours since the device changed (None: never)
+    for (number, hours) in [
+        ("+15555550100", None),
+        ("+15555550101", None),
+        ("+15555550102", Some(36)),
+        ("+15555550103", None),
+        ("+15555550142", None),
+    ] {
+        let token = ciba(&env, "device-swap", &format!("tel:{number}")).await;
+        let (status, body) = api(
+            &env,
+            "POST",
+            "/device-swap/v1/retrieve-date",
+            &token,
+            Some(json!({"phoneNumber": number})),
+        )
+        .await;
+        assert_eq!(status, 200, "{number}: {body}");
+        assert!(body.get("latestSimChange").is_none(), "{number}: {body}");
+        let text = body["latestDeviceChange"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{number}: a date, never null: {body}"));
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .expect("RFC 3339");
+        let age_hours = (now - at).whole_hours();
+        match hours {
+            Some(h) => assert!((h - 1..=h).contains(&age_hours), "{number}: {text}"),
+            None => assert!(age_hours > 365 * 24, "{number}: first-seen date {text}"),
+        }
+        for (max_age, expected) in [(24, false), (48, true), (2400, true)] {
+            let expected = expected && hours.is_some_and(|h| h <= max_age);
+            let (status, body) = api(
+                &env,
+                "POST",
+                "/device-swap/v1/check",
+                &token,
+                Some(json!({"phoneNumber": number, "maxAge": max_age})),
+            )
+            .await;
+            assert_eq!(
+                (status, body),
+                (200, json!({"swapped": expected})),
+                "{number} maxAge {max_age}"
+            );
+        }
+        // the body may omit the number (it comes from the token); default window 240 h
+        let (status, body) = api(
+            &env,
+            "POST",
+            "/device-swap/v1/check",
+            &token,
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (200, json!({"swapped": hours.is_some_and(|h| h <= 240)})),
+            "{number} default 240 h"
+        );
+    }
+    let token = ciba(&env, "device-swap", "tel:+15555550104").await;
+    for path in ["/device-swap/v1/retrieve-date", "/device-swap/v1/check"] {
+        let (status, body) = api(
+            &env,
+            "POST",
+            path,
+            &token,
+            Some(json!({"phoneNumber": "+15555550104"})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["status"].as_u64()),
+            (422, Some("SERVICE_NOT_APPLICABLE"), Some(422)),
+            "{path}: {body}"
+        );
+    }
+}
+
+/// A Device Swap call needs a `device-swap` CIBA token for the same number: a client-credentials
+/// token is 401, a SIM swap or KYC token 403 `PERMISSION_DENIED` (and a device-swap token does
+/// not open the SIM swap routes), another number 403 `INVALID_TOKEN_CONTEXT`; `maxAge` and
+/// `phoneNumber` are validated as on SIM swap.
+#[tokio::test]
+async fn device_swap_refuses_other_tokens_and_bad_input() {
+    let env = Env::start().await;
+    let body = json!({"phoneNumber": "+15555550102"});
+    let cc = client_credentials(&env, "magic-auth").await;
+    for path in ["/device-swap/v1/check", "/device-swap/v1/retrieve-date"] {
+        let (status, resp) = api(&env, "POST", path, &cc, Some(body.clone())).await;
+        assert_eq!(
+            (status, resp["code"].as_str()),
+            (401, Some("UNAUTHORIZED")),
+            "{path}"
+        );
+        for scope in ["sim-swap", "kyc-match"] {
+            let other = ciba(&env, scope, "tel:+15555550102").await;
+            let (status, resp) = api(&env, "POST", path, &other, Some(body.clone())).await;
+            assert_eq!(
+                (status, resp["code"].as_str()),
+                (403, Some("PERMISSION_DENIED")),
+                "{scope} token on {path}"
+            );
+        }
+    }
+    let token = ciba(&env, "device-swap", "tel:+15555550102").await;
+    for path in ["/sim-swap/check", "/sim-swap/retrieve-date"] {
+        let (status, resp) = api(&env, "POST", path, &token, Some(body.clone())).await;
+        assert_eq!(
+            (status, resp["code"].as_str()),
+            (403, Some("PERMISSION_DENIED")),
+            "device-swap token on {path}"
+        );
+    }
+    let (status, resp) = api(
+        &env,
+        "POST",
+        "/device-swap/v1/retrieve-date",
+        &token,
+        Some(json!({"phoneNumber": "+15555550100"})),
+    )
+    .await;
+    assert_eq!(
+        (status, resp["code"].as_str()),
+        (403, Some("INVALID_TOKEN_CONTEXT"))
+    );
+    for (bad, code) in [
+        (json!({"maxAge": 0}), "OUT_OF_RANGE"),
+        (json!({"maxAge": 2401}), "OUT_OF_RANGE"),
+        (json!({"maxAge": "24"}), "INVALID_ARGUMENT"),
+        (json!({"phoneNumber": "nope"}), "INVALID_ARGUMENT"),
+    ] {
+        let (status, resp) = api(
+            &env,
+            "POST",
+            "/device-swap/v1/check",
+            &token,
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!((status, resp["code"].as_str()), (400, Some(code)), "{bad}");
+    }
+    // the grant names its scope
+    let (_, started) = form(
+        &env,
+        "/oauth2/backchannel-authentication",
+        &[("scope", "device-swap"), ("login_hint", "tel:+15555550102")],
+    )
+    .await;
+    let id = started["auth_req_id"].as_str().expect("id");
+    let (status, granted) = form(
+        &env,
+        "/oauth2/token",
+        &[
+            ("grant_type", "urn:openid:params:grant-type:ciba"),
+            ("auth_req_id", id),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, granted["scope"].as_str()),
+        (200, Some("device-swap"))
+    );
+}
+
+/// `with_code_only_numbers`: the legacy starts offer codes instead of the carrier link for the
+/// numbers named, whose other behaviour stays their fixture's (`+15555550102`: its device
+/// change); other numbers still get the link.
+#[tokio::test]
+async fn code_only_numbers_fall_back_to_codes_and_keep_their_signals() {
+    let env = Env::with(fast_config().with_code_only_numbers(["+15555550102"])).await;
+    let token = client_credentials(&env, "magic-auth").await;
+    for (number, fallback, expected) in [
+        ("+15555550102", "SMS", "SMS"),
+        ("+15555550102", "EMAIL", "EMAIL"),
+        ("+15555550100", "SMS", "MAGIC"),
+    ] {
+        let (status, started) = api(
+            &env,
+            "POST",
+            "/magic-auth/verification/start",
+            &token,
+            Some(json!({"phoneNumber": number, "fallbackChannel": fallback})),
+        )
+        .await;
+        assert_eq!(
+            (status, started["type"].as_str()),
+            (200, Some(expected)),
+            "{number} {fallback}: {started}"
+        );
+    }
+    let (status, refused) = api(
+        &env,
+        "POST",
+        "/magic-auth/verification/start-server-auth",
+        &token,
+        Some(json!({"phoneNumber": "+15555550102", "fallbackChannel": "NO_FALLBACK"})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("CARRIER_NOT_ELIGIBLE"))
+    );
+    let code = otp(&env, json!({"phone_number": "+15555550102"})).await;
+    let (status, checked) = api(
+        &env,
+        "POST",
+        "/magic-auth/verification/check",
+        &token,
+        Some(json!({"phoneNumber": "+15555550102", "code": code})),
+    )
+    .await;
+    assert_eq!((status, checked), (200, json!({"verified": true})));
+    let device = ciba(&env, "device-swap", "tel:+15555550102").await;
+    let (_, body) = api(
+        &env,
+        "POST",
+        "/device-swap/v1/check",
+        &device,
+        Some(json!({"maxAge": 48})),
+    )
+    .await;
+    assert_eq!(body, json!({"swapped": true}));
 }
 
 #[tokio::test]

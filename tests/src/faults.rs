@@ -19,10 +19,14 @@
 //!    (recovery without a restart).
 //!
 //! The three calls of the SIM-swap check that precedes a code-based session (the CIBA request,
-//! the CIBA token grant, `retrieve-date`) are reached through a legacy carrier verification;
-//! every case runs twice on them: with the default fail-closed check ([`run_case`]: any failure
-//! is an opaque 503 and no session) and with fail-open ([`run_case_fail_open`]: the session is
-//! issued, its signal `checked: false`, `reason: "check_failed"`).
+//! the CIBA token grant, `retrieve-date`) and the device-swap check's `retrieve-date` are
+//! reached through a legacy carrier verification; every case runs twice on them: with the
+//! default fail-closed check ([`run_case`]: any failure is an opaque 503 and no session) and
+//! with fail-open ([`run_case_fail_open`]: the session is issued, the faulted signal
+//! `checked: false`, `reason: "check_failed"`). The device-swap check shares the CIBA paths with
+//! the SIM-swap one and runs at the same time, so a fault on those paths would hit whichever
+//! comes first: the CIBA cases run with the device-swap check off (its CIBA failures are pinned
+//! by the scenarios, which fault both requests).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,11 +107,14 @@ pub enum Endpoint {
     /// `POST /sim-swap/retrieve-date`, in the same check (the number's CIBA token already
     /// cached).
     SimSwapRetrieveDate,
+    /// `POST /device-swap/v1/retrieve-date`, the device-swap check beside it (the number's
+    /// CIBA token for `device-swap` already cached).
+    DeviceSwapRetrieveDate,
 }
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Endpoint; 13] = [
+    pub const ALL: [Endpoint; 14] = [
         Self::Token,
         Self::Prepare,
         Self::VerifyPhoneNumber,
@@ -121,6 +128,7 @@ impl Endpoint {
         Self::CibaRequest,
         Self::CibaToken,
         Self::SimSwapRetrieveDate,
+        Self::DeviceSwapRetrieveDate,
     ];
 
     /// The sandbox path, `key` being the flow's session key (for [`Endpoint::Status`]).
@@ -139,6 +147,7 @@ impl Endpoint {
             Self::CibaRequest => CIBA_PATH.to_owned(),
             Self::CibaToken => LEGACY_TOKEN_PATH.to_owned(),
             Self::SimSwapRetrieveDate => "/sim-swap/retrieve-date".to_owned(),
+            Self::DeviceSwapRetrieveDate => "/device-swap/v1/retrieve-date".to_owned(),
         }
     }
 
@@ -159,12 +168,24 @@ impl Endpoint {
         )
     }
 
-    /// Whether the call belongs to the SIM-swap check before a code-based session.
+    /// Whether the call belongs to the swap checks (SIM and device) before a code-based
+    /// session.
     pub fn is_sim_swap_check(self) -> bool {
         matches!(
             self,
-            Self::CibaRequest | Self::CibaToken | Self::SimSwapRetrieveDate
+            Self::CibaRequest
+                | Self::CibaToken
+                | Self::SimSwapRetrieveDate
+                | Self::DeviceSwapRetrieveDate
         )
+    }
+
+    /// The signal a fault on the call leaves unchecked under fail-open.
+    pub fn signal(self) -> &'static str {
+        match self {
+            Self::DeviceSwapRetrieveDate => "device_swap",
+            _ => "sim_swap",
+        }
     }
 
     /// The token endpoint of the client making the call.
@@ -617,7 +638,9 @@ async fn set_up(w: &World, endpoint: Endpoint) -> Setup {
             legacy_started(w, &w.other, WARM_UP).await;
             Setup::None
         }
-        Endpoint::LegacyCheck | Endpoint::SimSwapRetrieveDate => {
+        Endpoint::LegacyCheck
+        | Endpoint::SimSwapRetrieveDate
+        | Endpoint::DeviceSwapRetrieveDate => {
             // The number's SIM-swap token is cached, so that the step's only calls to the token
             // endpoint are the ones the case makes.
             // The warm-up asks for no fallback: one send per number and channel per cooldown,
@@ -689,7 +712,8 @@ async fn step(w: &World, endpoint: Endpoint, setup: &Setup) -> Reply {
             Endpoint::LegacyCheck
             | Endpoint::CibaRequest
             | Endpoint::CibaToken
-            | Endpoint::SimSwapRetrieveDate,
+            | Endpoint::SimSwapRetrieveDate
+            | Endpoint::DeviceSwapRetrieveDate,
             Setup::LegacyStarted { token },
         ) => legacy_verify(b, token).await,
         (endpoint, _) => unreachable!("no set-up for {endpoint:?}"),
@@ -772,7 +796,7 @@ async fn finish_success(
         (endpoint, _) if endpoint.is_sim_swap_check() => {
             assert_session(w, b, reply, FAULTED, &what).await;
             let me = w.me(b).await.json();
-            let signal = &me["sim_swap"];
+            let signal = &me[endpoint.signal()];
             if checked {
                 assert_eq!(signal["checked"], true, "{}: {me}", w.ctx(&what));
                 assert_eq!(
@@ -871,7 +895,16 @@ async fn run(
         .unwrap_or_else(|| panic!("{case:?} does not apply to {endpoint:?}"));
     let fails_closed = expectation_with(endpoint, case, SimSwapFailure::Closed)
         .is_some_and(|e| e.outcome != Outcome::Success);
-    let w = start_world(adapter, |b| b.sim_swap_on_failure(on_failure)).await;
+    let w = start_world(adapter, |b| {
+        let b = b.sim_swap_on_failure(on_failure);
+        // The CIBA paths are the device-swap check's too (see the module's documentation).
+        if matches!(endpoint, Endpoint::CibaRequest | Endpoint::CibaToken) {
+            b.device_swap_check(false)
+        } else {
+            b
+        }
+    })
+    .await;
     let setup = set_up(&w, endpoint).await;
     let path = endpoint.path(session_key(&setup));
     let token_path = endpoint.token_path();

@@ -51,7 +51,7 @@ macro_rules! api_cases {
     };
 }
 
-/// The calls of the SIM-swap check: every case (a 401 included: a refused CIBA token, or an
+/// The calls of the swap checks (SIM and device): every case (a 401 included: a refused CIBA token, or an
 /// expired subscriber token on `retrieve-date`), fail-closed and fail-open.
 macro_rules! sim_swap_cases {
     ($adapter:expr, $endpoint:expr) => {
@@ -124,6 +124,10 @@ macro_rules! adapter_tests {
             mod sim_swap_retrieve_date {
                 use super::*;
                 sim_swap_cases!($adapter, Endpoint::SimSwapRetrieveDate);
+            }
+            mod device_swap_retrieve_date {
+                use super::*;
+                sim_swap_cases!($adapter, Endpoint::DeviceSwapRetrieveDate);
             }
         }
     };

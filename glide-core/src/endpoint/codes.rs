@@ -16,8 +16,9 @@
 //! - a code that is not 4–10 ASCII digits is refused with 400 `VALIDATION_ERROR` and is **not**
 //!   counted (it never reaches Glide);
 //! - a successful verification takes the record (single use) *before* anything else happens:
-//!   the SIM-swap check ([`SimSwapCheck`], once per verification, never on a wrong code or a
-//!   resend), then the risk policy; a verification refused there is consumed too.
+//!   the SIM-swap and device-swap checks ([`SwapChecks`], once per verification, never on a
+//!   wrong code or a resend), then the risk policy; a verification refused there is consumed
+//!   too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,7 @@ use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
 use super::records::{is_id, Record, Records};
-use super::sim_swap_check::SimSwapCheck;
+use super::swap_checks::SwapChecks;
 use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::cookie::CookieSpec;
@@ -98,7 +99,7 @@ pub(crate) struct MagicCodes {
     pub(crate) limits: Arc<Limits>,
     pub(crate) door: Arc<Door>,
     pub(crate) clock: SharedClock,
-    pub(crate) sim_swap: Arc<SimSwapCheck>,
+    pub(crate) swap_checks: Arc<SwapChecks>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +130,8 @@ pub(crate) struct VerifiedAnswer<'a> {
     strategy: Strategy,
     #[serde(skip_serializing_if = "Option::is_none")]
     sim_swap: Option<&'a SwapInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_swap: Option<&'a SwapInfo>,
 }
 
 #[derive(Debug, Serialize)]
@@ -193,12 +196,12 @@ impl MagicCodes {
         store: Arc<dyn crate::store::Store>,
         cookie: CookieSpec,
         shared: (Arc<SessionIssuer>, Arc<Limits>, Arc<Door>, SharedClock),
-        sim_swap: Arc<SimSwapCheck>,
+        swap_checks: Arc<SwapChecks>,
         email_on_file: Option<Arc<dyn EmailOnFile>>,
     ) -> Self {
         let (issuer, limits, door, clock) = shared;
         Self {
-            sim_swap,
+            swap_checks,
             client,
             records: Records::new(store),
             cookie,
@@ -408,6 +411,7 @@ impl MagicCodes {
                     phone_number: &phone,
                     strategy,
                     sim_swap: verified.sim_swap.as_ref(),
+                    device_swap: verified.device_swap.as_ref(),
                 };
                 Ok(io::json(StatusCode::OK, &answer)
                     .with_cookie(cookie)
@@ -586,8 +590,8 @@ impl MagicCodes {
         }
     }
 
-    /// The verified session of a code-based success (its record already taken): the SIM-swap
-    /// check, then the risk policy, then the session.
+    /// The verified session of a code-based success (its record already taken): the swap
+    /// checks (SIM and device), then the risk policy, then the session.
     async fn issue(
         &self,
         request: &Incoming,
@@ -600,7 +604,7 @@ impl MagicCodes {
             strategy,
             self.clock.now(),
         );
-        self.sim_swap.fill(&mut verified).await?;
+        self.swap_checks.fill(&mut verified).await?;
         let cookie = self.issuer.issue(request, verified.clone()).await?;
         Ok((verified, cookie))
     }

@@ -15,7 +15,7 @@ use super::limits::Limits;
 use super::magical::MagicalAuth;
 use super::number_verify::{NumberVerify, NumberVerifySettings};
 use super::sessions::SessionRoutes;
-use super::sim_swap_check::{SimSwapCheck, SimSwapFailure};
+use super::swap_checks::{SimSwapFailure, SwapCheckConfig, SwapChecks};
 use super::table::{Route, RouteTable};
 use super::GlideAuth;
 use crate::api::Glide;
@@ -117,6 +117,8 @@ pub struct GlideAuthBuilder {
     sim_swap_check: bool,
     sim_swap_mapping: SimSwapRiskMapping,
     sim_swap_on_failure: SimSwapFailure,
+    device_swap_check: bool,
+    device_swap_mapping: SimSwapRiskMapping,
     chain: Option<VerificationChain>,
     #[cfg(feature = "openapi")]
     openapi: bool,
@@ -161,6 +163,8 @@ impl GlideAuthBuilder {
             sim_swap_check: true,
             sim_swap_mapping: SimSwapRiskMapping::default(),
             sim_swap_on_failure: SimSwapFailure::default(),
+            device_swap_check: true,
+            device_swap_mapping: SimSwapRiskMapping::default(),
             chain: None,
             #[cfg(feature = "openapi")]
             openapi: false,
@@ -342,10 +346,13 @@ impl GlideAuthBuilder {
 
     /// Whether every verification that is not Magical Auth (right SMS / e-mail code, legacy
     /// carrier check, completed server-side auth, Number Verify callback) asks Glide's SIM Swap
-    /// API for the number before its session is issued (default: on). The signal fills
-    /// `VerifiedPhone::sim_swap` and the [risk policy](Self::risk_policy) applies to it (the
-    /// default denies `RISK_LEVEL_HIGH`). Off, nothing is asked and `sim_swap` stays unset: the
-    /// code-based paths then carry no SIM-swap signal at all.
+    /// API and Device Swap API for the number before its session is issued (default: on; both
+    /// at once). The signals fill `VerifiedPhone::sim_swap` and `VerifiedPhone::device_swap`,
+    /// as Magical Auth's answer does, and the [risk policy](Self::risk_policy) applies to them
+    /// (the default denies `RISK_LEVEL_HIGH` on either). Off, neither is asked and both stay
+    /// unset: the code-based paths then carry no swap signal at all. (The name predates the
+    /// device-swap check; [`device_swap_check`](Self::device_swap_check) switches off that one
+    /// alone.)
     pub fn sim_swap_check(mut self, enabled: bool) -> Self {
         self.sim_swap_check = enabled;
         self
@@ -358,12 +365,29 @@ impl GlideAuthBuilder {
         self
     }
 
-    /// What happens when that check itself fails (Glide 5xx, timeout, refused CIBA token):
-    /// [`SimSwapFailure::Closed`] (default) refuses with an opaque 503 and no session;
-    /// [`SimSwapFailure::Open`] issues the session with `sim_swap: {checked: false,
-    /// reason: "check_failed"}` and logs a warning.
+    /// What happens when one of those checks (SIM swap or device swap) itself fails (Glide
+    /// 5xx, timeout, refused CIBA token): [`SimSwapFailure::Closed`] (default) refuses with an
+    /// opaque 503 and no session; [`SimSwapFailure::Open`] issues the session with that signal
+    /// `{checked: false, reason: "check_failed"}` and logs a warning.
     pub fn sim_swap_on_failure(mut self, on_failure: SimSwapFailure) -> Self {
         self.sim_swap_on_failure = on_failure;
+        self
+    }
+
+    /// Whether the code-based verifications ask Glide's Device Swap API too (default: on,
+    /// while [`sim_swap_check`](Self::sim_swap_check) is). Off (e.g. an account without the
+    /// Device Swap product), `device_swap` stays unset on those paths, which the default
+    /// policy allows and [`RiskPolicy::require_device_swap_checked`] denies.
+    pub fn device_swap_check(mut self, enabled: bool) -> Self {
+        self.device_swap_check = enabled;
+        self
+    }
+
+    /// How the age of the last device change maps to a risk level in that check (default, as
+    /// for the SIM: under 72 h `RISK_LEVEL_HIGH`, so a device changed `1-2 days` ago is high as
+    /// on Magical Auth; 72 h to 30 days `RISK_LEVEL_MEDIUM`; older `RISK_LEVEL_LOW`).
+    pub fn device_swap_risk_mapping(mut self, mapping: SimSwapRiskMapping) -> Self {
+        self.device_swap_mapping = mapping;
         self
     }
 
@@ -488,11 +512,15 @@ impl GlideAuthBuilder {
             scheme: if secure { "https" } else { "http" },
         });
         let legacy = LegacyClient::new(&self.glide);
-        let sim_swap = Arc::new(SimSwapCheck::new(
+        let sim_swap = Arc::new(SwapChecks::new(
             &legacy,
-            self.sim_swap_check,
-            self.sim_swap_mapping,
-            self.sim_swap_on_failure,
+            SwapCheckConfig {
+                enabled: self.sim_swap_check,
+                device_swap: self.device_swap_check,
+                sim_swap_mapping: self.sim_swap_mapping,
+                device_swap_mapping: self.device_swap_mapping,
+                on_failure: self.sim_swap_on_failure,
+            },
         ));
         #[cfg(feature = "openapi")]
         let openapi = self.openapi;

@@ -11,7 +11,7 @@
 //! `sessions` (logout, the sessions of the verified number), `assets` (glide.js, the completion page), `chain` (the verification
 //! chain over Magical Auth and the code flows, when configured). The route list itself is
 //! `table::ROUTES`. Shared by the flows: `issue` (risk policy, fresh session, cookie) and
-//! `sim_swap_check` (the SIM-swap signal of every non-Magical-Auth verification).
+//! `swap_checks` (the SIM-swap and device-swap signals of every non-Magical-Auth verification).
 
 mod assets;
 mod binding_cookie;
@@ -31,8 +31,8 @@ mod number_verify;
 mod openapi;
 mod records;
 mod sessions;
-mod sim_swap_check;
 mod step_up;
+mod swap_checks;
 mod table;
 
 pub use chain::{ChainStep, StepOutcome, VerificationChain, MAX_CHAIN_DEADLINE};
@@ -41,8 +41,8 @@ pub use config::{GlideAuthBuilder, RoutePaths};
 pub use context::{LookupError, Rejection, RequestContext};
 pub use hook::{RevokeCause, VerificationEvent, VerificationHook};
 pub use io::{error_response, read_body, EndpointResponse, PeerAddr};
-pub use sim_swap_check::{SimSwapFailure, REASON_CHECK_FAILED};
 pub use step_up::{RequireVerified, Requirement, StepUp};
+pub use swap_checks::{SimSwapFailure, REASON_CHECK_FAILED};
 pub use table::{MountedRoute, Route};
 
 use std::sync::Arc;

@@ -13,8 +13,9 @@
 //!   presented with this browser's own state and cookie, is refused by the operator (wrong
 //!   verifier) or by the nonce check: a failure redirect and no session;
 //! - the callback redirects only to the configured return path, never to a URL from the request;
-//! - a verified number gets its SIM-swap signal ([`SimSwapCheck`]) before the risk policy; a
-//!   denial redirects to the return path with `verification=failed`, like any failure.
+//! - a verified number gets its SIM-swap and device-swap signals ([`SwapChecks`]) before the
+//!   risk policy; a denial redirects to the return path with `verification=failed`, like any
+//!   failure.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,7 @@ use super::io::{self, EndpointResponse, Incoming, ResponseExt as _};
 use super::issue::SessionIssuer;
 use super::limits::Limits;
 use super::records::{is_id, random_id, Record, Records};
-use super::sim_swap_check::SimSwapCheck;
+use super::swap_checks::SwapChecks;
 use crate::binding::constant_time_eq;
 use crate::clock::SharedClock;
 use crate::cookie::CookieSpec;
@@ -70,7 +71,7 @@ pub(crate) struct NumberVerify {
     issuer: Arc<SessionIssuer>,
     limits: Arc<Limits>,
     clock: SharedClock,
-    sim_swap: Arc<SimSwapCheck>,
+    swap_checks: Arc<SwapChecks>,
 }
 
 /// Number Verify's settings, checked when the engine is built.
@@ -110,11 +111,11 @@ impl NumberVerify {
         cookie: CookieSpec,
         settings: NumberVerifySettings,
         shared: (Arc<SessionIssuer>, Arc<Limits>, SharedClock),
-        sim_swap: Arc<SimSwapCheck>,
+        swap_checks: Arc<SwapChecks>,
     ) -> Self {
         let (issuer, limits, clock) = shared;
         Self {
-            sim_swap,
+            swap_checks,
             client,
             states: Records::new(store),
             cookie,
@@ -216,7 +217,7 @@ impl NumberVerify {
             self.clock.now(),
         );
         // The state is taken: the check runs once per verification, fail-closed as a 503.
-        self.sim_swap.fill(&mut verified).await?;
+        self.swap_checks.fill(&mut verified).await?;
         match self.issuer.issue(request, verified).await {
             Ok(session_cookie) => Ok(io::empty(StatusCode::FOUND)
                 .with_header(LOCATION, &self.return_path)

@@ -1,5 +1,5 @@
 //! Per-subscriber tokens through CIBA (OpenID Connect Client-Initiated Backchannel
-//! Authentication, poll mode), as Glide's legacy API hands them out for SIM swap and KYC match:
+//! Authentication, poll mode), as Glide's legacy API hands them out for SIM swap, Device Swap and KYC match:
 //!
 //! 1. `POST /oauth2/backchannel-authentication` (HTTP Basic with the client credentials), form
 //!    `scope=<scope>&login_hint=tel:+<digits>` → `{auth_req_id, expires_in, interval}`;
@@ -37,6 +37,9 @@ pub(crate) const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
 
 /// The SIM swap scope.
 pub(crate) const SIM_SWAP_SCOPE: &str = "sim-swap";
+
+/// The Device Swap scope.
+pub(crate) const DEVICE_SWAP_SCOPE: &str = "device-swap";
 
 /// The polling interval when Glide names none (the CIBA default).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);

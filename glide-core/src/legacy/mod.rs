@@ -1,12 +1,12 @@
 //! The client for Glide's legacy APIs: Magic Auth with SMS / e-mail fallback, server-side
-//! Magic Auth, Number Verify (operator OAuth code flow) and the SIM swap check.
+//! Magic Auth, Number Verify (operator OAuth code flow) and the SIM swap and Device Swap checks.
 //!
 //! A [`LegacyClient`] shares the credentials, base URL and [`HttpClient`] of a
 //! [`Glide`] client ([`LegacyClient::new`]) or is built from parts
 //! ([`LegacyClient::from_parts`]). It keeps its own client-credentials token
 //! (`POST /oauth2/token`, scope `magic-auth`), cached, refreshed 60 s before expiry with one
-//! request in flight, and refreshed once when a call answers 401. SIM swap calls use a
-//! per-subscriber token instead, obtained through CIBA
+//! request in flight, and refreshed once when a call answers 401. SIM swap and Device Swap calls
+//! use a per-subscriber token instead (one per API scope), obtained through CIBA
 //! (`POST /oauth2/backchannel-authentication`, then the CIBA grant at `/oauth2/token`) and
 //! cached per number the same way. A `503` with `Retry-After` is waited out and retried as the
 //! [`RetryPolicy`](crate::api::RetryPolicy) allows (the [`Glide`] client's policy for
@@ -18,7 +18,8 @@
 //! which binds the code to its flow with a [`FlowSecrets`]: nonce and PKCE),
 //! [`NumberVerifyUser::verify_number`], [`SimSwap::check`], [`SimSwap::retrieve_date`]; plus
 //! [`SimSwap::signal`], the SIM swap signal as a [`SwapInfo`](crate::SwapInfo) with the risk
-//! mapped by a [`SimSwapRiskMapping`].
+//! mapped by a [`SimSwapRiskMapping`], and the same three for Device Swap
+//! ([`DeviceSwap::check`], [`DeviceSwap::retrieve_date`], [`DeviceSwap::signal`]).
 //!
 //! ```no_run
 //! use glide_core::legacy::{AuthType, LegacyClient, OtpCode, StartAuthRequest, VerifyAuthRequest};
@@ -42,19 +43,20 @@ mod ciba;
 mod magic;
 mod number_verify;
 mod risk;
-mod sim_swap;
+mod swap;
 mod transport;
 mod types;
 
 pub use magic::MagicAuth;
 pub use number_verify::{AuthUrlOptions, FlowSecrets, NumberVerify, NumberVerifyUser};
 pub use risk::{age_band, SimSwapRiskMapping};
-pub use sim_swap::{SimSwap, REASON_CARRIER_NOT_SUPPORTED};
+pub use swap::{DeviceSwap, SimSwap, REASON_CARRIER_NOT_SUPPORTED};
 pub use types::{
-    AuthCode, AuthType, CheckServerAuthResponse, Email, EmailError, FallbackChannel, MagicToken,
-    NumberVerifyResponse, OtpCode, ServerAuthStatus, SimSwapCheckResponse, SimSwapDateResponse,
-    StartAuthRequest, StartAuthResponse, StartServerAuthRequest, StartServerAuthResponse,
-    VerifyAuthRequest, VerifyAuthResponse, MAX_EMAIL_LEN,
+    AuthCode, AuthType, CheckServerAuthResponse, DeviceSwapCheckResponse, DeviceSwapDateResponse,
+    Email, EmailError, FallbackChannel, MagicToken, NumberVerifyResponse, OtpCode,
+    ServerAuthStatus, SimSwapCheckResponse, SimSwapDateResponse, StartAuthRequest,
+    StartAuthResponse, StartServerAuthRequest, StartServerAuthResponse, VerifyAuthRequest,
+    VerifyAuthResponse, MAX_EMAIL_LEN,
 };
 
 use std::sync::Arc;
@@ -142,5 +144,10 @@ impl LegacyClient {
     /// The SIM swap API (with per-subscriber CIBA tokens) and its signal.
     pub fn sim_swap(&self) -> SimSwap {
         SimSwap::new(self.clone())
+    }
+
+    /// The Device Swap API (with per-subscriber CIBA tokens of its own scope) and its signal.
+    pub fn device_swap(&self) -> DeviceSwap {
+        DeviceSwap::new(self.clone())
     }
 }

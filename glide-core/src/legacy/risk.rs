@@ -1,5 +1,5 @@
-//! From the age of the last SIM change to a [`RiskLevel`] and an age band, in the shape of Magical
-//! Auth's `sim_swap` signal.
+//! From the age of the last SIM change (or device change) to a [`RiskLevel`] and an age band, in
+//! the shape of Magical Auth's `sim_swap` (`device_swap`) signal.
 
 use std::time::Duration;
 
@@ -8,7 +8,8 @@ use crate::types::RiskLevel;
 const HOUR: u64 = 3600;
 const DAY: u64 = 24 * HOUR;
 
-/// How the age of the last SIM change maps to a [`RiskLevel`]: younger than
+/// How the age of the last SIM change (or device change: the Device Swap signal uses the same
+/// mapping type, with the same default) maps to a [`RiskLevel`]: younger than
 /// [`high_below`](Self::high_below) is [`RiskLevel::High`], younger than
 /// [`medium_below`](Self::medium_below) is [`RiskLevel::Medium`], older is [`RiskLevel::Low`].
 ///

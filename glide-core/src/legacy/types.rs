@@ -412,6 +412,23 @@ pub struct SimSwapDateResponse {
     pub monitored_period: Option<u32>,
 }
 
+/// The answer of the Device Swap check (`{swapped}`, as the SIM swap check's).
+pub type DeviceSwapCheckResponse = SimSwapCheckResponse;
+
+/// The answer of the Device Swap date retrieval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DeviceSwapDateResponse {
+    /// The last time the number moved to another device (the date it went into its device
+    /// when it never did); `None` when the operator may not disclose it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub latest_device_change: Option<OffsetDateTime>,
+    /// With no date: the days the operator watched without seeing a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitored_period: Option<u32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,5 +490,14 @@ mod tests {
         let date: SimSwapDateResponse =
             serde_json::from_str(r#"{"latestSimChange":null,"monitoredPeriod":120}"#).unwrap();
         assert_eq!(date.monitored_period, Some(120));
+        let date: DeviceSwapDateResponse =
+            serde_json::from_str(r#"{"latestDeviceChange":"2021-03-14T10:00:00Z"}"#).unwrap();
+        assert!(date.latest_device_change.is_some());
+        let date: DeviceSwapDateResponse =
+            serde_json::from_str(r#"{"latestDeviceChange":null,"monitoredPeriod":30}"#).unwrap();
+        assert_eq!(
+            (date.latest_device_change, date.monitored_period),
+            (None, Some(30))
+        );
     }
 }

@@ -31,8 +31,18 @@ async fn world_with(
         glide_core::endpoint::GlideAuthBuilder,
     ) -> glide_core::endpoint::GlideAuthBuilder,
 ) -> World {
+    world_on(SandboxConfig::default(), configure).await
+}
+
+/// [`world_with`] on a sandbox started from `config`.
+async fn world_on(
+    config: SandboxConfig,
+    configure: impl FnOnce(
+        glide_core::endpoint::GlideAuthBuilder,
+    ) -> glide_core::endpoint::GlideAuthBuilder,
+) -> World {
     let sandbox = Sandbox::start(
-        SandboxConfig::default()
+        config
             .with_port(0)
             .with_number_verify_redirect_url(CALLBACK),
     )
@@ -595,13 +605,34 @@ async fn control_otp(w: &World, body: Value) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// How many CIBA requests (`/oauth2/backchannel-authentication`) the sandbox has received.
-fn ciba_requests(w: &World) -> usize {
+/// How many CIBA requests (`/oauth2/backchannel-authentication`) for `scope` the sandbox has
+/// received.
+fn ciba_requests_for(w: &World, scope: &str) -> usize {
     w.sandbox
         .control()
         .requests()
         .iter()
-        .filter(|r| r.path == "/oauth2/backchannel-authentication")
+        .filter(|r| r.path == "/oauth2/backchannel-authentication" && r.body["scope"] == scope)
+        .count()
+}
+
+/// How many CIBA requests the SIM-swap check has made.
+fn ciba_requests(w: &World) -> usize {
+    ciba_requests_for(w, "sim-swap")
+}
+
+/// How many CIBA requests the device-swap check has made.
+fn device_ciba_requests(w: &World) -> usize {
+    ciba_requests_for(w, "device-swap")
+}
+
+/// How many device-swap checks (`/device-swap/v1/retrieve-date`) the sandbox has answered.
+fn device_swap_calls(w: &World) -> usize {
+    w.sandbox
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/device-swap/v1/retrieve-date")
         .count()
 }
 
@@ -681,9 +712,11 @@ async fn sim_swap_check_failure_fails_closed_by_default_or_open_when_chosen() {
         let (_, _, response) = start(&w, "+15555550109", "").await;
         let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
         let code = otp(&w, "+15555550109").await;
+        // Both checks' CIBA requests fail (they run at once: which one comes first is not
+        // fixed).
         w.sandbox
             .control()
-            .add_fault(Fault::status("/oauth2/backchannel-authentication", 500));
+            .add_fault(Fault::status("/oauth2/backchannel-authentication", 500).times(2));
         let (status, body, response) = verify(&w, &code, &legacy).await;
         if on_failure.is_none() {
             assert_eq!(
@@ -700,6 +733,14 @@ async fn sim_swap_check_failure_fails_closed_by_default_or_open_when_chosen() {
         } else {
             assert_eq!(status, 200, "{body}");
             let phone = session_phone(&w, &response).await;
+            let device = phone
+                .device_swap
+                .clone()
+                .expect("the failed check is recorded");
+            assert_eq!(
+                (device.checked, device.reason.as_deref()),
+                (false, Some("check_failed"))
+            );
             let signal = phone.sim_swap.expect("the failed check is recorded");
             assert!(!signal.checked);
             assert_eq!(signal.reason.as_deref(), Some("check_failed"));
@@ -728,8 +769,217 @@ async fn sim_swap_check_switched_off_is_skipped_not_faked() {
     let (status, body, response) = verify(&w, &code, &legacy).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("sim_swap").is_none(), "{body}");
-    assert_eq!(session_phone(&w, &response).await.sim_swap, None);
-    assert_eq!(ciba_requests(&w), 0);
+    assert!(body.get("device_swap").is_none(), "{body}");
+    let phone = session_phone(&w, &response).await;
+    assert_eq!((phone.sim_swap, phone.device_swap), (None, None));
+    assert_eq!((ciba_requests(&w), device_ciba_requests(&w)), (0, 0));
+}
+
+/// `+15555550102` (device changed 1-2 days ago) through each code path — SMS code, e-mail code,
+/// the carrier link, server auth, Number Verify — is denied on its device swap by the default
+/// policy: 403 `RISK_POLICY_DENIED` with the signal (Number Verify: the failure redirect), no
+/// session; one device-swap check per verification, beside the SIM-swap one.
+#[tokio::test]
+async fn device_swap_is_asked_on_every_code_path_and_high_risk_is_denied() {
+    const CHANGED: &str = "+15555550102";
+    let assert_denied = |status: u16, body: &Value, response: &EndpointResponse, what: &str| {
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("RISK_POLICY_DENIED")),
+            "{what}: {body}"
+        );
+        assert_eq!(body["phone_number"], CHANGED, "{what}: {body}");
+        assert_eq!(body["device_swap"]["checked"], true, "{what}: {body}");
+        assert_eq!(
+            body["device_swap"]["risk_level"], "RISK_LEVEL_HIGH",
+            "{what}: {body}"
+        );
+        assert_eq!(
+            body["device_swap"]["age_band"], "1-2 days",
+            "{what}: {body}"
+        );
+        assert_eq!(
+            body["sim_swap"]["risk_level"], "RISK_LEVEL_LOW",
+            "{what}: {body}"
+        );
+        assert!(
+            cookie_pair(response, "glide_session=").is_none(),
+            "{what}: no session"
+        );
+    };
+    // The codes: a sandbox on which the number's carrier offers codes, not the link.
+    let on_file = |_: &glide_core::PhoneNumber| {
+        glide_core::legacy::Email::parse("user-0102@example.com").ok()
+    };
+    let w = world_on(
+        SandboxConfig::default().with_code_only_numbers([CHANGED]),
+        move |builder| builder.email_on_file(on_file),
+    )
+    .await;
+    for (channel, inbox) in [("SMS", CHANGED), ("EMAIL", "user-0102@example.com")] {
+        let (status, body, response) = call(
+            &w.auth,
+            request(
+                "POST",
+                "/api/magical-auth/magic-auth/start",
+                Some(json!({ "phone_number": CHANGED, "fallback_channel": channel })),
+                "",
+            ),
+        )
+        .await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (200, Some(channel)),
+            "{channel}: {body}"
+        );
+        let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+        let code = otp(&w, inbox).await;
+        let (status, body, response) = verify(&w, &code, &legacy).await;
+        assert_denied(status, &body, &response, channel);
+    }
+    assert_eq!(device_swap_calls(&w), 2, "one device-swap check per code");
+    // The carrier link.
+    let w = world().await;
+    let (status, body, response) = carrier_link(&w, CHANGED).await;
+    assert_denied(status, &body, &response, "carrier link");
+    assert_eq!(device_swap_calls(&w), 1, "one device-swap check");
+
+    // Server auth, approved on the device.
+    let (status, body, response) = call(
+        &w.auth,
+        request(
+            "POST",
+            "/api/magical-auth/magic-auth/start-server-auth",
+            Some(json!({ "phone_number": CHANGED })),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+    let check = format!(
+        "/api/magical-auth/magic-auth/check-server-auth?session_id={}",
+        body["session_id"].as_str().unwrap()
+    );
+    let approved = w
+        .http
+        .get(format!(
+            "{}?decision=approve",
+            body["auth_url"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(approved.status().is_success() || approved.status().is_redirection());
+    let (status, body, response) = call(&w.auth, request("GET", &check, None, &legacy)).await;
+    assert_denied(status, &body, &response, "server auth");
+    assert_eq!(device_swap_calls(&w), 2, "one device-swap check");
+
+    // Number Verify: the failure redirect, no session.
+    let (state_cookie, callback) = nv_start(&w, CHANGED).await;
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(
+        (status, response.header("location")),
+        (302, Some("/welcome?verification=failed"))
+    );
+    assert!(cookie_pair(&response, "glide_session=").is_none());
+
+    // The same number with the device-swap check switched off gets through (the check is what
+    // denies it), its session carrying no device_swap.
+    let w = world_with(|builder| builder.device_swap_check(false)).await;
+    let (state_cookie, callback) = nv_start(&w, CHANGED).await;
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(
+        (status, response.header("location")),
+        (302, Some("/welcome"))
+    );
+    let phone = session_phone(&w, &response).await;
+    assert_eq!(phone.device_swap, None);
+    assert_eq!(
+        phone.sim_swap.and_then(|s| s.risk_level),
+        Some(glide_core::RiskLevel::Low)
+    );
+    assert_eq!((device_ciba_requests(&w), device_swap_calls(&w)), (0, 0));
+}
+
+/// A never-changed device: `device_swap` checked and low on the session; a carrier with no
+/// device-swap signal: `checked: false`, `reason: "carrier_not_supported"`, stored as it is,
+/// allowed by default and denied under `require_device_swap_checked`.
+#[tokio::test]
+async fn device_swap_signal_is_stored_and_can_be_required() {
+    let w = world().await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550100").await;
+    let (status, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(status, 302);
+    let signal = session_phone(&w, &response).await.device_swap.unwrap();
+    assert!(signal.checked);
+    assert_eq!(signal.risk_level, Some(glide_core::RiskLevel::Low));
+    assert!(signal.checked_at.is_some());
+
+    let (state_cookie, callback) = nv_start(&w, "+15555550104").await;
+    let (_, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(response.header("location"), Some("/welcome"));
+    let signal = session_phone(&w, &response).await.device_swap.unwrap();
+    assert_eq!(
+        (signal.checked, signal.reason.as_deref(), signal.risk_level),
+        (false, Some("carrier_not_supported"), None)
+    );
+
+    let w = world_with(|builder| {
+        builder.risk_policy(glide_core::RiskPolicy::default().require_device_swap_checked(true))
+    })
+    .await;
+    let (state_cookie, callback) = nv_start(&w, "+15555550104").await;
+    let (_, _, response) = call(&w.auth, request("GET", &callback, None, &state_cookie)).await;
+    assert_eq!(
+        response.header("location"),
+        Some("/welcome?verification=failed")
+    );
+    assert!(cookie_pair(&response, "glide_session=").is_none());
+}
+
+/// The device-swap check fails (Glide 500 on `/device-swap/v1/retrieve-date`): closed by
+/// default (opaque 503, no session), open when chosen (`device_swap: {checked: false,
+/// reason: "check_failed"}`, the SIM-swap signal still checked).
+#[tokio::test]
+async fn device_swap_check_failure_fails_closed_by_default_or_open_when_chosen() {
+    use glide_core::endpoint::SimSwapFailure;
+    use glide_sandbox::Fault;
+    for on_failure in [None, Some(SimSwapFailure::Open)] {
+        let w = world_with(|builder| match on_failure {
+            Some(mode) => builder.sim_swap_on_failure(mode),
+            None => builder,
+        })
+        .await;
+        let (_, _, response) = start(&w, "+15555550106", "").await;
+        let legacy = cookie_pair(&response, "glide_legacy=").unwrap();
+        let code = otp(&w, "+15555550106").await;
+        w.sandbox
+            .control()
+            .add_fault(Fault::status("/device-swap/v1/retrieve-date", 500));
+        let (status, body, response) = verify(&w, &code, &legacy).await;
+        if on_failure.is_none() {
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (503, Some("SERVICE_UNAVAILABLE")),
+                "{body}"
+            );
+            assert_eq!(body.as_object().map(|o| o.len()), Some(3), "{body}");
+            assert!(cookie_pair(&response, "glide_session=").is_none());
+        } else {
+            assert_eq!(status, 200, "{body}");
+            let phone = session_phone(&w, &response).await;
+            let device = phone.device_swap.unwrap();
+            assert_eq!(
+                (device.checked, device.reason.as_deref(), device.risk_level),
+                (false, Some("check_failed"), None)
+            );
+            assert_eq!(
+                phone.sim_swap.and_then(|s| s.risk_level),
+                Some(glide_core::RiskLevel::Low)
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -906,10 +1156,10 @@ async fn the_send_cooldown_is_per_channel_and_held_only_when_a_code_went_out() {
     }
 }
 
-#[tokio::test]
-async fn the_carrier_link_verifies_with_the_device_token() {
-    let w = world().await;
-    let (status, body, response) = start(&w, "+15555550100", "").await;
+/// The legacy carrier link of `phone`: start (it must offer the link), open the link as the
+/// device does, verify with its token. Returns the verify answer.
+async fn carrier_link(w: &World, phone: &str) -> (u16, Value, EndpointResponse) {
+    let (status, body, response) = start(w, phone, "").await;
     assert_eq!(
         (status, body["type"].as_str()),
         (200, Some("MAGIC")),
@@ -923,7 +1173,7 @@ async fn the_carrier_link_verifies_with_the_device_token() {
         .await
         .unwrap();
     let token = device.headers()["token"].to_str().unwrap().to_owned();
-    let (status, body, response) = call(
+    call(
         &w.auth,
         request(
             "POST",
@@ -932,7 +1182,13 @@ async fn the_carrier_link_verifies_with_the_device_token() {
             &legacy,
         ),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_carrier_link_verifies_with_the_device_token() {
+    let w = world().await;
+    let (status, body, response) = carrier_link(&w, "+15555550100").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         session_phone(&w, &response).await.strategy.as_str(),

@@ -1,5 +1,5 @@
 //! CIBA state: backchannel authentication requests (`auth_req_id`) and the per-subscriber
-//! tokens they are exchanged for (SIM swap, KYC match).
+//! tokens they are exchanged for (SIM swap, Device Swap, KYC match).
 //!
 //! Like every legacy secret, both are stored under their SHA-256 digest; an `auth_req_id` is
 //! single use. The simulated subscriber consents at once, so a grant never answers
@@ -24,6 +24,8 @@ pub(crate) const POLL_INTERVAL_SECS: u64 = 2;
 pub(crate) enum CibaScope {
     /// `sim-swap`: `/sim-swap/check` and `/sim-swap/retrieve-date`.
     SimSwap,
+    /// `device-swap`: `/device-swap/v1/check` and `/device-swap/v1/retrieve-date`.
+    DeviceSwap,
     /// `kyc-match`: `/kyc-match/match`.
     KycMatch,
 }
@@ -33,6 +35,7 @@ impl CibaScope {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::SimSwap => "sim-swap",
+            Self::DeviceSwap => "device-swap",
             Self::KycMatch => "kyc-match",
         }
     }
@@ -42,6 +45,7 @@ impl CibaScope {
     pub(crate) fn find(scope: &str) -> Option<Self> {
         scope.split_whitespace().find_map(|s| match s {
             "sim-swap" => Some(Self::SimSwap),
+            "device-swap" => Some(Self::DeviceSwap),
             "kyc-match" => Some(Self::KycMatch),
             _ => None,
         })
@@ -150,6 +154,10 @@ mod tests {
         assert_eq!(
             CibaScope::find("openid kyc-match"),
             Some(CibaScope::KycMatch)
+        );
+        assert_eq!(
+            CibaScope::find("openid device-swap"),
+            Some(CibaScope::DeviceSwap)
         );
         assert_eq!(CibaScope::find("magic-auth"), None);
     }

@@ -1,5 +1,6 @@
 //! CIBA: `POST /oauth2/backchannel-authentication` (alias `POST /bc-authorize`), and the
-//! [`CibaAuthed`] extractor of the APIs called with its tokens (SIM swap, KYC match). The grant
+//! [`CibaAuthed`] extractor of the APIs called with its tokens (SIM swap, Device Swap, KYC
+//! match). The grant
 //! itself is a grant type of `POST /oauth2/token` (`oauth_legacy`).
 
 use std::sync::Arc;
@@ -29,7 +30,7 @@ fn subscriber_number(hint: &str) -> Option<String> {
 }
 
 /// `POST /oauth2/backchannel-authentication`: HTTP Basic client authentication, form
-/// `scope=sim-swap|kyc-match&login_hint=tel:+…` → `{auth_req_id, expires_in, interval}`.
+/// `scope=sim-swap|device-swap|kyc-match&login_hint=tel:+…` → `{auth_req_id, expires_in, interval}`.
 pub(crate) async fn backchannel_authentication(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -42,7 +43,7 @@ pub(crate) async fn backchannel_authentication(
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
-            "scope must include sim-swap or kyc-match",
+            "scope must include sim-swap, device-swap or kyc-match",
         );
     };
     let phone = match form_value(&form, "login_hint") {

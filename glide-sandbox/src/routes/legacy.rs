@@ -115,6 +115,13 @@ fn not_eligible() -> ApiError {
     )
 }
 
+/// Whether the legacy start offers the carrier link for `phone`: its fixture is eligible and
+/// the configuration does not make it code-only.
+fn link_eligible(state: &AppState, phone: &str) -> bool {
+    fixtures::fixture(Some(phone)).eligible
+        && !state.config.code_only_numbers.iter().any(|n| n == phone)
+}
+
 /// `POST /magic-auth/verification/start`.
 pub(crate) async fn start(
     State(state): State<Arc<AppState>>,
@@ -126,7 +133,7 @@ pub(crate) async fn start(
     let lifetime = state.config.legacy_code_lifetime;
     let legacy = &state.legacy;
     match (&start.phone, &start.email) {
-        (Some(phone), _) if fixtures::fixture(Some(phone)).eligible => {
+        (Some(phone), _) if link_eligible(&state, phone) => {
             let id = legacy.open_magic(phone, lifetime);
             let url = format!("{base}/sandbox/legacy/magic/{id}");
             Ok(Json(json!({
@@ -225,7 +232,7 @@ pub(crate) async fn start_server_auth(
     let eligible = start
         .phone
         .as_deref()
-        .is_none_or(|p| fixtures::fixture(Some(p)).eligible);
+        .is_none_or(|p| link_eligible(&state, p));
     if !eligible && start.fallback == Fallback::None {
         return Err(not_eligible());
     }

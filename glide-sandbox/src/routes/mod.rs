@@ -1,6 +1,6 @@
 //! The route table. One module per endpoint family: Glide's current API, Glide's legacy
 //! surfaces (`/oauth2/{auth,token,backchannel-authentication}`, `/magic-auth/verification/*`,
-//! `/number-verification/*`, `/sim-swap/*`, `/telco-finder/v1/*`, `/kyc-match/match`) and the
+//! `/number-verification/*`, `/sim-swap/*`, `/device-swap/v1/*`, `/telco-finder/v1/*`, `/kyc-match/match`) and the
 //! sandbox-only control API.
 
 use std::sync::Arc;
@@ -23,7 +23,7 @@ mod prepare;
 mod process;
 mod sandbox;
 mod session;
-mod sim_swap;
+mod swap;
 mod telco_finder;
 mod token;
 mod wallet;
@@ -76,8 +76,13 @@ fn legacy() -> Router<Arc<AppState>> {
             "/number-verification/device-phone-number",
             get(number_verify::device_phone_number),
         )
-        .route("/sim-swap/check", post(sim_swap::check))
-        .route("/sim-swap/retrieve-date", post(sim_swap::retrieve_date))
+        .route("/sim-swap/check", post(swap::sim_check))
+        .route("/sim-swap/retrieve-date", post(swap::sim_retrieve_date))
+        .route("/device-swap/v1/check", post(swap::device_check))
+        .route(
+            "/device-swap/v1/retrieve-date",
+            post(swap::device_retrieve_date),
+        )
         .route("/magic-auth/verification/start", post(legacy::start))
         .route("/magic-auth/verification/check", post(legacy::check))
         .route(

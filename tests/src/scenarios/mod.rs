@@ -11,6 +11,7 @@ pub mod attacks;
 pub mod chain;
 pub mod config;
 pub mod cors;
+pub mod device_swap;
 pub mod faults;
 pub mod flows;
 pub mod guards;
@@ -127,6 +128,14 @@ macro_rules! for_each_scenario {
             sim_swap::sim_swap_check_failure_fails_closed,
             sim_swap::sim_swap_check_failure_fails_open_when_chosen,
             sim_swap::sim_swap_check_switched_off,
+            device_swap::device_swap_denies_the_sms_fallback,
+            device_swap::device_swap_denies_the_email_fallback,
+            device_swap::device_swap_denies_the_legacy_carrier_check,
+            device_swap::device_swap_denies_server_auth,
+            device_swap::device_swap_denies_number_verify,
+            device_swap::device_swap_check_failure_fails_closed,
+            device_swap::device_swap_check_failure_fails_open_when_chosen,
+            device_swap::device_swap_not_supported_is_recorded_and_can_be_required,
             legacy_number_verify::number_verify_code_injected_into_another_flow_is_refused,
             legacy_number_verify::number_verify_code_injection_is_refused_with_redis,
             legacy_number_verify::number_verify_code_injection_is_refused_by_the_nonce_alone,

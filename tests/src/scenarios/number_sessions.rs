@@ -385,7 +385,8 @@ pub async fn high_risk_sim_swap_revokes_every_session_of_the_number(w: &World) {
     let code = w.legacy_otp(SWAPPED_FALLBACK);
     w.sandbox
         .control()
-        .add_fault(Fault::status("/oauth2/backchannel-authentication", 500));
+        // Both checks' CIBA requests (SIM and device swap, made at once).
+        .add_fault(Fault::status("/oauth2/backchannel-authentication", 500).times(2));
     let reply = verify(&early, &json!({ "code": code })).await;
     reply.assert_status(200, &w.ctx("fail-open verify"));
     assert_me(w, &early, SWAPPED_FALLBACK, "VerifyPhoneNumber", "sms").await;

@@ -1,6 +1,7 @@
 //! The SIM-swap check of every path that is not Magical Auth: the SMS and e-mail code fallback,
 //! the legacy carrier check, server-side auth and Number Verify ask Glide's SIM Swap API (CIBA
-//! token → `retrieve-date`) once, after the verification succeeded and before its session; the
+//! token → `retrieve-date`) once, after the verification succeeded and before its session
+//! (beside the device-swap check: `device_swap.rs`); the
 //! default risk policy then denies `RISK_LEVEL_HIGH` with 403 `RISK_POLICY_DENIED` (Number
 //! Verify: the failure redirect) and issues no session. A failed check fails closed (opaque
 //! 503) unless the app chose fail-open.
@@ -23,18 +24,19 @@ const SWAPPED_FALLBACK: &str = "+15555550109";
 const SWAPPED_FALLBACK_EMAIL: &str = "user-0109@example.com";
 /// Eligible for the carrier check, SIM swapped 2 hours ago.
 const SWAPPED: &str = "+15555550101";
-/// The CIBA request of the SIM-swap check.
-const CIBA_PATH: &str = "/oauth2/backchannel-authentication";
+/// The CIBA request of the SIM-swap check (and of the device-swap one).
+pub(crate) const CIBA_PATH: &str = "/oauth2/backchannel-authentication";
 /// The SIM-swap call of the check.
 const RETRIEVE_DATE_PATH: &str = "/sim-swap/retrieve-date";
 
-/// How many requests the sandbox has received on `path`.
-fn calls(w: &World, path: &str) -> usize {
+/// How many requests the sandbox has received on `path` (on [`CIBA_PATH`]: those of the
+/// SIM-swap check, scope `sim-swap`; the device-swap check makes its own).
+pub(crate) fn calls(w: &World, path: &str) -> usize {
     w.sandbox
         .control()
         .requests()
         .iter()
-        .filter(|r| r.path == path)
+        .filter(|r| r.path == path && (path != CIBA_PATH || r.body["scope"] == "sim-swap"))
         .count()
 }
 
@@ -73,27 +75,34 @@ async fn assert_sim_swap_denied(
         .assert_error(401, "NOT_VERIFIED", &w.ctx(&format!("/me after {what}")));
 }
 
-/// Asserts `/me` of `browser` shows a checked, low-risk SIM-swap signal for `phone` verified by
-/// `strategy`.
-async fn assert_low_risk_session(w: &World, browser: &Browser, phone: &str, strategy: &str) {
+/// Asserts `/me` of `browser` shows checked, low-risk SIM-swap and device-swap signals for
+/// `phone` verified by `strategy`.
+pub(crate) async fn assert_low_risk_session(
+    w: &World,
+    browser: &Browser,
+    phone: &str,
+    strategy: &str,
+) {
     let me = assert_me(w, browser, phone, "VerifyPhoneNumber", strategy).await;
-    let what = format!("/me sim_swap after {strategy}");
-    assert_eq!(me["sim_swap"]["checked"], true, "{}: {me}", w.ctx(&what));
-    assert_eq!(
-        me["sim_swap"]["risk_level"],
-        "RISK_LEVEL_LOW",
-        "{}: {me}",
-        w.ctx(&what)
-    );
-    assert!(
-        me["sim_swap"]["checked_at"].is_string(),
-        "{}: {me}",
-        w.ctx(&what)
-    );
+    for signal in ["sim_swap", "device_swap"] {
+        let what = format!("/me {signal} after {strategy}");
+        assert_eq!(me[signal]["checked"], true, "{}: {me}", w.ctx(&what));
+        assert_eq!(
+            me[signal]["risk_level"],
+            "RISK_LEVEL_LOW",
+            "{}: {me}",
+            w.ctx(&what)
+        );
+        assert!(
+            me[signal]["checked_at"].is_string(),
+            "{}: {me}",
+            w.ctx(&what)
+        );
+    }
 }
 
 /// A code verification denied on its signal is consumed: the same code cannot be tried again.
-async fn assert_consumed(w: &World, browser: &Browser, code: &str, what: &str) {
+pub(crate) async fn assert_consumed(w: &World, browser: &Browser, code: &str, what: &str) {
     assert!(
         browser.cookie(LEGACY_COOKIE).is_none(),
         "{}: the verification cookie is removed",
@@ -171,7 +180,11 @@ pub async fn sim_swap_denies_the_legacy_carrier_check(w: &World) {
 
 /// Starts server-side auth for `phone` in `browser`, approves it on the phone and checks it:
 /// returns the check's answer and the check path.
-async fn server_auth_approved(w: &World, browser: &Browser, phone: &str) -> (Reply, String) {
+pub(crate) async fn server_auth_approved(
+    w: &World,
+    browser: &Browser,
+    phone: &str,
+) -> (Reply, String) {
     let reply = browser
         .post(
             &World::route("magic-auth/start-server-auth"),
@@ -207,10 +220,16 @@ pub async fn sim_swap_denies_server_auth(w: &World) {
 /// `+15555550101` through Number Verify: the callback redirects to the failure return path and
 /// issues no session.
 pub async fn sim_swap_denies_number_verify(w: &World) {
-    let b = &w.browser;
-    let path = callback_path(w, b, SWAPPED).await;
+    assert_number_verify_denied(w, &w.browser, SWAPPED).await;
+    assert_eq!(calls(w, CIBA_PATH), 1, "{}", w.ctx("one SIM-swap check"));
+}
+
+/// Number Verify of `phone` in `browser` is denied: the callback redirects to the failure
+/// return path, no session cookie, `/me` 401.
+pub(crate) async fn assert_number_verify_denied(w: &World, b: &Browser, phone: &str) {
+    let path = callback_path(w, b, phone).await;
     let reply = b.get(&path).await;
-    reply.assert_status(302, &w.ctx("Number Verify callback of a swapped SIM"));
+    reply.assert_status(302, &w.ctx(&format!("Number Verify callback of {phone}")));
     assert_eq!(
         reply.header("location"),
         Some("/?verification=failed"),
@@ -226,11 +245,10 @@ pub async fn sim_swap_denies_number_verify(w: &World) {
     w.me(b)
         .await
         .assert_error(401, "NOT_VERIFIED", &w.ctx("/me after Number Verify"));
-    assert_eq!(calls(w, CIBA_PATH), 1, "{}", w.ctx("one SIM-swap check"));
 }
 
-/// A never-swapped SIM through every code-based path gets its session, whose `/me` shows the
-/// checked, low-risk signal: `+15555550100` through the carrier check, server-side auth and
+/// A never-swapped SIM in a never-changed device through every code-based path gets its
+/// session, whose `/me` shows the checked, low-risk signals (`sim_swap` and `device_swap`): `+15555550100` through the carrier check, server-side auth and
 /// Number Verify; `+15555550106` (not eligible, so codes) through SMS and e-mail.
 pub async fn sim_swap_low_risk_on_every_code_path(w: &World) {
     let fresh = || Browser::new(w.browser.origin(), DESKTOP_UA);
@@ -240,13 +258,15 @@ pub async fn sim_swap_low_risk_on_every_code_path(w: &World) {
     let token = device_token(w, answer["auth_url"].as_str().unwrap_or_default()).await;
     let reply = verify(&b, &json!({ "token": token })).await;
     reply.assert_status(200, &w.ctx("carrier check"));
-    assert_eq!(
-        reply.json()["sim_swap"]["risk_level"],
-        "RISK_LEVEL_LOW",
-        "{}: {}",
-        w.ctx("verify answer"),
-        reply.text()
-    );
+    for signal in ["sim_swap", "device_swap"] {
+        assert_eq!(
+            reply.json()[signal]["risk_level"],
+            "RISK_LEVEL_LOW",
+            "{}: {}",
+            w.ctx("verify answer"),
+            reply.text()
+        );
+    }
     assert_low_risk_session(w, &b, MAGIC, "magic").await;
 
     let b = fresh();
@@ -276,14 +296,16 @@ pub async fn sim_swap_low_risk_on_every_code_path(w: &World) {
     }
 }
 
-/// The check fails (Glide 500 on the CIBA request): by default the right code gets an opaque
-/// 503 and no session, and the verification is consumed; once Glide is back, a new
-/// verification in the same app succeeds (no restart).
+/// The check fails (Glide 500 on the CIBA requests, the SIM-swap and the device-swap one): by
+/// default the right code gets an opaque 503 and no session, and the verification is consumed;
+/// once Glide is back, a new verification in the same app succeeds (no restart).
 pub async fn sim_swap_check_failure_fails_closed(w: &World) {
     let b = &w.browser;
     start_ok(w, b, &json!({ "phone_number": FALLBACK }), "SMS").await;
     let code = w.legacy_otp(FALLBACK);
-    w.sandbox.control().add_fault(Fault::status(CIBA_PATH, 500));
+    w.sandbox
+        .control()
+        .add_fault(Fault::status(CIBA_PATH, 500).times(2));
     let reply = verify(b, &json!({ "code": code })).await;
     assert_opaque_error(
         w,
@@ -317,31 +339,35 @@ pub async fn sim_swap_check_failure_fails_closed(w: &World) {
     assert_low_risk_session(w, b, FALLBACK, "email").await;
 }
 
-/// An app that chose fail-open: the same failure issues the session, whose signal says the
-/// check failed (`checked: false`, `reason: "check_failed"`, no risk level).
+/// An app that chose fail-open: the same failure issues the session, whose signals say the
+/// checks failed (`checked: false`, `reason: "check_failed"`, no risk level).
 pub async fn sim_swap_check_failure_fails_open_when_chosen(w: &World) {
     let (_app, b) = w
         .start_app(|builder| builder.sim_swap_on_failure(SimSwapFailure::Open))
         .await;
     start_ok(w, &b, &json!({ "phone_number": SWAPPED_FALLBACK }), "SMS").await;
     let code = w.legacy_otp(SWAPPED_FALLBACK);
-    w.sandbox.control().add_fault(Fault::status(CIBA_PATH, 500));
+    w.sandbox
+        .control()
+        .add_fault(Fault::status(CIBA_PATH, 500).times(2));
     let reply = verify(&b, &json!({ "code": code })).await;
     reply.assert_status(200, &w.ctx("fail-open verify"));
     assert_session_cookie(w, &reply);
     let me: Value = assert_me(w, &b, SWAPPED_FALLBACK, "VerifyPhoneNumber", "sms").await;
-    let signal = &me["sim_swap"];
-    let what = w.ctx("fail-open signal");
-    assert_eq!(signal["checked"], false, "{what}: {me}");
-    assert_eq!(signal["reason"], "check_failed", "{what}: {me}");
-    assert!(signal.get("risk_level").is_none(), "{what}: {me}");
+    for name in ["sim_swap", "device_swap"] {
+        let signal = &me[name];
+        let what = w.ctx(&format!("fail-open {name}"));
+        assert_eq!(signal["checked"], false, "{what}: {me}");
+        assert_eq!(signal["reason"], "check_failed", "{what}: {me}");
+        assert!(signal.get("risk_level").is_none(), "{what}: {me}");
+    }
 }
 
-/// An app that switched the check off: nothing is asked, the session carries no `sim_swap`
-/// (never a made-up signal), and the swapped number gets through.
+/// An app that switched the checks off: nothing is asked, the session carries no `sim_swap`
+/// nor `device_swap` (never a made-up signal), and the swapped number gets through.
 pub async fn sim_swap_check_switched_off(w: &World) {
     let (_app, b) = w.start_app(|builder| builder.sim_swap_check(false)).await;
-    let before = calls(w, CIBA_PATH);
+    let before = w.sandbox.control().requests().len();
     start(&b, &json!({ "phone_number": SWAPPED_FALLBACK }))
         .await
         .assert_status(200, &w.ctx("start"));
@@ -349,5 +375,15 @@ pub async fn sim_swap_check_switched_off(w: &World) {
     reply.assert_status(200, &w.ctx("verify without the check"));
     let me = assert_me(w, &b, SWAPPED_FALLBACK, "VerifyPhoneNumber", "sms").await;
     assert!(me.get("sim_swap").is_none(), "{}: {me}", w.ctx("no signal"));
-    assert_eq!(calls(w, CIBA_PATH), before, "{}", w.ctx("nothing asked"));
+    assert!(
+        me.get("device_swap").is_none(),
+        "{}: {me}",
+        w.ctx("no signal")
+    );
+    let asked: Vec<String> = w.sandbox.control().requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .filter(|p| p == CIBA_PATH || p.contains("swap"))
+        .collect();
+    assert!(asked.is_empty(), "{}: {asked:?}", w.ctx("nothing asked"));
 }
