@@ -149,7 +149,7 @@ impl SessionId {
         hex::encode(digest(self.as_str()))
     }
 
-    /// The session's public handle ([`SessionInfo::handle`]): the SHA-256 of the id, in hex.
+    /// The session's public handle ([`SessionInfo::handle`](crate::session::SessionInfo::handle)): the SHA-256 of the id, in hex.
     /// It names the session for listing and revocation and cannot be turned back into the id.
     pub fn handle(&self) -> String {
         self.hash()
