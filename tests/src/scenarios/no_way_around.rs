@@ -6,13 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use glide_core::endpoint::GlideAuthBuilder;
 use glide_core::ratelimit::{IpNet, RateLimit, RateLimitConfig};
 use glide_core::store::{MemoryStore, Store};
 use serde_json::json;
 
 use crate::harness::{Browser, Reply, World, ANDROID_UA, SESSION_COOKIE};
-use crate::scenarios::attacks::redis_store;
+use crate::scenarios::attacks::{redis_store, with_store};
 use crate::scenarios::legacy::{start, FALLBACK};
 
 /// Limits that believe `X-Forwarded-For` from the test client (127.0.0.1), so that one test
@@ -26,14 +25,6 @@ fn limits(set: impl FnOnce(&mut RateLimitConfig)) -> RateLimitConfig {
 
 fn window() -> Duration {
     Duration::from_secs(600)
-}
-
-/// `builder` with every piece of state in `store`, when one is given.
-fn on(builder: GlideAuthBuilder, store: Option<Arc<dyn Store>>) -> GlideAuthBuilder {
-    match store {
-        Some(store) => builder.shared_store(store),
-        None => builder,
-    }
 }
 
 /// A prepare of `phone` (`use_case`) from the client at `address`.
@@ -76,7 +67,7 @@ pub async fn otp_guessing_across_addresses_is_capped_with_redis(w: &World) {
 async fn otp_guessing(w: &World, store: Option<Arc<dyn Store>>) {
     let (_app, b) = w
         .start_app(move |builder| {
-            on(
+            with_store(
                 builder.rate_limits(limits(|l| {
                     l.check_per_phone = Some(RateLimit::new(2, window()));
                     l.check_per_phone_total = Some(RateLimit::new(4, window()));
@@ -194,7 +185,7 @@ pub async fn a_flood_cannot_reset_an_exhausted_limit_with_redis(w: &World) {
 async fn flood_reset(w: &World, store: Option<Arc<dyn Store>>) {
     let (_app, b) = w
         .start_app(move |builder| {
-            on(builder, store)
+            with_store(builder, store)
                 // A small pending store that evicts its oldest entry, as the default one does
                 // at 100 000 entries.
                 .pending_store(MemoryStore::with_capacity(40).evicting_oldest())
